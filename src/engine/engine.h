@@ -1,0 +1,84 @@
+// One Engine = one loaded model + its thread pool + its buffers. No global state: two Engines in one process
+// (or one WASM module) are independent. JavaScript drives it through bindings.cpp; the native test driver
+// (native_main.cpp) drives the same class directly.
+//
+// Loading follows docs/FORMAT.md §8: begin_load() validates the whole manifest and only then allocates the
+// stream buffer; the caller copies each chunk straight to chunk_target(i) and calls commit_chunk(i), which
+// checks its length and SHA-256; finish_load() binds the tensors and swaps the new model in. Until
+// finish_load() succeeds, a previously loaded model keeps working, and a failed load frees what it took.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "status.h"
+
+namespace vitrine {
+
+class ThreadPool;
+struct Manifest;
+struct Model;
+struct ModelState;
+
+struct PreprocessOptions {
+  bool apply_exif_orientation = true;  // false = what HF does (PIL does not rotate): exact parity mode
+  int64_t max_pixels = 50'000'000;     // images with more pixels are refused from the header alone
+};
+
+enum class Pooling { Cls, Mean, ClsMean };
+
+class Engine {
+ public:
+  explicit Engine(int threads);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  int threads() const;
+
+  // ---- loading ----
+  Status begin_load(const std::string& manifest_json);
+  int chunk_count() const;
+  uint8_t* chunk_target(int index);          // nullptr if no load is in progress or index is out of range
+  size_t chunk_expected_size(int index) const;
+  Status commit_chunk(int index, size_t nbytes);
+  Status finish_load();
+  void abort_load();
+  bool loaded() const;
+  std::string info_json() const;             // the active model's manifest facts (family, sizes, labels, ...)
+
+  // ---- inputs ----
+  // A buffer owned by the engine for the caller to fill (encoded image bytes, or CHW float pixels).
+  uint8_t* input_buffer(size_t nbytes);
+
+  // Decode + preprocess `nbytes` of encoded image in the input buffer with the model's preprocess config.
+  Status preprocess(size_t nbytes, const PreprocessOptions& options);
+  const float* pixels() const;               // CHW, normalised, valid after preprocess()
+  int pixels_height() const;
+  int pixels_width() const;
+
+  // Forward on CHW pixels (pointer may be pixels() or input_buffer()). height/width must be multiples of the
+  // patch size; ViT/DeiT need exactly image_size.
+  Status forward(const float* pixels, int height, int width);
+  const float* last_hidden_state() const;    // [num_tokens, hidden], after the final LayerNorm
+  int num_tokens() const;
+  int hidden_size() const;
+  const float* logits() const;               // [num_labels] or nullptr when the model has no classifier
+  int num_labels() const;
+  // Scores from the last forward: softmax over logits, or sigmoid when there is one logit or the head says so.
+  std::vector<float> scores() const;
+  // Pooled embedding of the last forward.
+  std::vector<float> pooled(Pooling pooling) const;
+
+ private:
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<ModelState> active_;
+  std::unique_ptr<ModelState> pending_;
+  std::vector<uint8_t> input_;
+  std::vector<float> pixels_;
+  int pixels_h_ = 0, pixels_w_ = 0;
+};
+
+}  // namespace vitrine

@@ -1,0 +1,49 @@
+// The numeric building blocks the forward pass is written in. model.cpp only calls these; which kernel runs
+// underneath (plain C++ or WASM SIMD, one thread or many) is decided in ops.cpp, so kernels can be swapped
+// without touching the model. Shapes are row-major; "rows" are tokens.
+#pragma once
+#include <cstddef>
+#include <memory>
+
+namespace vitrine {
+
+class ThreadPool;  // threadpool.h; nullptr means run on the calling thread
+
+// A Linear layer as PyTorch stores it: weight [out, in], optional bias [out].
+// `packed` is filled by prepare_linear() at load time with whatever layout the GEMM kernel wants; until then
+// (and in the reference path) the plain weight is used.
+struct Linear {
+  const float* weight = nullptr;
+  const float* bias = nullptr;
+  int out = 0, in = 0;
+  std::shared_ptr<void> packed;  // kernel-owned packed panels (may alias the weight's own storage)
+};
+
+enum class Epilogue { None, GeluErf, Relu };
+
+// Called once per Linear after the weights are in memory. May rewrite `weight_storage` in place (it is the
+// linear's own slot in the weight stream) — after this, L.weight must not be read by anyone but ops.
+void prepare_linear(Linear& L, float* weight_storage);
+
+// y[rows, out] = epilogue(x[rows, in] · Wᵀ + b)
+void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep = Epilogue::None);
+
+// y = (x - mean) / sqrt(var + eps) * gamma + beta, per row of `dim`. x and y may alias.
+void layernorm(ThreadPool* pool, const float* x, int rows, int dim, const float* gamma, const float* beta, float eps,
+               float* y);
+
+// Multi-head self-attention core. qkv: [tokens, 3*heads*head_dim] with q | k | v blocks per row (each block
+// head-major: head h occupies columns [h*head_dim, (h+1)*head_dim)). out: [tokens, heads*head_dim].
+// scratch: at least attention_scratch_floats(tokens, heads, head_dim, threads) floats.
+size_t attention_scratch_floats(int tokens, int heads, int head_dim, int threads);
+void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out, float* scratch);
+
+// Elementwise helpers used outside GEMM epilogues.
+void gelu_erf_inplace(float* x, size_t n);
+void relu_inplace(float* x, size_t n);
+// out[i] = silu(a[i]) * b[i]; SwiGLU's gate. a, b are rows of a [rows, 2*width] matrix: a = first half.
+void swiglu_rows(const float* ab, int rows, int width, float* out);
+// x[i] += s[i % dim] * y[i] (layer scale residual) when s != nullptr, else x[i] += y[i].
+void residual_add(float* x, const float* y, const float* scale, int rows, int dim);
+
+}  // namespace vitrine
