@@ -43,6 +43,7 @@ class Engine {
   int chunk_count() const;
   uint8_t* chunk_target(int index);          // nullptr if no load is in progress or index is out of range
   size_t chunk_expected_size(int index) const;
+  std::string chunk_file(int index) const;    // the chunk's file name from the manifest
   Status commit_chunk(int index, size_t nbytes);
   Status finish_load();
   void abort_load();

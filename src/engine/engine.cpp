@@ -1,0 +1,185 @@
+#include "engine.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "image/image.h"
+#include "manifest.h"
+#include "model.h"
+#include "sha256.h"
+#include "threadpool.h"
+
+namespace vitrine {
+
+// Everything one model owns: its validated manifest, the weight stream (one 64-byte-aligned block that chunks are
+// copied into and tensors are used from in place), the bound model and its activations.
+struct ModelState {
+  Manifest manifest;
+  uint8_t* stream = nullptr;
+  std::vector<bool> committed;
+  Model model;
+  RunState run;
+  bool has_output = false;
+  ~ModelState() { std::free(stream); }
+};
+
+Engine::Engine(int threads) : pool_(std::make_unique<ThreadPool>(threads < 1 ? 1 : threads)) {}
+Engine::~Engine() = default;
+
+int Engine::threads() const { return pool_->size(); }
+
+Status Engine::begin_load(const std::string& manifest_json) {
+  pending_.reset();
+  auto state = std::make_unique<ModelState>();
+  Status st = parse_manifest(manifest_json, &state->manifest);
+  if (!st.ok()) return st;
+  const uint64_t bytes = (state->manifest.stream_size + 63) / 64 * 64;
+  if (bytes > SIZE_MAX / 2) return Status::Err("weights of " + std::to_string(bytes) + " bytes do not fit in memory");
+  state->stream = static_cast<uint8_t*>(std::aligned_alloc(64, static_cast<size_t>(bytes)));
+  if (!state->stream)
+    return Status::Err("out of memory: could not allocate " + std::to_string(bytes) + " bytes for the weights");
+  // The tail past stream_size is padding; zero it so nothing reads garbage.
+  std::memset(state->stream + state->manifest.stream_size, 0, bytes - state->manifest.stream_size);
+  state->committed.assign(state->manifest.chunks.size(), false);
+  pending_ = std::move(state);
+  return Status::Ok();
+}
+
+int Engine::chunk_count() const { return pending_ ? static_cast<int>(pending_->manifest.chunks.size()) : 0; }
+
+uint8_t* Engine::chunk_target(int index) {
+  if (!pending_ || index < 0 || index >= chunk_count()) return nullptr;
+  return pending_->stream + uint64_t(index) * pending_->manifest.chunk_size;
+}
+
+size_t Engine::chunk_expected_size(int index) const {
+  if (!pending_ || index < 0 || index >= chunk_count()) return 0;
+  return static_cast<size_t>(pending_->manifest.chunks[index].size);
+}
+
+std::string Engine::chunk_file(int index) const {
+  if (!pending_ || index < 0 || index >= chunk_count()) return "";
+  return pending_->manifest.chunks[index].file;
+}
+
+Status Engine::commit_chunk(int index, size_t nbytes) {
+  if (!pending_) return Status::Err("no load in progress (call begin_load first)");
+  if (index < 0 || index >= chunk_count()) return Status::Err("chunk index " + std::to_string(index) + " is out of range");
+  const ChunkInfo& c = pending_->manifest.chunks[index];
+  const std::string what = "chunk " + std::to_string(index) + " (" + c.file + "): ";
+  if (nbytes != c.size)
+    return Status::Err(what + "expected " + std::to_string(c.size) + " bytes, got " + std::to_string(nbytes) +
+                       (nbytes < c.size ? " (truncated)" : ""));
+  uint8_t digest[32];
+  sha256(chunk_target(index), nbytes, digest);
+  if (std::memcmp(digest, c.sha256, 32) != 0)
+    return Status::Err(what + "SHA-256 mismatch (file is corrupt or was tampered with)");
+  pending_->committed[index] = true;
+  return Status::Ok();
+}
+
+Status Engine::finish_load() {
+  if (!pending_) return Status::Err("no load in progress (call begin_load first)");
+  for (size_t i = 0; i < pending_->committed.size(); ++i)
+    if (!pending_->committed[i])
+      return Status::Err("chunk " + std::to_string(i) + " (" + pending_->manifest.chunks[i].file + ") was never loaded");
+  Status st = bind_model(pending_->manifest, pending_->stream, &pending_->model);
+  if (!st.ok()) {
+    pending_.reset();
+    return st;
+  }
+  active_ = std::move(pending_);
+  return Status::Ok();
+}
+
+void Engine::abort_load() { pending_.reset(); }
+
+bool Engine::loaded() const { return active_ != nullptr; }
+
+std::string Engine::info_json() const {
+  if (!active_) return "{}";
+  std::string info = active_->manifest.info_json;
+  // Append the runtime facts to the manifest facts (info_json is a JSON object: replace its closing brace).
+  info.pop_back();
+  info += ",\"threads\":" + std::to_string(threads()) + "}";
+  return info;
+}
+
+uint8_t* Engine::input_buffer(size_t nbytes) {
+  // Round up to whole floats so the buffer can hold pixels too.
+  input_.resize((nbytes + 3) / 4 * 4 + 4);
+  return input_.data();
+}
+
+Status Engine::preprocess(size_t nbytes, const PreprocessOptions& options) {
+  if (!active_) return Status::Err("no model is loaded");
+  if (nbytes == 0) return Status::Err("image: the file is empty (0 bytes)");
+  if (nbytes > input_.size()) return Status::Err("image: " + std::to_string(nbytes) + " bytes claimed but the input buffer holds fewer");
+  image::DecodeOptions decode_options;
+  decode_options.apply_exif_orientation = options.apply_exif_orientation;
+  decode_options.max_pixels = options.max_pixels;
+  image::Image img;
+  Status st = image::decode(input_.data(), nbytes, decode_options, &img);
+  if (!st.ok()) return st;
+  std::vector<float> pixels;
+  int h = 0, w = 0;
+  st = image::preprocess(img, active_->manifest.preprocess, &pixels, &h, &w);
+  if (!st.ok()) return st;
+  pixels_.swap(pixels);
+  pixels_h_ = h;
+  pixels_w_ = w;
+  return Status::Ok();
+}
+
+const float* Engine::pixels() const { return pixels_.data(); }
+int Engine::pixels_height() const { return pixels_h_; }
+int Engine::pixels_width() const { return pixels_w_; }
+
+Status Engine::forward(const float* pixels, int height, int width) {
+  if (!active_) return Status::Err("no model is loaded");
+  if (!pixels) return Status::Err("forward: no pixels");
+  active_->has_output = false;
+  Status st = vitrine::forward(active_->model, pool_.get(), pixels, height, width, &active_->run);
+  if (!st.ok()) return st;
+  // A NaN/Inf in the output means the input carried one: report it instead of returning garbage labels.
+  for (float v : active_->run.logits)
+    if (!std::isfinite(v)) return Status::Err("forward: the output is not finite (NaN or Inf in the input pixels?)");
+  active_->has_output = true;
+  return Status::Ok();
+}
+
+const float* Engine::last_hidden_state() const {
+  return active_ && active_->has_output ? active_->run.xn.data() : nullptr;
+}
+int Engine::num_tokens() const { return active_ && active_->has_output ? active_->run.tokens : 0; }
+int Engine::hidden_size() const { return active_ ? active_->manifest.arch.hidden : 0; }
+const float* Engine::logits() const {
+  return active_ && active_->has_output && active_->manifest.arch.num_labels ? active_->run.logits.data() : nullptr;
+}
+int Engine::num_labels() const { return active_ ? active_->manifest.arch.num_labels : 0; }
+
+std::vector<float> Engine::scores() const {
+  const float* z = logits();
+  if (!z) return {};
+  const int n = num_labels();
+  const Architecture& a = active_->manifest.arch;
+  std::vector<float> p(n);
+  if (n == 1 || (a.classifier == Classifier::Head && a.head.sigmoid)) {
+    for (int i = 0; i < n; ++i) p[i] = 1.f / (1.f + std::exp(-z[i]));
+    return p;
+  }
+  float mx = z[0];
+  for (int i = 1; i < n; ++i) mx = std::max(mx, z[i]);
+  double sum = 0;
+  for (int i = 0; i < n; ++i) sum += p[i] = std::exp(z[i] - mx);
+  for (int i = 0; i < n; ++i) p[i] = float(p[i] / sum);
+  return p;
+}
+
+std::vector<float> Engine::pooled(Pooling pooling) const {
+  if (!active_ || !active_->has_output) return {};
+  return pool_features(active_->model, active_->run, pooling == Pooling::Cls ? 0 : pooling == Pooling::Mean ? 1 : 2);
+}
+
+}  // namespace vitrine

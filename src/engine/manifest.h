@@ -1,0 +1,81 @@
+// manifest.json → Manifest, with every check of docs/FORMAT.md §3–§7 done before anything is allocated.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "image/image.h"
+#include "status.h"
+
+namespace vitrine {
+
+enum class Family { ViT, DeiT, Dinov2 };
+enum class Activation { GeluErf, GeluTanh, Relu, Silu };
+enum class Classifier { None, Cls, ClsDist, ClsPatchMean, Head };
+
+struct HeadLayer {
+  enum class Kind { Linear, Relu, Gelu } kind = Kind::Linear;
+  int in = 0, out = 0;
+};
+
+struct HeadSpec {
+  std::string pooling;  // "cls" | "mean" | "cls+mean"
+  std::vector<HeadLayer> layers;
+  bool sigmoid = false;  // output: false = softmax
+};
+
+struct Architecture {
+  Family family = Family::ViT;
+  std::string family_name;
+  int hidden = 0, layers = 0, heads = 0, intermediate = 0;
+  int patch = 0, image_size = 0, channels = 3;
+  float eps = 1e-12f;
+  Activation act = Activation::GeluErf;
+  bool qkv_bias = true;
+  bool distillation_token = false;
+  int registers = 0;
+  bool layer_scale = false;
+  bool swiglu = false;
+  bool interpolate_pos = false;
+  bool interpolate_antialias = false;  // DINOv2-with-registers resizes positions with antialias=True
+  Classifier classifier = Classifier::None;
+  int num_labels = 0;
+  HeadSpec head;
+
+  int grid() const { return image_size / patch; }
+  int position_prefix() const { return 1 + (distillation_token ? 1 : 0); }  // tokens that carry a position row
+  int prefix_tokens() const { return position_prefix() + registers; }         // tokens before the patches
+};
+
+struct TensorInfo {
+  std::string name;
+  std::vector<int64_t> shape;
+  uint64_t offset = 0, bytes = 0;
+};
+
+struct ChunkInfo {
+  std::string file;
+  uint64_t size = 0;
+  uint8_t sha256[32] = {};
+};
+
+struct Manifest {
+  std::string name;
+  Architecture arch;
+  std::vector<std::string> labels;
+  image::PreprocessConfig preprocess;
+  std::string processor;
+  uint64_t chunk_size = 0, stream_size = 0;
+  std::vector<TensorInfo> tensors;
+  std::map<std::string, size_t> tensor_index;  // name → position in `tensors`
+  std::vector<ChunkInfo> chunks;
+  std::string info_json;  // what Engine::info_json() reports
+};
+
+Status parse_manifest(const std::string& json_text, Manifest* out);
+
+// The tensors an architecture needs, with their shapes (FORMAT.md §6), in canonical order.
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const Architecture& arch);
+
+}  // namespace vitrine

@@ -1,0 +1,67 @@
+// The model as the forward pass sees it: structs that mirror the architecture, holding pointers into the weight
+// stream (no copies), plus the run state — every activation buffer, allocated before forward() runs.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "manifest.h"
+#include "ops.h"
+#include "status.h"
+
+namespace vitrine {
+
+struct Block {
+  const float* norm1_w = nullptr;
+  const float* norm1_b = nullptr;
+  Linear qkv;  // [3D, D]: q rows, then k, then v
+  Linear attn_out;
+  const float* ls1 = nullptr;  // layer scale (DINOv2) or nullptr
+  const float* norm2_w = nullptr;
+  const float* norm2_b = nullptr;
+  Linear fc1;  // [I, D], or [2I, D] for SwiGLU
+  Linear fc2;  // [D, I]
+  const float* ls2 = nullptr;
+};
+
+struct Model {
+  Architecture arch;
+  const float* cls_token = nullptr;
+  const float* dist_token = nullptr;       // DeiT
+  const float* register_tokens = nullptr;  // DINOv2 with registers
+  const float* pos_embed = nullptr;        // [prefix + grid², D]
+  Linear patch;                            // the patch conv as a Linear over flattened (c, y, x) patches
+  std::vector<Block> blocks;
+  const float* norm_w = nullptr;
+  const float* norm_b = nullptr;
+  Linear classifier;
+  Linear dist_classifier;
+  std::vector<Linear> head;  // one per head layer (only linear layers are set)
+};
+
+// Points every field at its tensor in `stream` (already validated by parse_manifest) and prepares the Linears for
+// the kernels (which may repack weights in place).
+Status bind_model(const Manifest& manifest, uint8_t* stream, Model* model);
+
+// Activations for one input size. forward() calls prepare() when the grid changes; nothing else allocates.
+struct RunState {
+  int grid_h = 0, grid_w = 0, tokens = 0;
+  std::vector<float> x;        // [T, D] residual stream
+  std::vector<float> xn;       // [T, D] normalised
+  std::vector<float> qkv;      // [T, 3D]
+  std::vector<float> attn;     // [T, D]
+  std::vector<float> proj;     // [T, D] branch output before the residual add
+  std::vector<float> hidden;   // [T, F]
+  std::vector<float> gated;    // [T, I] SwiGLU only
+  std::vector<float> patches;  // [N, C·P·P]
+  std::vector<float> pos;      // [prefix_pos + N, D] position table for this grid
+  std::vector<float> scratch;  // attention scratch
+  std::vector<float> logits;   // [num_labels]
+  std::vector<float> head_a, head_b;
+};
+
+Status forward(const Model& model, ThreadPool* pool, const float* pixels, int height, int width, RunState* s);
+
+// Pooled features of the final hidden state: "cls", "mean" (patch tokens only), "cls+mean".
+std::vector<float> pool_features(const Model& model, const RunState& s, int pooling /*0 cls, 1 mean, 2 cls+mean*/);
+
+}  // namespace vitrine
