@@ -1,0 +1,397 @@
+// vitrine page: UI only. The model lives in a Web Worker (worker.js); this file turns dropped, picked or
+// pasted photos into tiles, sends each File to the worker and draws the labels it sends back.
+// Nothing here reads photo bytes or sends them anywhere: the worker gets the File handle itself.
+import { CACHE_NAME } from './chunks.js';
+
+const DEFAULT_MODEL = new URL('../weights/cifar10-vit/manifest.json', import.meta.url).href;
+const IMAGE_EXT = /\.(jpe?g|jfif|png|bmp|gif|tga|pnm|ppm|pgm|psd|hdr)$/i;
+const TOP_K = 5;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  modelName: $('model-name'), status: $('status'), progress: $('progress'), bar: $('progress-bar'),
+  progressText: $('progress-text'), modelError: $('model-error'), modelErrorText: $('model-error-text'),
+  retry: $('retry'), note: $('note'), drop: $('drop'), pick: $('pick'), pickDir: $('pick-dir'),
+  fileInput: $('file-input'), dirInput: $('dir-input'), tiles: $('tiles'), toolbar: $('toolbar'),
+  counts: $('counts'), clear: $('clear'), other: $('other'), urlForm: $('url-form'), modelUrl: $('model-url'),
+  pickModel: $('pick-model'), modelDirInput: $('model-dir-input'), useDefault: $('use-default'),
+  forget: $('forget'), storage: $('storage'),
+};
+const root = document.documentElement;
+
+/** @type {Map<number, {id:number, file:File, el:HTMLElement, state:'waiting'|'done'|'error'}>} */
+const tiles = new Map();
+let nextId = 1;
+let worker = null;
+let source = null;           // what the current worker loads
+let ready = false;
+let firstResultMarked = false;
+
+// ---------------------------------------------------------------- model / worker
+
+function modelSourceFromLocation() {
+  const m = new URLSearchParams(location.search).get('model');
+  return m ? { kind: 'url', url: new URL(m, location.href).href } : { kind: 'url', url: DEFAULT_MODEL, isDefault: true };
+}
+
+function startWorker(src) {
+  worker?.terminate();
+  source = src;
+  ready = false;
+  root.dataset.model = 'loading';
+  delete root.dataset.mode;
+  ui.modelError.hidden = true;
+  ui.note.hidden = true;
+  ui.modelName.textContent = src.kind === 'files' ? 'Reading the model folder…' : 'Loading model…';
+  ui.status.textContent = '';
+  showProgress({ loaded: 0, total: 0 });
+  performance.mark('vitrine:load-start');
+
+  const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'vitrine-engine' });
+  worker = w;
+  w.onmessage = (ev) => { if (worker === w) onWorkerMessage(ev.data); };
+  w.onerror = (ev) => {
+    if (worker !== w) return;
+    ev.preventDefault?.();
+    modelFailed({ code: 'E_WORKER', message: `The engine worker failed to start${ev.message ? `: ${ev.message}` : ''}.` });
+  };
+  w.postMessage({ type: 'load', source: src.kind === 'files' ? { kind: 'files', files: src.files } : { kind: 'url', url: src.url } });
+  // Everything not classified yet goes to the new worker (a model switch re-labels every photo).
+  for (const t of tiles.values()) send(t);
+}
+
+function send(t) {
+  setWaiting(t);
+  worker.postMessage({ type: 'classify', id: t.id, file: t.file, topK: TOP_K });
+}
+
+function onWorkerMessage(m) {
+  switch (m.type) {
+    case 'progress': showProgress(m); break;
+    case 'note': showNote(m); break;
+    case 'ready': modelReady(m); break;
+    case 'load-error': modelFailed(m); break;
+    case 'result': showResult(m); break;
+  }
+}
+
+const MB = (n) => (n / 1e6).toFixed(n >= 1e8 ? 0 : 1);
+
+function showProgress(p) {
+  ui.progress.hidden = false;
+  const frac = p.total ? p.loaded / p.total : 0;
+  ui.bar.value = frac;
+  ui.bar.max = 1;
+  ui.progress.dataset.loaded = p.loaded;
+  ui.progress.dataset.total = p.total;
+  if (!p.total) { ui.progressText.textContent = 'Starting…'; return; }
+  const pct = Math.floor(frac * 100);
+  let how = '';
+  if (p.local) how = ' read from the folder';
+  else if (p.cachedBytes && !p.downloadedBytes) how = ' from this device';
+  else if (p.cachedBytes) how = ` (${MB(p.cachedBytes)} MB were already on this device)`;
+  ui.progressText.textContent = `${MB(p.loaded)} of ${MB(p.total)} MB · ${pct}%${how}`;
+  ui.bar.setAttribute('aria-valuetext', `${pct} percent`);
+}
+
+function modelReady(m) {
+  ready = true;
+  root.dataset.model = 'ready';
+  root.dataset.mode = m.mode.build;
+  root.dataset.threads = m.mode.threads;
+  performance.mark('vitrine:model-ready');
+  const info = m.info;
+  ui.modelName.textContent = info.name || 'Model';
+  ui.modelName.title = `${info.family ?? ''} · ${info.imageSize ?? '?'} px input · ${info.labels?.length ?? 0} labels`;
+  ui.status.replaceChildren();
+  const mode = document.createElement('span');
+  mode.id = 'mode';
+  if (m.mode.build === 'mt') {
+    mode.className = 'mode-mt';
+    mode.textContent = `multi-threaded · ${m.mode.threads} threads`;
+  } else {
+    mode.className = 'mode-st';
+    mode.textContent = 'single-threaded';
+  }
+  ui.status.append(mode, ` · SIMD ${m.mode.simd === false ? 'off' : 'on'}`);
+  if (m.mode.reason) ui.status.append(` · ${m.mode.reason}`);
+  const sizeNote = m.local ? 'read from your folder'
+    : m.downloadedBytes ? `downloaded ${MB(m.downloadedBytes)} MB` + (m.cachedBytes ? `, ${MB(m.cachedBytes)} MB from cache` : '')
+      : 'from this device\u2019s cache, nothing downloaded';
+  ui.status.append(` · loaded in ${(m.loadMs / 1000).toFixed(1)} s (${sizeNote})`);
+  ui.progress.dataset.done = '1';
+  setTimeout(() => { if (ready) ui.progress.hidden = true; }, 600);
+  updateStorage();
+}
+
+function modelFailed(e) {
+  ready = false;
+  root.dataset.model = 'error';
+  ui.progress.hidden = true;
+  ui.modelName.textContent = 'The model did not load';
+  ui.modelErrorText.replaceChildren();
+  if (e.code) {
+    const c = document.createElement('code');
+    c.textContent = e.code;
+    ui.modelErrorText.append(c, ' ');
+  }
+  ui.modelErrorText.append(e.message);
+  ui.modelError.dataset.code = e.code ?? '';
+  ui.modelError.hidden = false;
+}
+
+function showNote(n) {
+  ui.note.textContent = n.message;
+  ui.note.dataset.code = n.code;
+  ui.note.hidden = false;
+}
+
+ui.retry.addEventListener('click', () => startWorker(source));
+
+// ---------------------------------------------------------------- tiles
+
+function addFiles(files) {
+  const list = [...files];
+  if (!list.length) return;
+  for (const file of list) {
+    const id = nextId++;
+    const el = document.createElement('li');
+    el.className = 'tile';
+    el.tabIndex = 0;
+    el.dataset.id = id;
+    el.dataset.name = file.name;
+    const fig = document.createElement('figure');
+    const img = document.createElement('img');
+    img.className = 'thumb';
+    img.alt = '';
+    img.decoding = 'async';
+    img.loading = 'lazy';
+    const url = URL.createObjectURL(file);
+    img.src = url;
+    img.onerror = () => { img.classList.add('broken'); };
+    const cap = document.createElement('figcaption');
+    cap.textContent = file.webkitRelativePath || file.name || 'pasted image';
+    cap.title = cap.textContent;
+    fig.append(img, cap);
+    const body = document.createElement('div');
+    body.className = 'body';
+    el.append(fig, body);
+    const t = { id, file, el, url, state: 'waiting' };
+    tiles.set(id, t);
+    ui.tiles.append(el);
+    send(t);
+  }
+  updateCounts();
+}
+
+function setWaiting(t) {
+  t.state = 'waiting';
+  t.el.dataset.state = 'waiting';
+  t.el.classList.remove('error');
+  const body = t.el.querySelector('.body');
+  const p = document.createElement('p');
+  p.className = 'wait';
+  const s = document.createElement('span');
+  s.className = 'spinner';
+  s.setAttribute('aria-hidden', 'true');
+  p.append(s, ready ? 'Classifying…' : 'Waiting for the model…');
+  body.replaceChildren(p);
+  t.el.setAttribute('aria-label', `${t.file.name}: waiting`);
+  t.el.setAttribute('aria-busy', 'true');
+}
+
+function showResult(m) {
+  const t = tiles.get(m.id);
+  if (!t) return;
+  const body = t.el.querySelector('.body');
+  t.el.removeAttribute('aria-busy');
+  if (m.error) {
+    t.state = 'error';
+    t.el.dataset.state = 'error';
+    t.el.dataset.code = m.error.code;
+    t.el.classList.add('error');
+    const p = document.createElement('p');
+    p.className = 'err';
+    p.setAttribute('role', 'alert');
+    p.append(m.error.code === 'E_NO_MODEL' ? '' : 'Could not classify this file: ', m.error.message);
+    body.replaceChildren(p);
+    t.el.setAttribute('aria-label', `${t.file.name}: error, ${m.error.message}`);
+  } else {
+    t.state = 'done';
+    t.el.dataset.state = 'done';
+    t.el.dataset.ms = m.ms.toFixed(1);
+    const ol = document.createElement('ol');
+    ol.className = 'labels';
+    for (const r of m.top) {
+      const li = document.createElement('li');
+      li.dataset.label = r.label;
+      li.dataset.index = r.index;
+      li.dataset.score = String(r.score);
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = r.label;
+      name.title = r.label;
+      const pct = document.createElement('span');
+      pct.className = 'pct';
+      pct.textContent = fmtPct(r.score);
+      const bar = document.createElement('span');
+      bar.className = 'bar';
+      bar.setAttribute('aria-hidden', 'true');
+      const fill = document.createElement('span');
+      fill.style.width = `${Math.max(0, Math.min(1, r.score)) * 100}%`;
+      bar.append(fill);
+      li.append(name, pct, bar);
+      ol.append(li);
+    }
+    const meta = document.createElement('p');
+    meta.className = 'meta';
+    meta.textContent = `${Math.round(m.ms)} ms`;
+    meta.title = 'decode + preprocess + forward, in the engine worker';
+    body.replaceChildren(ol, meta);
+    t.el.setAttribute('aria-label',
+      `${t.file.name}: ${m.top.map((r) => `${r.label} ${fmtPct(r.score)}`).join(', ')}; ${Math.round(m.ms)} milliseconds`);
+    if (!firstResultMarked) {
+      firstResultMarked = true;
+      performance.mark('vitrine:first-result');
+    }
+  }
+  updateCounts();
+}
+
+function fmtPct(s) {
+  const p = s * 100;
+  return p >= 10 ? `${p.toFixed(0)}%` : p >= 0.1 ? `${p.toFixed(1)}%` : '<0.1%';
+}
+
+function updateCounts() {
+  let waiting = 0, errors = 0;
+  for (const t of tiles.values()) {
+    if (t.state === 'waiting') waiting++;
+    else if (t.state === 'error') errors++;
+  }
+  ui.toolbar.hidden = tiles.size === 0;
+  const parts = [`${tiles.size} photo${tiles.size === 1 ? '' : 's'}`];
+  if (waiting) parts.push(`${waiting} waiting`);
+  if (errors) parts.push(`${errors} with errors`);
+  ui.counts.textContent = parts.join(' · ');
+}
+
+ui.clear.addEventListener('click', () => {
+  for (const t of tiles.values()) URL.revokeObjectURL(t.url);
+  tiles.clear();
+  ui.tiles.replaceChildren();
+  // Requests already queued in the worker still come back; their ids no longer have a tile.
+  updateCounts();
+  ui.pick.focus();
+});
+
+// ---------------------------------------------------------------- input: pick, drop, paste
+
+ui.pick.addEventListener('click', () => ui.fileInput.click());
+ui.pickDir.addEventListener('click', () => ui.dirInput.click());
+ui.fileInput.addEventListener('change', () => { addFiles(ui.fileInput.files); ui.fileInput.value = ''; });
+ui.dirInput.addEventListener('change', () => {
+  addFiles([...ui.dirInput.files].filter((f) => IMAGE_EXT.test(f.name)));
+  ui.dirInput.value = '';
+});
+
+let dragDepth = 0;
+const hasFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+document.addEventListener('dragenter', (e) => { if (!hasFiles(e)) return; dragDepth++; document.body.classList.add('dragging'); });
+document.addEventListener('dragleave', () => { if (--dragDepth <= 0) { dragDepth = 0; document.body.classList.remove('dragging'); } });
+document.addEventListener('dragover', (e) => { if (hasFiles(e)) { e.preventDefault(); e.dataTransfer.dropEffect = 'copy'; } });
+document.addEventListener('drop', async (e) => {
+  if (!hasFiles(e)) return;
+  e.preventDefault();
+  dragDepth = 0;
+  document.body.classList.remove('dragging');
+  addFiles(await filesFromDataTransfer(e.dataTransfer));
+});
+
+async function filesFromDataTransfer(dt) {
+  const entries = [];
+  for (const item of dt.items ?? []) {
+    const entry = item.kind === 'file' && item.webkitGetAsEntry?.();
+    if (entry) entries.push(entry);
+  }
+  if (!entries.length) return [...dt.files];
+  const out = [];
+  // Entries must be taken synchronously above; reading them may be async.
+  for (const entry of entries) {
+    if (entry.isFile) out.push(await entryFile(entry));
+    else if (entry.isDirectory) out.push(...(await walkDirectory(entry)).filter((f) => IMAGE_EXT.test(f.name)));
+  }
+  return out;
+}
+
+const entryFile = (entry) => new Promise((resolve, reject) => entry.file(resolve, reject));
+
+async function walkDirectory(dir) {
+  const out = [];
+  const reader = dir.createReader();
+  for (;;) {
+    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+    if (!batch.length) break;
+    for (const e of batch) {
+      if (e.isFile) out.push(await entryFile(e));
+      else if (e.isDirectory) out.push(...await walkDirectory(e));
+    }
+  }
+  out.sort((a, b) => a.name.localeCompare(b.name));
+  return out;
+}
+
+document.addEventListener('paste', (e) => {
+  const files = [...(e.clipboardData?.files ?? [])];
+  if (!files.length) return;            // plain text paste (e.g. into the URL box) is left alone
+  e.preventDefault();
+  addFiles(files.map((f, i) => (f.name && f.name !== 'image.png') ? f
+    : new File([f], `pasted-${new Date().toISOString().slice(11, 19).replace(/:/g, '')}${files.length > 1 ? `-${i + 1}` : ''}.${(f.type.split('/')[1] || 'png')}`, { type: f.type })));
+});
+
+// ---------------------------------------------------------------- another model
+
+ui.urlForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  let url = ui.modelUrl.value.trim();
+  if (!url) return;
+  if (!/manifest\.json$/i.test(new URL(url, location.href).pathname)) url = url.replace(/\/?$/, '/manifest.json');
+  const u = new URL(location.href);
+  u.searchParams.set('model', url);
+  history.replaceState(null, '', u);
+  startWorker({ kind: 'url', url: new URL(url, location.href).href });
+});
+ui.pickModel.addEventListener('click', () => ui.modelDirInput.click());
+ui.modelDirInput.addEventListener('change', () => {
+  const files = [...ui.modelDirInput.files];
+  ui.modelDirInput.value = '';
+  if (!files.length) return;
+  const u = new URL(location.href);
+  u.searchParams.delete('model');
+  history.replaceState(null, '', u);
+  startWorker({ kind: 'files', files });
+});
+ui.useDefault.addEventListener('click', () => {
+  const u = new URL(location.href);
+  u.searchParams.delete('model');
+  history.replaceState(null, '', u);
+  ui.modelUrl.value = '';
+  startWorker(modelSourceFromLocation());
+});
+ui.forget.addEventListener('click', async () => {
+  try { await caches.delete(CACHE_NAME); } catch { /* no Cache API */ }
+  ui.storage.textContent = ' · forgotten: the next load downloads the model again.';
+});
+
+async function updateStorage() {
+  try {
+    const { usage } = await navigator.storage.estimate();
+    if (usage != null) ui.storage.textContent = ` · this site keeps ${MB(usage)} MB in this browser`;
+  } catch { /* not available */ }
+}
+
+// ---------------------------------------------------------------- start
+
+const initial = modelSourceFromLocation();
+if (!initial.isDefault) { ui.modelUrl.value = initial.url; ui.other.open = true; }
+startWorker(initial);

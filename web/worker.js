@@ -1,0 +1,172 @@
+// The page's engine worker: loads one model through the vitrine JS API and classifies photos one at a
+// time, so the page never blocks. A tiny message protocol (all messages are plain objects):
+//
+//   page → worker  { type: 'load', source: { kind: 'url', url } | { kind: 'files', files: File[] } }
+//                  { type: 'classify', id, file: Blob, topK }
+//   worker → page  { type: 'progress', loaded, total, cachedBytes, downloadedBytes, done, count }
+//                  { type: 'note', code, message }                      (non-fatal: storage full, …)
+//                  { type: 'ready', info, mode, loadMs, cachedBytes, downloadedBytes }
+//                  { type: 'load-error', code, message }
+//                  { type: 'result', id, top, ms } | { type: 'result', id, error: { code, message } }
+//
+// Photos are read from the File objects the page passes over (structured clone, no copy through the network)
+// and decoded inside the WASM engine. One model per worker: the page starts a fresh worker to switch models.
+import { createChunkSource, openChunkCache, ChunkError } from './chunks.js';
+
+let model = null;
+let loading = null;          // Promise<model> while a load runs
+const queue = [];            // classify requests waiting for the model / for the previous one
+let busy = false;
+
+const post = (m) => self.postMessage(m);
+const errInfo = (e) => ({
+  code: e?.code ?? (e?.name === 'AbortError' ? 'E_ABORTED' : 'E_INTERNAL'),
+  message: String(e?.message ?? e),
+});
+
+self.onmessage = (ev) => {
+  const m = ev.data;
+  if (m.type === 'load') {
+    loading = loadModel(m.source).then((mdl) => { model = mdl; pump(); return mdl; }, (e) => {
+      post({ type: 'load-error', ...errInfo(e) });
+      // Requests waiting for this model cannot run; tell the page so each photo can say why.
+      for (const r of queue.splice(0)) {
+        post({ type: 'result', id: r.id, error: { code: 'E_NO_MODEL', message: 'The model did not load (see above).' } });
+      }
+      return null;
+    });
+  } else if (m.type === 'classify') {
+    queue.push(m);
+    pump();
+  }
+};
+
+async function pump() {
+  if (busy || !model) return;
+  busy = true;
+  try {
+    while (queue.length) {
+      const r = queue.shift();
+      try {
+        const bytes = new Uint8Array(await r.file.arrayBuffer());
+        const t0 = performance.now();
+        const top = await model.classify(bytes, { topK: r.topK ?? 5 });
+        const ms = performance.now() - t0;
+        post({ type: 'result', id: r.id, ms, top: top.map(({ index, label, score }) => ({ index, label, score })) });
+      } catch (e) {
+        post({ type: 'result', id: r.id, error: errInfo(e) });
+      }
+    }
+  } finally {
+    busy = false;
+  }
+}
+
+async function loadModel(source) {
+  const t0 = performance.now();
+  let api;
+  try {
+    api = await import('../src/js/index.js');
+  } catch (e) {
+    throw Object.assign(new Error(`The vitrine engine's JavaScript could not be loaded (${e?.message ?? e}). ` +
+      'Was `npm run build` run?'), { code: 'E_ENGINE_MISSING' });
+  }
+
+  // Where the model comes from: a URL (bundled default, or one the person typed) or a local folder.
+  let manifestUrl, manifest, fetchChunk, revoke = null, cachedBytes = 0, downloadedBytes = 0;
+  if (source.kind === 'files') {
+    const byName = new Map();
+    for (const f of source.files) byName.set(f.name, f);
+    const mf = byName.get('manifest.json');
+    if (!mf) throw Object.assign(new Error('That folder has no manifest.json: pick the folder of a model converted with `vitrine convert`.'), { code: 'E_NO_MANIFEST' });
+    manifest = parseManifest(await mf.text(), 'manifest.json');
+    manifestUrl = URL.createObjectURL(mf);
+    revoke = manifestUrl;
+    const total = manifest.chunks.reduce((s, c) => s + c.size, 0);
+    let loaded = 0;
+    fetchChunk = async ({ index, file }) => {
+      const f = byName.get(file ?? manifest.chunks[index].file);
+      if (!f) throw Object.assign(new Error(`chunk ${index} (${file}) is not in the picked folder`), { code: 'E_CHUNK_MISSING' });
+      const bytes = new Uint8Array(await f.arrayBuffer());
+      loaded += bytes.length;
+      post({ type: 'progress', loaded, total, cachedBytes: loaded, downloadedBytes: 0, done: index + 1, count: manifest.chunks.length, local: true });
+      return bytes;
+    };
+  } else {
+    manifestUrl = new URL(source.url, self.location.href).href;
+    let res;
+    try {
+      res = await fetch(manifestUrl, { cache: 'no-cache', credentials: 'omit' });
+    } catch (e) {
+      throw Object.assign(new Error(`Could not fetch the model manifest ${manifestUrl} (${e?.message ?? e}).`), { code: 'E_NETWORK' });
+    }
+    if (!res.ok) {
+      throw Object.assign(new Error(`Could not fetch the model manifest ${manifestUrl}: the server answered ${res.status}` +
+        (res.status === 404 ? ' (no model there: is the URL right, or was the default model not built yet?)' : '')), { code: 'E_MANIFEST_HTTP' });
+    }
+    manifest = parseManifest(await res.text(), manifestUrl);
+    const cache = await openChunkCache();
+    const src = createChunkSource({
+      chunks: manifest.chunks,
+      baseUrl: manifestUrl,
+      cache,
+      onProgress: (p) => { cachedBytes = p.cachedBytes; downloadedBytes = p.downloadedBytes; post({ type: 'progress', ...p }); },
+      onNote: (n) => post({ type: 'note', ...n }),
+    });
+    fetchChunk = src.fetchChunk;
+    post({ type: 'progress', loaded: 0, total: src.total, cachedBytes: 0, downloadedBytes: 0, done: 0, count: manifest.chunks.length, cacheAvailable: !!cache });
+  }
+
+  // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page.
+  const isolated = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+  const cores = Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
+  let mode = isolated
+    ? { build: 'mt', threads: cores, isolated: true, reason: null }
+    : { build: 'st', threads: 1, isolated: false, reason: 'this page is not cross-origin isolated (no COOP/COEP headers), so WebAssembly threads are unavailable' };
+
+  let chunkCalls = 0;
+  const counted = (c) => { chunkCalls++; return fetchChunk(c); };
+  let mdl;
+  try {
+    mdl = await api.load(manifestUrl, { build: mode.build, threads: mode.threads, fetchChunk: counted });
+  } catch (e) {
+    // The threaded build failed to start before reading any chunk (e.g. a browser refusing nested
+    // workers): use the single-threaded one and say so. Chunk and manifest errors are not retried.
+    if (mode.build === 'mt' && chunkCalls === 0 && !(e instanceof ChunkError) && !/^E_(CHUNK|MANIFEST|FORMAT)/.test(e?.code ?? '')) {
+      mode = { build: 'st', threads: 1, isolated: true, reason: `the multi-threaded build failed to start (${e?.message ?? e})` };
+      mdl = await api.load(manifestUrl, { build: 'st', threads: 1, fetchChunk });
+    } else {
+      throw e;
+    }
+  } finally {
+    if (revoke) URL.revokeObjectURL(revoke);
+  }
+  const info = { ...mdl.info };
+  mode = { ...mode, build: info.build ?? mode.build, threads: info.threads ?? mode.threads, simd: info.simd ?? true };
+  post({
+    type: 'ready',
+    info: { name: info.name ?? manifest.name, family: info.family, labels: info.labels, imageSize: info.imageSize },
+    mode,
+    loadMs: performance.now() - t0,
+    cachedBytes,
+    downloadedBytes,
+    local: source.kind === 'files',
+  });
+  return mdl;
+}
+
+function parseManifest(text, where) {
+  let m;
+  try { m = JSON.parse(text); } catch (e) {
+    throw Object.assign(new Error(`${where} is not valid JSON (${e.message})`), { code: 'E_MANIFEST' });
+  }
+  if (m?.format !== 'vitrine' || !Array.isArray(m.chunks)) {
+    throw Object.assign(new Error(`${where} is not a vitrine model manifest (docs/FORMAT.md)`), { code: 'E_MANIFEST' });
+  }
+  for (const c of m.chunks) {
+    if (typeof c?.file !== 'string' || /[\\/]|\.\./.test(c.file) || !(c.size > 0) || !/^[0-9a-f]{64}$/.test(c.sha256 ?? '')) {
+      throw Object.assign(new Error(`${where}: bad chunk entry ${JSON.stringify(c)}`), { code: 'E_MANIFEST' });
+    }
+  }
+  return m;
+}
