@@ -1,0 +1,321 @@
+// `vitrine convert`: a Hugging Face checkpoint (folder with config.json + safetensors, or an .npz of HF-named
+// arrays) → a vitrine model folder (docs/FORMAT.md). Streaming: one tensor (piece) in memory at a time.
+import fs from 'node:fs';
+import path from 'node:path';
+import { VitrineError } from '../errors.js';
+import { openSafetensors, openSafetensorsFolder, openNpz } from './sources.js';
+import { mapName, architectureFromConfig, expectedTensors, normalisePreprocess, familyDefaultPreprocess } from './mapping.js';
+import { ChunkWriter, chunkFileName } from './writer.js';
+
+export const CONVERTER_VERSION = '0.1.0';
+export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
+const ALIGN = 64;
+const convertError = (msg) => new VitrineError('E_CONVERT', msg);
+
+function readJson(file, what = path.basename(file)) {
+  let text;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw convertError(`${what}: cannot read (${e.code || e.message})`); }
+  try { return JSON.parse(text); } catch (e) { throw convertError(`${what}: not valid JSON (${e.message})`); }
+}
+
+const shapeStr = (s) => `[${s.join(',')}]`;
+const sameShape = (a, b) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Parse "4194304", "4M", "4MiB", "512k". */
+export function parseSize(v) {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+)\s*(k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(String(v).trim());
+  if (!m) throw convertError(`bad size ${JSON.stringify(v)}`);
+  const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] || '').charAt(0).toLowerCase()] || 1;
+  return Number(m[1]) * mult;
+}
+
+function locateSource(src, configPath) {
+  if (!fs.existsSync(src)) throw convertError(`${src}: no such file or folder`);
+  const st = fs.statSync(src);
+  if (st.isFile()) {
+    const dir = path.dirname(src);
+    if (src.endsWith('.npz')) {
+      const cfg = configPath ?? path.join(dir, 'config.json');
+      if (!fs.existsSync(cfg)) throw convertError(`${path.basename(src)}: an .npz needs --config config.json (the Hugging Face config of the model)`);
+      return { kind: 'npz', dir, file: src, configPath: cfg };
+    }
+    if (src.endsWith('.safetensors')) return { kind: 'safetensors-file', dir, file: src, configPath: configPath ?? path.join(dir, 'config.json') };
+    if (src.endsWith('.bin') || src.endsWith('.pt') || src.endsWith('.pth')) throw pytorchOnly(path.basename(src));
+    throw convertError(`${src}: not a model folder, .safetensors or .npz file`);
+  }
+  const cfg = configPath ?? path.join(src, 'config.json');
+  return { kind: 'folder', dir: src, configPath: cfg };
+}
+
+function pytorchOnly(what) {
+  return convertError(`${what}: PyTorch pickle checkpoints are not read by vitrine (unpickling runs arbitrary code). ` +
+    `Save the model as safetensors first: in Python, model = AutoModel.from_pretrained(dir); ` +
+    `model.save_pretrained(dir, safe_serialization=True)`);
+}
+
+/**
+ * Plan a conversion (read headers + configs, map names, check shapes) without writing anything.
+ * Returns { manifest (without chunks / stream_size), plan: [{ name, shape, offset, parts:[entry] }], close }.
+ */
+export function planConversion(src, opts = {}) {
+  const loc = locateSource(src, opts.config);
+  if (!fs.existsSync(loc.configPath)) {
+    throw convertError(`${path.join(path.basename(loc.dir), 'config.json')}: missing (a Hugging Face model folder has a config.json; pass --config for an .npz)`);
+  }
+  const config = readJson(loc.configPath, 'config.json');
+  let source;
+  if (loc.kind === 'npz') source = openNpz(loc.file);
+  else if (loc.kind === 'safetensors-file') { const f = openSafetensors(loc.file); source = { format: 'safetensors', files: [f.file], tensors: f.tensors, close: f.close }; }
+  else {
+    source = openSafetensorsFolder(loc.dir);
+    if (!source) {
+      const names = fs.readdirSync(loc.dir);
+      const pt = names.find((n) => /^pytorch_model.*\.bin(\.index\.json)?$/.test(n) || /\.(pt|pth)$/.test(n));
+      if (pt) throw pytorchOnly(`${path.basename(loc.dir)}/${pt}`);
+      const other = names.find((n) => /^(tf_model\.h5|flax_model\.msgpack)$/.test(n));
+      if (other) throw convertError(`${path.basename(loc.dir)}/${other}: TensorFlow/Flax checkpoints are not supported; save the model as safetensors (model.save_pretrained(dir, safe_serialization=True))`);
+      throw convertError(`${loc.dir}: no model.safetensors or model.safetensors.index.json`);
+    }
+  }
+  const closers = [source.close];
+  const close = () => closers.forEach((c) => { try { c(); } catch { /* already closed */ } });
+  try {
+    return plan(loc, config, source, opts, closers, close);
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+function plan(loc, config, source, opts, closers, close) {
+  const notes = [];
+  const arch = architectureFromConfig(config);
+  const srcLabel = (t) => `"${t.name}" (${t.file})`;
+
+  // 1. Map HF names → canonical targets.
+  const targets = new Map(); // canonical → { parts: [entry], fused }
+  const dropped = [];
+  const unknown = [];
+  for (const t of source.tensors) {
+    const m = mapName(t.name);
+    if (!m) { unknown.push(t); continue; }
+    if (m.dropped) { dropped.push(t.name); continue; }
+    let tg = targets.get(m.target);
+    if (!tg) targets.set(m.target, (tg = { parts: [], fused: m.part !== undefined }));
+    const slot = m.part ?? 0;
+    if (tg.parts[slot]) throw convertError(`tensors ${srcLabel(tg.parts[slot])} and ${srcLabel(t)} both map to "${m.target}"`);
+    tg.parts[slot] = t;
+  }
+  if (unknown.length) {
+    const list = unknown.slice(0, 5).map(srcLabel).join(', ') + (unknown.length > 5 ? `, … (${unknown.length} in all)` : '');
+    throw convertError(`unexpected tensor ${list}: not part of a ${config.model_type} model vitrine knows`);
+  }
+
+  // 2. Classifier kind from the tensors present, checked against config.architectures.
+  const archNames = Array.isArray(config.architectures) ? config.architectures : [];
+  const headJson = path.join(loc.dir, 'vitrine_head.json');
+  let headExtra = null;
+  const has = (n) => targets.has(n);
+  if (fs.existsSync(headJson)) {
+    const head = readJson(headJson, 'vitrine_head.json');
+    const headSt = path.join(loc.dir, 'vitrine_head.safetensors');
+    if (!fs.existsSync(headSt)) throw convertError('vitrine_head.json is present but vitrine_head.safetensors is missing');
+    const hf = openSafetensors(headSt);
+    closers.push(hf.close);
+    if (has('classifier.weight') || has('distillation_classifier.weight')) {
+      throw convertError(`the checkpoint has a classifier ("classifier.weight") and a custom head (vitrine_head.json); keep one`);
+    }
+    const { pooling, layers, output, labels, ...rest } = head;
+    if (!['cls', 'mean', 'cls+mean'].includes(pooling)) throw convertError(`vitrine_head.json: pooling must be "cls", "mean" or "cls+mean", got ${JSON.stringify(pooling)}`);
+    if (!['softmax', 'sigmoid'].includes(output)) throw convertError(`vitrine_head.json: output must be "softmax" or "sigmoid", got ${JSON.stringify(output)}`);
+    if (!Array.isArray(layers) || !layers.length) throw convertError('vitrine_head.json: "layers" must be a non-empty array');
+    let width = pooling === 'cls+mean' ? 2 * arch.hidden_size : arch.hidden_size;
+    let lastLinear = -1;
+    const cleanLayers = layers.map((layer, k) => {
+      if (layer?.type === 'linear') {
+        if (!Number.isInteger(layer.in) || !Number.isInteger(layer.out) || layer.out < 1) throw convertError(`vitrine_head.json: layer ${k}: linear needs integer "in" and "out"`);
+        if (layer.in !== width) throw convertError(`vitrine_head.json: layer ${k}: in=${layer.in} but its input is ${width} wide`);
+        width = layer.out; lastLinear = k;
+        return { type: 'linear', in: layer.in, out: layer.out };
+      }
+      if (layer?.type === 'relu' || layer?.type === 'gelu') return { type: layer.type };
+      throw convertError(`vitrine_head.json: layer ${k}: unknown type ${JSON.stringify(layer?.type)} (linear, relu, gelu)`);
+    });
+    if (lastLinear < 0) throw convertError('vitrine_head.json: the head has no linear layer');
+    if (!Array.isArray(labels) || labels.length !== width || !labels.every((s) => typeof s === 'string')) {
+      throw convertError(`vitrine_head.json: "labels" must be ${width} strings (the head's output width)`);
+    }
+    arch.classifier = 'head';
+    arch.num_labels = width;
+    arch.head = { pooling, layers: cleanLayers, output };
+    arch.labels = labels;
+    headExtra = Object.keys(rest).length ? rest : null;
+    for (const t of hf.tensors) {
+      const name = t.name.startsWith('head.') ? t.name : `head.${t.name}`;
+      if (!/^head\.\d+\.(weight|bias)$/.test(name)) throw convertError(`vitrine_head.safetensors: unexpected tensor "${t.name}" (expected head.<k>.weight / head.<k>.bias)`);
+      if (targets.has(name)) throw convertError(`vitrine_head.safetensors: tensor "${t.name}" appears twice`);
+      targets.set(name, { parts: [t], fused: false });
+    }
+  } else if (has('distillation_classifier.weight')) {
+    arch.classifier = 'cls+dist';
+  } else if (has('classifier.weight')) {
+    arch.classifier = arch.family === 'dinov2' ? 'cls+patchmean' : 'cls';
+  } else {
+    const wantsHead = archNames.find((a) => /ForImageClassification/.test(a));
+    if (wantsHead) throw convertError(`missing tensor "classifier.weight": config.json says ${wantsHead} but the checkpoint has no classifier`);
+  }
+  if (arch.classifier === 'cls' || arch.classifier === 'cls+patchmean' || arch.classifier === 'cls+dist') {
+    const w = targets.get('classifier.weight').parts[0];
+    arch.num_labels = w.shape[0];
+    if (archNames.some((a) => /Model$/.test(a)) && !archNames.some((a) => /ForImageClassification/.test(a))) {
+      notes.push(`config.json lists ${archNames.join(', ')} but the checkpoint has a classifier; it is kept`);
+    }
+  }
+
+  // 3. Expected tensors, shapes, and the layout.
+  const expected = expectedTensors(arch);
+  const planned = [];
+  let offset = 0;
+  for (const e of expected) {
+    const tg = targets.get(e.name);
+    if (!tg) throw convertError(`missing tensor "${e.name}"${hfHint(e.name)}`);
+    targets.delete(e.name);
+    if (tg.fused) {
+      const D = arch.hidden_size;
+      const partShape = e.shape.length === 2 ? [D, D] : [D];
+      ['query', 'key', 'value'].forEach((qkv, i) => {
+        const t = tg.parts[i];
+        if (!t) throw convertError(`missing tensor "${e.name.replace('attn.qkv', `attention.attention.${qkv}`)}" (needed for "${e.name}")`);
+        if (!sameShape(t.shape, partShape)) throw convertError(`tensor ${srcLabel(t)}: shape ${shapeStr(t.shape)} but the architecture needs ${shapeStr(partShape)}`);
+      });
+    } else {
+      const t = tg.parts[0];
+      if (!sameShape(t.shape, e.shape)) {
+        throw convertError(`tensor "${e.name}" (from ${srcLabel(t)}): shape ${shapeStr(t.shape)} but the architecture needs ${shapeStr(e.shape)}`);
+      }
+    }
+    offset = Math.ceil(offset / ALIGN) * ALIGN;
+    planned.push({ name: e.name, shape: e.shape, offset, parts: tg.parts });
+    offset += e.shape.reduce((a, b) => a * b, 1) * 4;
+  }
+  if (targets.size) {
+    const [name, tg] = targets.entries().next().value;
+    throw convertError(`unexpected tensor ${srcLabel(tg.parts.find(Boolean))} (maps to "${name}", which a ${arch.family} model with classifier "${arch.classifier}" does not have)`);
+  }
+  const conversions = new Set(source.tensors.filter((t) => t.kind && t.kind !== 'f32').map((t) => t.kind));
+  for (const k of conversions) notes.push(`${k} weights converted to f32`);
+
+  // 4. Labels.
+  let labels = [];
+  if (arch.classifier === 'head') { labels = arch.labels; delete arch.labels; }
+  else if (arch.num_labels > 0) {
+    const id2label = config.id2label;
+    if (id2label && typeof id2label === 'object') {
+      const ids = Object.keys(id2label).map(Number).sort((a, b) => a - b);
+      if (ids.length === arch.num_labels && ids.every((id, i) => id === i)) labels = ids.map((id) => String(id2label[id]));
+      else throw convertError(`config.json: id2label has ${ids.length} labels (ids ${ids.slice(0, 3).join(',')}…) but "classifier.weight" has ${arch.num_labels} rows`);
+    } else {
+      labels = Array.from({ length: arch.num_labels }, (_, i) => `LABEL_${i}`);
+      notes.push('config.json has no id2label; labels are LABEL_<i>');
+    }
+  }
+
+  // 5. Preprocess.
+  const ppPath = path.join(loc.dir, 'preprocessor_config.json');
+  let ppRaw, ppSource;
+  if (fs.existsSync(ppPath)) { ppRaw = readJson(ppPath, 'preprocessor_config.json'); ppSource = 'preprocessor_config.json'; }
+  else { ppRaw = familyDefaultPreprocess(arch); ppSource = `no preprocessor_config.json: ${ppRaw.image_processor_type} defaults for ${arch.family} at image_size ${arch.image_size}`; notes.push(ppSource); }
+  const { preprocess, notes: ppNotes } = normalisePreprocess(ppRaw, arch.family);
+  notes.push(...ppNotes);
+
+  const name = opts.name ?? (typeof config._name_or_path === 'string' && config._name_or_path ? path.basename(config._name_or_path) : path.basename(path.resolve(loc.file ?? loc.dir)).replace(/\.npz$/, ''));
+  const metadata = {
+    converter: `vitrine-convert ${CONVERTER_VERSION}`,
+    source: { format: source.format, files: source.files, model_type: config.model_type, architectures: archNames },
+    preprocess_source: ppSource,
+    dropped,
+    notes,
+  };
+  if (config.transformers_version) metadata.source.transformers_version = config.transformers_version;
+  if (headExtra) metadata.head = headExtra;
+  const manifest = {
+    format: 'vitrine', version: 1, name, architecture: arch, labels, preprocess, metadata,
+    alignment: ALIGN, chunk_size: 0, stream_size: offset,
+    tensors: planned.map((p) => ({ name: p.name, dtype: 'f32', shape: p.shape, offset: p.offset })),
+    chunks: [],
+  };
+  return { manifest, plan: planned, close };
+}
+
+function hfHint(name) {
+  const m = /^layers\.(\d+)\.(.*)$/.exec(name);
+  const hints = {
+    'embeddings.cls_token': 'embeddings.cls_token', 'embeddings.position_embeddings': 'embeddings.position_embeddings',
+    'embeddings.patch.weight': 'embeddings.patch_embeddings.projection.weight', 'norm.weight': 'layernorm.weight', 'norm.bias': 'layernorm.bias',
+  };
+  if (hints[name]) return ` (HF name "${hints[name]}")`;
+  if (m) return ` (HF "encoder.layer.${m[1]}.…")`;
+  return '';
+}
+
+/**
+ * Convert `src` into the folder `outDir`. Options: { config, chunkSize, name, onProgress({ written, total }) }.
+ * Returns the manifest written.
+ */
+export async function convert(src, outDir, opts = {}) {
+  const chunkSize = parseSize(opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
+  if (!Number.isInteger(chunkSize) || chunkSize < 64 || chunkSize % 64) throw convertError(`--chunk-size must be a multiple of 64 bytes, ≥ 64 (got ${opts.chunkSize})`);
+  const { manifest, plan: planned, close } = planConversion(src, opts);
+  try {
+    fs.mkdirSync(outDir, { recursive: true });
+    // A previous model in the same folder: its manifest goes first so a half-written folder never looks valid.
+    fs.rmSync(path.join(outDir, 'manifest.json'), { force: true });
+    manifest.chunk_size = chunkSize;
+    const writer = new ChunkWriter(outDir, chunkSize);
+    const total = manifest.stream_size;
+    let lastReport = 0;
+    for (const p of planned) {
+      writer.padTo(p.offset);
+      for (const part of p.parts) part.read((bytes) => writer.write(bytes));
+      const expectedEnd = p.offset + p.shape.reduce((a, b) => a * b, 1) * 4;
+      if (writer.position !== expectedEnd) throw convertError(`internal: tensor "${p.name}" wrote ${writer.position - p.offset} bytes, expected ${expectedEnd - p.offset}`);
+      if (opts.onProgress && (writer.position - lastReport > (8 << 20) || writer.position === total)) {
+        lastReport = writer.position;
+        opts.onProgress({ written: writer.position, total });
+      }
+      // Give the event loop a turn now and then (progress bars, signals).
+      if (p.parts.length && p.offset % 16 === 0) await null;
+    }
+    manifest.chunks = writer.finish();
+    // Remove stale chunk files of an earlier, larger conversion in the same folder.
+    for (const f of fs.readdirSync(outDir)) {
+      const m = /^chunk-(\d{5,})\.bin$/.exec(f);
+      if (m && Number(m[1]) >= manifest.chunks.length) fs.rmSync(path.join(outDir, f));
+    }
+    fs.writeFileSync(path.join(outDir, 'manifest.json'), formatManifest(manifest));
+    return manifest;
+  } finally {
+    close();
+  }
+}
+
+export { chunkFileName };
+
+/** JSON with one tensor / chunk per line: readable and diffable, not 10 lines per tensor. */
+export function formatManifest(m) {
+  const lines = ['{'];
+  const keys = Object.keys(m);
+  keys.forEach((k, i) => {
+    const comma = i < keys.length - 1 ? ',' : '';
+    if (Array.isArray(m[k]) && (k === 'tensors' || k === 'chunks')) {
+      lines.push(`  ${JSON.stringify(k)}: [`);
+      m[k].forEach((e, j) => lines.push(`    ${JSON.stringify(e)}${j < m[k].length - 1 ? ',' : ''}`));
+      lines.push(`  ]${comma}`);
+    } else {
+      lines.push(`  ${JSON.stringify(k)}: ${JSON.stringify(m[k], null, 2).replace(/\n/g, '\n  ')}${comma}`);
+    }
+  });
+  lines.push('}');
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,24 @@
+// Errors thrown by vitrine: plain `Error`s with a stable `code` so callers can branch on them.
+//   E_MANIFEST      manifest.json unreadable, invalid JSON, or refused by the engine (version, shapes, offsets, dtype)
+//   E_CHUNK_MISSING a chunk file/URL could not be read
+//   E_CHUNK_SIZE    a chunk has the wrong number of bytes
+//   E_CHUNK_HASH    a chunk's SHA-256 does not match the manifest
+//   E_LOAD          any other failure while loading (module init, engine refused to finish)
+//   E_ABORTED       load() was aborted through its AbortSignal
+//   E_IMAGE         an image could not be read or decoded (empty, not an image, truncated, too large)
+//   E_INPUT         bad arguments to forward/classify/embed (pixels of the wrong size, unknown pooling, …)
+//   E_NO_CLASSIFIER classify() on a model without classifier
+//   E_DISPOSED      the model was disposed
+//   E_CONVERT       the converter refused its input (names the tensor / file)
+//   E_WASM          the WebAssembly build is missing or failed to start
+export class VitrineError extends Error {
+  constructor(code, message, options) {
+    super(message, options);
+    this.name = code === 'E_ABORTED' ? 'AbortError' : 'VitrineError';
+    this.code = code;
+  }
+}
+
+export function fail(code, message, options) {
+  throw new VitrineError(code, message, options);
+}
