@@ -5,7 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Debian's Emscripten 3.1.6 runs acorn from the system node modules.
 export NODE_PATH=/usr/share/nodejs
-export EM_CACHE="${EM_CACHE:-$PWD/build/emcache}"   # the system cache dir is not writable by every user
 jobs=$(nproc)
 what="${1:-all}"
 
