@@ -156,9 +156,26 @@ export async function startServer(options = {}) {
       body[body.length >> 1] ^= 0xff;
       entry.fault = 'tamper';
     }
+    headers['Accept-Ranges'] = 'bytes';
+    // Single byte ranges (`bytes=a-`, `bytes=a-b`, `bytes=-n`): the page resumes a dropped chunk with them.
+    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+    let status = 200;
+    if (range && (range[1] !== '' || range[2] !== '')) {
+      let start, end;
+      if (range[1] === '') { start = Math.max(0, body.length - Number(range[2])); end = body.length - 1; }
+      else { start = Number(range[1]); end = range[2] === '' ? body.length - 1 : Math.min(Number(range[2]), body.length - 1); }
+      if (start > end || start >= body.length) {
+        entry.status = 416;
+        return send(res, 416, 'text/plain; charset=utf-8', 'range not satisfiable\n', { 'Content-Range': `bytes */${body.length}` });
+      }
+      headers['Content-Range'] = `bytes ${start}-${end}/${body.length}`;
+      body = body.subarray(start, end + 1);
+      status = 206;
+      entry.range = [start, end];
+    }
     headers['Content-Length'] = body.length;
-    entry.status = 200;
-    res.writeHead(200, headers);
+    entry.status = status;
+    res.writeHead(status, headers);
     if (req.method === 'HEAD') return res.end();
 
     if (fault?.kind === 'drop') {

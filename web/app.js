@@ -15,7 +15,7 @@ const ui = {
   fileInput: $('file-input'), dirInput: $('dir-input'), tiles: $('tiles'), toolbar: $('toolbar'),
   counts: $('counts'), clear: $('clear'), other: $('other'), urlForm: $('url-form'), modelUrl: $('model-url'),
   pickModel: $('pick-model'), modelDirInput: $('model-dir-input'), useDefault: $('use-default'),
-  forget: $('forget'), storage: $('storage'),
+  forget: $('forget'), storage: $('storage'), known: $('known'),
 };
 const root = document.documentElement;
 
@@ -44,6 +44,7 @@ function startWorker(src) {
   ui.note.hidden = true;
   ui.modelName.textContent = src.kind === 'files' ? 'Reading the model folder…' : 'Loading model…';
   ui.status.textContent = '';
+  ui.known.hidden = true;
   showProgress({ loaded: 0, total: 0 });
   performance.mark('vitrine:load-start');
 
@@ -85,6 +86,11 @@ function showProgress(p) {
   ui.progress.dataset.loaded = p.loaded;
   ui.progress.dataset.total = p.total;
   if (!p.total) { ui.progressText.textContent = 'Starting…'; return; }
+  if (!ready) {
+    ui.modelName.textContent = p.local ? 'Reading the model folder…'
+      : p.downloadedBytes > 0 ? 'Downloading the model (only once: this browser keeps it)…'
+        : p.cachedBytes > 0 ? 'Loading the model from this device…' : 'Loading the model…';
+  }
   const pct = Math.floor(frac * 100);
   let how = '';
   if (p.local) how = ' read from the folder';
@@ -119,6 +125,11 @@ function modelReady(m) {
     : m.downloadedBytes ? `downloaded ${MB(m.downloadedBytes)} MB` + (m.cachedBytes ? `, ${MB(m.cachedBytes)} MB from cache` : '')
       : 'from this device\u2019s cache, nothing downloaded';
   ui.status.append(` · loaded in ${(m.loadMs / 1000).toFixed(1)} s (${sizeNote})`);
+  const labels = info.labels ?? [];
+  ui.known.textContent = labels.length === 0 ? 'This model has no classifier head.'
+    : labels.length <= 30 ? `Knows ${labels.length} classes: ${labels.join(', ')}.`
+      : `Knows ${labels.length} classes.`;
+  ui.known.hidden = false;
   ui.progress.dataset.done = '1';
   setTimeout(() => { if (ready) ui.progress.hidden = true; }, 600);
   updateStorage();
@@ -168,7 +179,7 @@ function addFiles(files) {
     img.loading = 'lazy';
     const url = URL.createObjectURL(file);
     img.src = url;
-    img.onerror = () => { img.classList.add('broken'); };
+    img.onerror = () => { img.classList.add('broken'); fig.classList.add('broken'); };
     const cap = document.createElement('figcaption');
     cap.textContent = file.webkitRelativePath || file.name || 'pasted image';
     cap.title = cap.textContent;

@@ -19,10 +19,12 @@ const queue = [];            // classify requests waiting for the model / for th
 let busy = false;
 
 const post = (m) => self.postMessage(m);
-const errInfo = (e) => ({
-  code: e?.code ?? (e?.name === 'AbortError' ? 'E_ABORTED' : 'E_INTERNAL'),
-  message: String(e?.message ?? e),
-});
+// The API wraps an error thrown by our fetchChunk (as E_CHUNK_MISSING, "chunk i (file): …"); the chunk
+// source's own error is the precise one (E_CHUNK_HASH, E_NETWORK, …), so report that.
+const errInfo = (e) => {
+  if (e?.cause instanceof ChunkError) e = e.cause;
+  return { code: e?.code ?? (e?.name === 'AbortError' ? 'E_ABORTED' : 'E_INTERNAL'), message: String(e?.message ?? e) };
+};
 
 self.onmessage = (ev) => {
   const m = ev.data;
@@ -112,6 +114,7 @@ async function loadModel(source) {
       cache,
       onProgress: (p) => { cachedBytes = p.cachedBytes; downloadedBytes = p.downloadedBytes; post({ type: 'progress', ...p }); },
       onNote: (n) => post({ type: 'note', ...n }),
+      prefetch: 0,              // load() already keeps a few chunks in flight
     });
     fetchChunk = src.fetchChunk;
     post({ type: 'progress', loaded: 0, total: src.total, cachedBytes: 0, downloadedBytes: 0, done: 0, count: manifest.chunks.length, cacheAvailable: !!cache });
@@ -119,7 +122,7 @@ async function loadModel(source) {
 
   // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page.
   const isolated = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
-  const cores = Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
+  const cores = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
   let mode = isolated
     ? { build: 'mt', threads: cores, isolated: true, reason: null }
     : { build: 'st', threads: 1, isolated: false, reason: 'this page is not cross-origin isolated (no COOP/COEP headers), so WebAssembly threads are unavailable' };
