@@ -121,6 +121,17 @@ void extract_patches(const float* pixels, int C, int H, int W, int P, float* out
     }
 }
 
+// Mean of rows [first, end) of a [T, D] matrix. Summed in double: a mean over ~1000 tokens in float drifts
+// from PyTorch's pairwise sum.
+std::vector<float> mean_tokens(const float* h, int first, int end, int D) {
+  std::vector<double> acc(D, 0.0);
+  for (int t = first; t < end; ++t)
+    for (int d = 0; d < D; ++d) acc[d] += h[size_t(t) * D + d];
+  std::vector<float> mean(D);
+  for (int d = 0; d < D; ++d) mean[d] = float(acc[d] / (end - first));
+  return mean;
+}
+
 void activation_inplace(Activation act, float* x, size_t n) {
   switch (act) {
     case Activation::GeluErf: gelu_erf_inplace(x, n); break;
@@ -210,8 +221,11 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
       break;
     }
     case Classifier::ClsPatchMean: {
-      const std::vector<float> feat = pool_features(model, *s, 2);
-      linear(pool, feat.data(), 1, model.classifier, s->logits.data());
+      // HF averages every token after CLS: with registers that includes the register tokens (unlike the
+      // "mean" pooling of a custom head, which is patches only).
+      s->head_a = mean_tokens(h, 1, T, D);
+      s->head_a.insert(s->head_a.begin(), h, h + D);
+      linear(pool, s->head_a.data(), 1, model.classifier, s->logits.data());
       break;
     }
     case Classifier::Head: {
@@ -237,18 +251,10 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
 }
 
 std::vector<float> pool_features(const Model& model, const RunState& s, int pooling) {
-  const Architecture& a = model.arch;
-  const int D = a.hidden, first_patch = a.prefix_tokens(), N = s.tokens - first_patch;
+  const int D = model.arch.hidden;
   const float* h = s.xn.data();
-  std::vector<float> mean(D, 0.f);
-  if (pooling != 0) {
-    // Sum in double: a mean over ~1000 tokens in float drifts from PyTorch's pairwise sum.
-    std::vector<double> acc(D, 0.0);
-    for (int t = 0; t < N; ++t)
-      for (int d = 0; d < D; ++d) acc[d] += h[size_t(first_patch + t) * D + d];
-    for (int d = 0; d < D; ++d) mean[d] = float(acc[d] / N);
-  }
   if (pooling == 0) return std::vector<float>(h, h + D);
+  std::vector<float> mean = mean_tokens(h, model.arch.prefix_tokens(), s.tokens, D);
   if (pooling == 1) return mean;
   std::vector<float> out(h, h + D);
   out.insert(out.end(), mean.begin(), mean.end());
