@@ -95,6 +95,8 @@ export function architectureFromConfig(config) {
     use_layer_scale: dino,
     use_swiglu_ffn: dino ? Boolean(config.use_swiglu_ffn) : false,
     interpolate_pos_encoding: dino,
+    // HF Dinov2WithRegisters resizes its position table with antialias=True, plain Dinov2 without (FORMAT §4).
+    interpolate_antialias: modelType === 'dinov2_with_registers',
     classifier: 'none',
     num_labels: 0,
   };
