@@ -81,7 +81,7 @@ export async function load(source, options = {}) {
     if (e1) throw err('E_MANIFEST', `manifest: ${e1}`);
     const count = engine.chunkCount();
     const chunks = Array.from({ length: count }, (_, i) => ({
-      index: i, file: manifest.chunks[i].file, size: engine.chunkExpectedSize(i), sha256: manifest.chunks[i].sha256,
+      index: i, file: engine.chunkFile(i), size: engine.chunkExpectedSize(i), sha256: manifest.chunks[i].sha256,
     }));
     const total = chunks.reduce((a, c) => a + c.size, 0);
     let loaded = 0;
@@ -281,8 +281,9 @@ class Model {
     });
   }
 
-  forward(pixels, { height, width } = {}) {
+  forward(pixels, { height, width, pooling } = {}) {
     return this.#enqueue(() => {
+      if (pooling !== undefined && !POOLINGS.includes(pooling)) throw err('E_INPUT', `pooling must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pooling)}`);
       const C = this.info.numChannels;
       if (!(pixels instanceof Float32Array)) throw err('E_INPUT', 'forward(pixels): pixels must be a Float32Array (CHW)');
       if (height === undefined && width === undefined) height = width = Math.round(Math.sqrt(pixels.length / C));
@@ -295,7 +296,11 @@ class Model {
         this.#forwardInEngine(engine, addr, height, width);
         const out = { lastHiddenState: engine.lastHiddenState().slice(), numTokens: engine.numTokens(), hiddenSize: engine.hiddenSize() };
         const logits = engine.logits();
-        if (logits) out.logits = logits.slice();
+        if (logits) {
+          out.logits = logits.slice();
+          out.scores = Float32Array.from(engine.scores());
+        }
+        if (pooling) out.embedding = Float32Array.from(engine.pooled(pooling));
         return out;
       });
     });

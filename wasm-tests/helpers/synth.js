@@ -3,6 +3,7 @@
 // Data is generated and written one tensor at a time, so a ViT-B-sized (350 MB) file costs little memory.
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 export function rng(seed = 1) {
   let a = seed >>> 0;
@@ -182,19 +183,20 @@ const CRC_TABLE = (() => {
 })();
 function crc32(buf) { let c = 0xffffffff; for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; }
 
-/** arrays: [{ name, bytes: Uint8Array (a whole .npy) }]. */
+/** arrays: [{ name, bytes: Uint8Array (a whole .npy), deflate? }] (like numpy.savez / savez_compressed). */
 export function writeNpz(file, arrays) {
   const parts = [], central = [];
   let offset = 0;
-  for (const { name, bytes } of arrays) {
+  for (const { name, bytes: raw, deflate } of arrays) {
     const fname = Buffer.from(name + '.npy');
-    const crc = crc32(bytes);
+    const crc = crc32(raw);
+    const bytes = deflate ? zlib.deflateRawSync(raw) : raw;
     const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(20, 4); lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(bytes.length, 18); lh.writeUInt32LE(bytes.length, 22); lh.writeUInt16LE(fname.length, 26);
+    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(20, 4); lh.writeUInt16LE(deflate ? 8 : 0, 8); lh.writeUInt32LE(crc, 14);
+    lh.writeUInt32LE(bytes.length, 18); lh.writeUInt32LE(raw.length, 22); lh.writeUInt16LE(fname.length, 26);
     const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(20, 4); ch.writeUInt16LE(20, 6); ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(bytes.length, 20); ch.writeUInt32LE(bytes.length, 24); ch.writeUInt16LE(fname.length, 28); ch.writeUInt32LE(offset, 42);
+    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(20, 4); ch.writeUInt16LE(20, 6); ch.writeUInt16LE(deflate ? 8 : 0, 10); ch.writeUInt32LE(crc, 16);
+    ch.writeUInt32LE(bytes.length, 20); ch.writeUInt32LE(raw.length, 24); ch.writeUInt16LE(fname.length, 28); ch.writeUInt32LE(offset, 42);
     parts.push(lh, fname, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
     central.push(ch, fname);
     offset += 30 + fname.length + bytes.length;

@@ -60,10 +60,6 @@ function pytorchOnly(what) {
  */
 export function planConversion(src, opts = {}) {
   const loc = locateSource(src, opts.config);
-  if (!fs.existsSync(loc.configPath)) {
-    throw convertError(`${path.join(path.basename(loc.dir), 'config.json')}: missing (a Hugging Face model folder has a config.json; pass --config for an .npz)`);
-  }
-  const config = readJson(loc.configPath, 'config.json');
   let source;
   if (loc.kind === 'npz') source = openNpz(loc.file);
   else if (loc.kind === 'safetensors-file') { const f = openSafetensors(loc.file); source = { format: 'safetensors', files: [f.file], tensors: f.tensors, close: f.close }; }
@@ -81,6 +77,10 @@ export function planConversion(src, opts = {}) {
   const closers = [source.close];
   const close = () => closers.forEach((c) => { try { c(); } catch { /* already closed */ } });
   try {
+    if (!fs.existsSync(loc.configPath)) {
+      throw convertError(`${path.join(path.basename(loc.dir), 'config.json')}: missing (a Hugging Face model folder has a config.json; pass --config for an .npz)`);
+    }
+    const config = readJson(loc.configPath, 'config.json');
     return plan(loc, config, source, opts, closers, close);
   } catch (e) {
     close();
@@ -99,6 +99,7 @@ function plan(loc, config, source, opts, closers, close) {
   const unknown = [];
   for (const t of source.tensors) {
     const m = mapName(t.name);
+    if (m && !m.dropped && t.error) throw convertError(t.error);
     if (!m) { unknown.push(t); continue; }
     if (m.dropped) { dropped.push(t.name); continue; }
     let tg = targets.get(m.target);
@@ -155,6 +156,7 @@ function plan(loc, config, source, opts, closers, close) {
       const name = t.name.startsWith('head.') ? t.name : `head.${t.name}`;
       if (!/^head\.\d+\.(weight|bias)$/.test(name)) throw convertError(`vitrine_head.safetensors: unexpected tensor "${t.name}" (expected head.<k>.weight / head.<k>.bias)`);
       if (targets.has(name)) throw convertError(`vitrine_head.safetensors: tensor "${t.name}" appears twice`);
+      if (t.error) throw convertError(t.error);
       targets.set(name, { parts: [t], fused: false });
     }
   } else if (has('distillation_classifier.weight')) {
@@ -174,19 +176,20 @@ function plan(loc, config, source, opts, closers, close) {
   }
 
   // 3. Expected tensors, shapes, and the layout.
+  const prefix = ['dinov2_with_registers.', 'dinov2.', 'deit.', 'vit.'].find((p) => source.tensors.some((t) => t.name.startsWith(p))) ?? '';
   const expected = expectedTensors(arch);
   const planned = [];
   let offset = 0;
   for (const e of expected) {
     const tg = targets.get(e.name);
-    if (!tg) throw convertError(`missing tensor "${e.name}"${hfHint(e.name)}`);
+    if (!tg) throw convertError(`missing tensor "${e.name}" (Hugging Face name "${hfNameFor(e.name, arch, prefix)}")`);
     targets.delete(e.name);
     if (tg.fused) {
       const D = arch.hidden_size;
       const partShape = e.shape.length === 2 ? [D, D] : [D];
       ['query', 'key', 'value'].forEach((qkv, i) => {
         const t = tg.parts[i];
-        if (!t) throw convertError(`missing tensor "${e.name.replace('attn.qkv', `attention.attention.${qkv}`)}" (needed for "${e.name}")`);
+        if (!t) throw convertError(`missing tensor "${hfNameFor(e.name, arch, prefix).replace('{query,key,value}', qkv)}" (needed for "${e.name}")`);
         if (!sameShape(t.shape, partShape)) throw convertError(`tensor ${srcLabel(t)}: shape ${shapeStr(t.shape)} but the architecture needs ${shapeStr(partShape)}`);
       });
     } else {
@@ -248,15 +251,25 @@ function plan(loc, config, source, opts, closers, close) {
   return { manifest, plan: planned, close };
 }
 
-function hfHint(name) {
+/** The Hugging Face name a canonical tensor comes from (for error messages). */
+function hfNameFor(name, arch, prefix) {
+  const dino = arch.family === 'dinov2';
+  if (/^(classifier|distillation_classifier)\./.test(name)) return arch.classifier === 'cls+dist' && name.startsWith('classifier.') ? `cls_${name}` : name;
+  if (name.startsWith('head.')) return `${name} in vitrine_head.safetensors`;
+  const top = { 'embeddings.patch.weight': 'embeddings.patch_embeddings.projection.weight', 'embeddings.patch.bias': 'embeddings.patch_embeddings.projection.bias', 'norm.weight': 'layernorm.weight', 'norm.bias': 'layernorm.bias' };
+  if (top[name]) return prefix + top[name];
+  if (name.startsWith('embeddings.')) return prefix + name;
   const m = /^layers\.(\d+)\.(.*)$/.exec(name);
-  const hints = {
-    'embeddings.cls_token': 'embeddings.cls_token', 'embeddings.position_embeddings': 'embeddings.position_embeddings',
-    'embeddings.patch.weight': 'embeddings.patch_embeddings.projection.weight', 'norm.weight': 'layernorm.weight', 'norm.bias': 'layernorm.bias',
-  };
-  if (hints[name]) return ` (HF name "${hints[name]}")`;
-  if (m) return ` (HF "encoder.layer.${m[1]}.…")`;
-  return '';
+  if (!m) return name;
+  const sub = m[2]
+    .replace(/^norm1\./, dino ? 'norm1.' : 'layernorm_before.')
+    .replace(/^norm2\./, dino ? 'norm2.' : 'layernorm_after.')
+    .replace(/^attn\.qkv\.(\w+)$/, 'attention.attention.{query,key,value}.$1')
+    .replace(/^attn\.out\./, 'attention.output.dense.')
+    .replace(/^mlp\.fc1\./, dino ? (arch.use_swiglu_ffn ? 'mlp.weights_in.' : 'mlp.fc1.') : 'intermediate.dense.')
+    .replace(/^mlp\.fc2\./, dino ? (arch.use_swiglu_ffn ? 'mlp.weights_out.' : 'mlp.fc2.') : 'output.dense.')
+    .replace(/^ls(\d)$/, 'layer_scale$1.lambda1');
+  return `${prefix}encoder.layer.${m[1]}.${sub}`;
 }
 
 /**

@@ -81,8 +81,8 @@ export function openSafetensors(file) {
   }
   for (const t of tensors) {
     const { kind, dtype, name } = t;
-    t.read = kind ? fileTensorReader(fd, dataStart + t.begin, t.end - t.begin, kind)
-      : () => { throw convertError(`${base}: tensor "${name}" has dtype ${dtype}; vitrine needs floating point weights`); };
+    if (!kind) t.error = `${base}: tensor "${name}" has dtype ${dtype}; vitrine needs floating point weights (F32, F16, BF16 or F64)`;
+    t.read = kind ? fileTensorReader(fd, dataStart + t.begin, t.end - t.begin, kind) : () => { throw convertError(t.error); };
   }
   return { file: base, tensors, metadata: header.__metadata__ || null, close: () => fs.closeSync(fd) };
 }
@@ -191,8 +191,9 @@ export function openNpz(file) {
     const k = kinds[h.descr];
     const nbytes = product(h.shape) * (k ? k[1] : 0);
     const entry = { name, dtype: h.descr, kind: k ? k[0] : null, shape: h.shape, file: base };
-    if (!k) entry.read = () => { throw convertError(`${what}: dtype '${h.descr}' is not supported (need '<f4'; '<f8' and '<f2' are converted)`); };
-    else if (h.fortranOrder) entry.read = () => { throw convertError(`${what}: fortran_order=True is not supported (save with np.ascontiguousarray)`); };
+    if (!k) entry.error = `${what}: dtype '${h.descr}' is not supported (need '<f4'; '<f8' and '<f2' are converted)`;
+    else if (h.fortranOrder) entry.error = `${what}: fortran_order=True is not supported (save with np.ascontiguousarray)`;
+    if (entry.error) entry.read = () => { throw convertError(entry.error); };
     else if (h.dataOffset + nbytes !== uncompSize) {
       throw bad(`array "${name}": shape [${h.shape}] × ${h.descr} needs ${nbytes} bytes but the member holds ${uncompSize - h.dataOffset}`);
     } else if (method === 0) entry.read = fileTensorReader(fd, dataPos + h.dataOffset, nbytes, k[0]);

@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// vitrine command line: convert, inspect, classify, embed, forward.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ProgressBar } from './progress.js';
+
+const USAGE = `usage:
+  vitrine convert <hf-folder|model.npz> -o <out-dir> [--config config.json] [--chunk-size 4M] [--name NAME]
+  vitrine inspect <model-dir> [--json]
+  vitrine classify <model> <files or folders…> [--top 5] [--format csv|json|jsonl] [-o out] [--no-exif]
+  vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean] [--no-exif]
+  vitrine forward <model> --pixels x.npy -o out.json
+common: --threads N  --build mt|st   (<model> = a model folder, manifest path or URL, or "default")`;
+
+const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tga', '.psd', '.pnm', '.ppm', '.pgm', '.hdr', '.pic', '.webp']);
+
+class UsageError extends Error {}
+
+function opts(args, spec) {
+  const common = {
+    threads: { type: 'string' }, build: { type: 'string' }, output: { type: 'string', short: 'o' },
+    help: { type: 'boolean', short: 'h' }, quiet: { type: 'boolean', short: 'q' },
+  };
+  try {
+    return parseArgs({ args, options: { ...common, ...spec }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(e.message);
+  }
+}
+
+function intOpt(v, name, min = 1) {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function loadOptions(values) {
+  const o = {};
+  if (values.threads !== undefined) o.threads = intOpt(values.threads, 'threads');
+  if (values.build !== undefined) {
+    if (!['mt', 'st'].includes(values.build)) throw new UsageError(`--build must be mt or st, got ${values.build}`);
+    o.build = values.build;
+  }
+  return o;
+}
+
+async function loadModel(source, values) {
+  const { load } = await import('./index.js');
+  const bar = new ProgressBar({ label: 'loading', unit: 'B' });
+  const model = await load(source === 'default' ? undefined : source, {
+    ...loadOptions(values),
+    onProgress: values.quiet ? undefined : ({ loaded, total }) => bar.update(loaded, total),
+  });
+  bar.done();
+  return model;
+}
+
+/** Expand files and folders (recursively, image extensions only) in a stable order. */
+function collectImages(inputs) {
+  const out = [];
+  const walk = (dir) => {
+    for (const ent of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(dir, ent.name);
+      if (ent.isDirectory()) walk(p);
+      else if (IMAGE_EXT.has(path.extname(ent.name).toLowerCase())) out.push(p);
+    }
+  };
+  for (const i of inputs) {
+    let st;
+    try { st = fs.statSync(i); } catch { out.push(i); continue; } // reported as a failure later
+    if (st.isDirectory()) walk(i); else out.push(i);
+  }
+  return out;
+}
+
+const csvCell = (s) => (/[",\n]/.test(String(s)) ? `"${String(s).replace(/"/g, '""')}"` : String(s));
+
+async function cmdConvert(args) {
+  const { values, positionals } = opts(args, { config: { type: 'string' }, 'chunk-size': { type: 'string' }, name: { type: 'string' } });
+  if (values.help) return console.log(USAGE);
+  if (positionals.length !== 1 || !values.output) throw new UsageError('convert needs <src> and -o <out-dir>');
+  const { convert } = await import('./convert/index.js');
+  const bar = new ProgressBar({ label: 'converting', unit: 'B' });
+  const m = await convert(positionals[0], values.output, {
+    config: values.config, chunkSize: values['chunk-size'], name: values.name,
+    onProgress: ({ written, total }) => bar.update(written, total),
+  });
+  bar.done();
+  const a = m.architecture;
+  if (!values.quiet) {
+    console.log(`${values.output}: ${m.name} — ${a.family} D=${a.hidden_size} L=${a.num_hidden_layers} classifier=${a.classifier} (${a.num_labels} labels), ` +
+      `${m.stream_size} bytes in ${m.chunks.length} chunks`);
+    for (const n of m.metadata.notes) console.log(`  note: ${n}`);
+    if (m.metadata.dropped.length) console.log(`  dropped: ${m.metadata.dropped.join(', ')}`);
+  }
+  return 0;
+}
+
+async function cmdInspect(args) {
+  const { values, positionals } = opts(args, { json: { type: 'boolean' } });
+  if (values.help) return console.log(USAGE);
+  if (positionals.length !== 1) throw new UsageError('inspect needs <model-dir>');
+  const { describe, formatDescription } = await import('./inspect.js');
+  let p = positionals[0];
+  if (p === 'default') p = new URL('../../weights/cifar10-vit', import.meta.url).pathname;
+  const d = describe(p);
+  console.log(values.json ? JSON.stringify(d, null, 2) : formatDescription(d));
+  return d.problems.length ? 1 : 0;
+}
+
+async function forEachImage(model, inputs, values, fn) {
+  const files = collectImages(inputs);
+  if (!files.length) throw new UsageError('no image files found');
+  const bar = new ProgressBar({ label: 'images', force: false });
+  if (files.length < 4 || values.quiet) bar.enabled = false;
+  let failed = 0;
+  for (const [i, f] of files.entries()) {
+    try {
+      await fn(f);
+    } catch (e) {
+      if (!e.code) throw e; // a bug, not a bad file
+      failed++;
+      if (bar.enabled) process.stderr.write('\r\x1b[K');
+      process.stderr.write(`vitrine: ${f}: ${e.message} [${e.code}]\n`);
+    }
+    bar.update(i + 1, files.length);
+  }
+  bar.done();
+  return { files, failed };
+}
+
+function writeOut(values, text) {
+  if (values.output) fs.writeFileSync(values.output, text);
+  else process.stdout.write(text);
+}
+
+async function cmdClassify(args) {
+  const { values, positionals } = opts(args, { top: { type: 'string' }, format: { type: 'string' }, 'no-exif': { type: 'boolean' } });
+  if (values.help) return console.log(USAGE);
+  if (positionals.length < 2) throw new UsageError('classify needs <model> and at least one file or folder');
+  const topK = intOpt(values.top, 'top') ?? 5;
+  const format = values.format ?? (values.output?.endsWith('.json') ? 'json' : values.output?.endsWith('.jsonl') ? 'jsonl' : 'csv');
+  if (!['csv', 'json', 'jsonl'].includes(format)) throw new UsageError(`--format must be csv, json or jsonl, got ${format}`);
+  const model = await loadModel(positionals[0], values);
+  const results = [];
+  const { failed } = await forEachImage(model, positionals.slice(1), values, async (file) => {
+    const predictions = await model.classify(file, { topK, exif: !values['no-exif'] });
+    results.push({ file, predictions });
+  });
+  await model.dispose();
+  let text;
+  if (format === 'json') text = JSON.stringify(results, null, 2) + '\n';
+  else if (format === 'jsonl') text = results.map((r) => JSON.stringify(r)).join('\n') + (results.length ? '\n' : '');
+  else {
+    text = 'file,rank,index,label,score\n' + results.flatMap((r) => r.predictions.map((p, k) =>
+      [r.file, k + 1, p.index, p.label, p.score.toFixed(6)].map(csvCell).join(','))).join('\n') + (results.length ? '\n' : '');
+  }
+  writeOut(values, text);
+  return failed ? 1 : 0;
+}
+
+async function cmdEmbed(args) {
+  const { values, positionals } = opts(args, { pooling: { type: 'string' }, 'no-exif': { type: 'boolean' } });
+  if (values.help) return console.log(USAGE);
+  if (positionals.length < 2) throw new UsageError('embed needs <model> and at least one file or folder');
+  if (!values.output || !/\.(npy|jsonl)$/.test(values.output)) throw new UsageError('embed needs -o <out.npy> or -o <out.jsonl>');
+  const pooling = values.pooling ?? 'cls';
+  if (!['cls', 'mean', 'cls+mean'].includes(pooling)) throw new UsageError(`--pooling must be cls, mean or cls+mean, got ${pooling}`);
+  const model = await loadModel(positionals[0], values);
+  const rows = [];
+  const { failed } = await forEachImage(model, positionals.slice(1), values, async (file) => {
+    rows.push({ file, embedding: await model.embed(file, { pooling, exif: !values['no-exif'] }) });
+  });
+  await model.dispose();
+  if (values.output.endsWith('.jsonl')) {
+    fs.writeFileSync(values.output, rows.map((r) => JSON.stringify({ file: r.file, embedding: Array.from(r.embedding) })).join('\n') + (rows.length ? '\n' : ''));
+  } else {
+    const { writeNpy } = await import('./npy.js');
+    const dim = rows.length ? rows[0].embedding.length : 0;
+    const all = new Float32Array(rows.length * dim);
+    rows.forEach((r, i) => all.set(r.embedding, i * dim));
+    fs.writeFileSync(values.output, writeNpy(all, [rows.length, dim]));
+    // Row i of the array is the i-th file listed here.
+    fs.writeFileSync(values.output.replace(/\.npy$/, '.files.txt'), rows.map((r) => r.file).join('\n') + (rows.length ? '\n' : ''));
+  }
+  if (!values.quiet) process.stderr.write(`${rows.length} embeddings (${pooling}) → ${values.output}${failed ? `, ${failed} failed` : ''}\n`);
+  return failed ? 1 : 0;
+}
+
+async function cmdForward(args) {
+  const { values, positionals } = opts(args, { pixels: { type: 'string' } });
+  if (values.help) return console.log(USAGE);
+  if (positionals.length !== 1 || !values.pixels) throw new UsageError('forward needs <model> --pixels x.npy [-o out.json]');
+  const { readNpy } = await import('./npy.js');
+  const { shape, data } = readNpy(fs.readFileSync(values.pixels), path.basename(values.pixels));
+  const s = shape.length === 4 && shape[0] === 1 ? shape.slice(1) : shape;
+  if (s.length !== 3) throw new UsageError(`--pixels must be [1,C,H,W] or [C,H,W], got [${shape}]`);
+  const model = await loadModel(positionals[0], { ...values, quiet: true });
+  try {
+    const out = await model.forward(data, { height: s[1], width: s[2] });
+    const json = { numTokens: out.numTokens, hiddenSize: out.hiddenSize, lastHiddenState: Array.from(out.lastHiddenState) };
+    if (out.logits) json.logits = Array.from(out.logits);
+    json.build = model.info.build; json.threads = model.info.threads;
+    writeOut(values, JSON.stringify(json) + '\n');
+  } finally {
+    await model.dispose();
+  }
+  return 0;
+}
+
+const COMMANDS = { convert: cmdConvert, inspect: cmdInspect, classify: cmdClassify, embed: cmdEmbed, forward: cmdForward };
+
+export async function main(argv) {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') { console.log(USAGE); return cmd ? 0 : 2; }
+  const fn = COMMANDS[cmd];
+  if (!fn) { console.error(`vitrine: unknown command "${cmd}"\n${USAGE}`); return 2; }
+  try {
+    return (await fn(rest)) ?? 0;
+  } catch (e) {
+    if (e instanceof UsageError) { console.error(`vitrine ${cmd}: ${e.message}\n${USAGE}`); return 2; }
+    if (e.code && typeof e.code === 'string' && e.code.startsWith('E_')) { console.error(`vitrine ${cmd}: ${e.message} [${e.code}]`); return 1; }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+  // Pthread workers of the mt build would keep the process alive.
+  setTimeout(() => process.exit(code), 0).unref?.();
+}, (e) => { console.error(e); process.exit(70); });
