@@ -1,0 +1,326 @@
+// Encoded bytes → 8-bit RGB equal to PIL's Image.open(...).convert("RGB") (optionally after
+// ImageOps.exif_transpose, which is what transformers' load_image and pipelines do).
+//
+// stb_image parses every format. For JPEG we keep stb's parser and entropy decoder (lossless, so identical to
+// libjpeg's) but replace everything after it with libjpeg-turbo's arithmetic (jpeg_pil.cpp): stb's own IDCT,
+// chroma upsampling and YCbCr conversion differ from libjpeg by ±1 on a large share of pixels, and PIL decodes
+// with libjpeg-turbo. The size budget is checked from the header alone, before any pixel buffer is allocated.
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "exif.h"
+#include "image.h"
+#include "jpeg_pil.h"
+
+// stb_image, private to this file (static functions, no exported symbols). Only the formats we accept are
+// compiled in. Its failure reason is thread_local, so concurrent decodes in different threads do not clash.
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_GIF
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#endif
+#include <stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace vitrine::image {
+namespace {
+
+enum class Format { Jpeg, Png, Gif, Bmp };
+
+const char* format_name(Format f) {
+  switch (f) {
+    case Format::Jpeg: return "JPEG";
+    case Format::Png: return "PNG";
+    case Format::Gif: return "GIF";
+    case Format::Bmp: return "BMP";
+  }
+  return "?";
+}
+
+std::string hex_prefix(const uint8_t* data, size_t size) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < size && i < 8; i++) {
+    if (i) s += ' ';
+    s += digits[data[i] >> 4];
+    s += digits[data[i] & 15];
+  }
+  return s;
+}
+
+// Identify the container from its signature. Known formats we do not decode get an error naming them.
+Status sniff(const uint8_t* d, size_t n, Format* out) {
+  if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return *out = Format::Jpeg, Status::Ok();
+  if (n >= 8 && std::memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0) return *out = Format::Png, Status::Ok();
+  if (n >= 6 && (std::memcmp(d, "GIF87a", 6) == 0 || std::memcmp(d, "GIF89a", 6) == 0)) {
+    return *out = Format::Gif, Status::Ok();
+  }
+  if (n >= 2 && d[0] == 'B' && d[1] == 'M') return *out = Format::Bmp, Status::Ok();
+  if (n >= 12 && std::memcmp(d, "RIFF", 4) == 0 && std::memcmp(d + 8, "WEBP", 4) == 0) {
+    return Status::Err("unsupported image format: WebP (supported: JPEG, PNG, GIF, BMP)");
+  }
+  if (n >= 12 && std::memcmp(d + 4, "ftyp", 4) == 0) {
+    return Status::Err("unsupported image format: HEIF/AVIF (ISO BMFF '" + std::string(d + 8, d + 12) +
+                       "'; supported: JPEG, PNG, GIF, BMP)");
+  }
+  if (n >= 4 && (std::memcmp(d, "II*\0", 4) == 0 || std::memcmp(d, "MM\0*", 4) == 0)) {
+    return Status::Err("unsupported image format: TIFF (supported: JPEG, PNG, GIF, BMP)");
+  }
+  bool text = n > 0;
+  for (size_t i = 0; i < n && i < 256; i++) {
+    const uint8_t c = d[i];
+    if (c < 9 || (c > 13 && c < 32 && c != 27) || c == 127) text = false;
+  }
+  if (text) return Status::Err("not an image: the data looks like text (" + std::to_string(n) + " bytes)");
+  return Status::Err("unrecognised image format (first bytes: " + hex_prefix(d, n) +
+                     "); supported: JPEG, PNG, GIF, BMP");
+}
+
+std::string stb_reason() {
+  const char* r = stbi_failure_reason();
+  return r ? r : "unknown error";
+}
+
+// ---- JPEG: stb parser + entropy decoder, libjpeg-turbo arithmetic ----
+
+struct JpegDeleter {
+  void operator()(stbi__jpeg* j) const {
+    if (j) stbi__cleanup_jpeg(j);  // frees the component planes; safe after partial failures
+    delete j;
+  }
+};
+
+Status decode_jpeg(const uint8_t* data, size_t size, Image* out) {
+  stbi__context ctx;
+  stbi__start_mem(&ctx, data, static_cast<int>(size));
+  ctx.img_n = 0;  // makes the cleanup safe if parsing fails before the frame header
+  std::unique_ptr<stbi__jpeg, JpegDeleter> j(new stbi__jpeg());
+  j->s = &ctx;
+  stbi__setup_jpeg(j.get());
+  j->idct_block_kernel = jpeg_pil::idct_islow;  // libjpeg's islow IDCT instead of stb's
+  if (!stbi__decode_jpeg_image(j.get())) {
+    // stb zero-fills past the end of the data and then fails when no EOI marker follows; having consumed
+    // every byte is how a truncated file shows. (PIL: "OSError: image file is truncated".)
+    if (ctx.img_buffer >= ctx.img_buffer_end) {
+      return Status::Err("truncated JPEG: the data ends before the image does (" + std::to_string(size) +
+                         " bytes; PIL also refuses it: 'image file is truncated')");
+    }
+    return Status::Err("corrupt JPEG: " + stb_reason());
+  }
+  const int w = static_cast<int>(ctx.img_x), h = static_cast<int>(ctx.img_y), n = ctx.img_n;
+  const size_t count = static_cast<size_t>(w) * h;
+
+  // Upsample every component to full size (libjpeg's fancy upsampling).
+  std::vector<uint8_t> planes(count * n);
+  for (int k = 0; k < n; k++) {
+    const auto& c = j->img_comp[k];
+    jpeg_pil::Plane p;
+    p.data = c.data;
+    p.width = c.x;
+    p.height = c.y;
+    p.stride = c.w2;
+    p.h_samp = c.h;
+    p.v_samp = c.v;
+    if (!jpeg_pil::upsample(p, j->img_h_max, j->img_v_max, w, h, &planes[count * k])) {
+      return Status::Err("unsupported JPEG: fractional chroma sampling factors");
+    }
+  }
+  const uint8_t* p0 = planes.data();
+  out->width = w;
+  out->height = h;
+  out->rgb.resize(count * 3);
+  uint8_t* rgb = out->rgb.data();
+  const bool saw_adobe = j->app14_color_transform >= 0;
+  if (n == 1) {  // grayscale: PIL mode "L", and convert("RGB") repeats it
+    for (size_t i = 0; i < count; i++) rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = p0[i];
+  } else if (n == 3) {
+    // libjpeg's colour space guess (jdapimin.c default_decompress_parms).
+    bool is_rgb;
+    if (j->jfif) {
+      is_rgb = false;
+    } else if (saw_adobe) {
+      is_rgb = j->app14_color_transform == 0;
+    } else {
+      is_rgb = j->img_comp[0].id == 'R' && j->img_comp[1].id == 'G' && j->img_comp[2].id == 'B';
+    }
+    if (is_rgb) {
+      for (size_t i = 0; i < count; i++) {
+        rgb[i * 3] = p0[i], rgb[i * 3 + 1] = p0[count + i], rgb[i * 3 + 2] = p0[2 * count + i];
+      }
+    } else {
+      jpeg_pil::ycc_to_rgb(p0, p0 + count, p0 + 2 * count, count, rgb);
+    }
+  } else if (n == 4) {
+    // CMYK, or YCCK when Adobe says transform 2 (or an unknown transform: libjpeg assumes YCCK).
+    const bool ycck = saw_adobe && j->app14_color_transform != 0;
+    jpeg_pil::cmyk_to_rgb(p0, p0 + count, p0 + 2 * count, p0 + 3 * count, count, ycck, rgb);
+  } else {
+    return Status::Err("unsupported JPEG: " + std::to_string(n) + " components");
+  }
+  return Status::Ok();
+}
+
+// ---- PNG ----
+
+Status decode_stb_rgb(const uint8_t* data, size_t size, const char* name, Image* out);
+
+// Bit depth and colour type from IHDR (stb does not report them; PIL's conversion depends on both).
+bool png_ihdr(const uint8_t* d, size_t n, int* depth, int* color_type) {
+  if (n < 33 || std::memcmp(d + 12, "IHDR", 4) != 0) return false;
+  *depth = d[24];
+  *color_type = d[25];
+  return true;
+}
+
+Status decode_png(const uint8_t* data, size_t size, Image* out) {
+  int depth = 0, color_type = 0;
+  if (!png_ihdr(data, size, &depth, &color_type)) return Status::Err("corrupt PNG: no IHDR chunk");
+  int w = 0, h = 0, comp = 0;
+  if (depth == 16 && color_type == 0) {
+    // PIL opens 16-bit grayscale as mode "I;16", and its I;16 → RGB conversion CLIPS to 255 (it does not
+    // scale): any value above 255 becomes white. Reproduced as is, for parity.
+    // (Asking for one channel drops a tRNS alpha.)
+    std::unique_ptr<stbi_us, void (*)(void*)> px(
+        stbi_load_16_from_memory(data, static_cast<int>(size), &w, &h, &comp, 1), stbi_image_free);
+    if (!px) return Status::Err("corrupt PNG: " + stb_reason());
+    const size_t count = static_cast<size_t>(w) * h;
+    out->width = w, out->height = h;
+    out->rgb.resize(count * 3);
+    for (size_t i = 0; i < count; i++) {
+      const unsigned v = px.get()[i];
+      const uint8_t g = static_cast<uint8_t>(v > 255 ? 255 : v);
+      out->rgb[i * 3] = out->rgb[i * 3 + 1] = out->rgb[i * 3 + 2] = g;
+    }
+    return Status::Ok();
+  }
+  // Everything else: stb's 8-bit result equals PIL's. 16-bit samples keep their high byte (PIL's "RGB;16B",
+  // "RGBA;16B", "LA;16B" raw modes do the same); palettes are expanded; 1/2/4-bit gray is scaled to 0..255.
+  // Asking stb for 3 channels repeats gray and drops alpha (not composited), as convert("RGB") does.
+  return decode_stb_rgb(data, size, "PNG", out);
+}
+
+// ---- GIF and BMP ----
+
+// stb leaves pixels of the first frame's transparent colour index unwritten (black); PIL reads the frame as
+// mode "P" and convert("RGB") shows that index's palette colour. Clearing the transparency flag of the
+// Graphic Control Extension that precedes the first image makes stb do the same.
+void gif_clear_first_transparency(std::vector<uint8_t>& g) {
+  size_t pos = 13;
+  if (g.size() < 13) return;
+  if (g[10] & 0x80) pos += 3u * (2u << (g[10] & 7));  // global colour table
+  while (pos < g.size()) {
+    const uint8_t tag = g[pos];
+    if (tag != 0x21 || pos + 2 > g.size()) return;  // image descriptor, trailer or garbage: stop
+    const uint8_t label = g[pos + 1];
+    size_t p = pos + 2;
+    if (label == 0xF9 && p + 2 < g.size() && g[p] >= 4) g[p + 1] &= static_cast<uint8_t>(~1u);
+    while (p < g.size() && g[p] != 0) p += 1u + g[p];  // skip sub-blocks
+    pos = p + 1;
+  }
+}
+
+// PNG (8-bit results), GIF and BMP: stb's RGB output (3 channels requested: gray repeated, alpha dropped).
+Status decode_stb_rgb(const uint8_t* data, size_t size, const char* name, Image* out) {
+  int w = 0, h = 0, comp = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &comp, 3),
+                                               stbi_image_free);
+  if (!px) return Status::Err(std::string("corrupt ") + name + ": " + stb_reason());
+  out->width = w, out->height = h;
+  out->rgb.assign(px.get(), px.get() + static_cast<size_t>(w) * h * 3);
+  return Status::Ok();
+}
+
+// ---- EXIF orientation (PIL's ImageOps.exif_transpose) ----
+
+Image apply_orientation(const Image& in, int orientation) {
+  const int W = in.width, H = in.height;
+  const bool swap = orientation >= 5;  // 5..8 transpose the axes
+  Image out;
+  out.width = swap ? H : W;
+  out.height = swap ? W : H;
+  out.rgb.resize(in.rgb.size());
+  for (int y = 0; y < out.height; y++) {
+    for (int x = 0; x < out.width; x++) {
+      int sx = x, sy = y;
+      switch (orientation) {
+        case 2: sx = W - 1 - x; break;                       // FLIP_LEFT_RIGHT
+        case 3: sx = W - 1 - x, sy = H - 1 - y; break;       // ROTATE_180
+        case 4: sy = H - 1 - y; break;                       // FLIP_TOP_BOTTOM
+        case 5: sx = y, sy = x; break;                       // TRANSPOSE
+        case 6: sx = y, sy = H - 1 - x; break;               // ROTATE_270 (90° clockwise)
+        case 7: sx = W - 1 - y, sy = H - 1 - x; break;       // TRANSVERSE
+        case 8: sx = W - 1 - y, sy = x; break;               // ROTATE_90 (90° counter-clockwise)
+        default: break;
+      }
+      const uint8_t* s = &in.rgb[(static_cast<size_t>(sy) * W + sx) * 3];
+      uint8_t* d = &out.rgb[(static_cast<size_t>(y) * out.width + x) * 3];
+      d[0] = s[0], d[1] = s[1], d[2] = s[2];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Image* out) {
+  if (out == nullptr) return Status::Err("decode: no output image");
+  *out = Image{};
+  if (data == nullptr || size == 0) return Status::Err("empty input: 0 bytes is not an image");
+  Format f;
+  Status st = sniff(data, size, &f);
+  if (!st.ok()) return st;
+  if (size > static_cast<size_t>(INT32_MAX)) {
+    return Status::Err("image file too large: " + std::to_string(size) + " bytes (limit 2 GiB)");
+  }
+  // Dimensions from the header alone: nothing the size of the image is allocated before this check.
+  int w = 0, h = 0, comp = 0;
+  if (!stbi_info_from_memory(data, static_cast<int>(size), &w, &h, &comp)) {
+    return Status::Err(std::string("corrupt ") + format_name(f) + " header: " + stb_reason());
+  }
+  const int64_t pixels = static_cast<int64_t>(w) * h;
+  if (w <= 0 || h <= 0) return Status::Err(std::string("corrupt ") + format_name(f) + " header: zero size");
+  if (pixels > options.max_pixels) {
+    return Status::Err("image too large: " + std::to_string(w) + "x" + std::to_string(h) + " = " +
+                       std::to_string(pixels) + " pixels, over the budget of " +
+                       std::to_string(options.max_pixels) + " (refused from the header, nothing decoded)");
+  }
+
+  switch (f) {
+    case Format::Jpeg: st = decode_jpeg(data, size, out); break;
+    case Format::Png: st = decode_png(data, size, out); break;
+    case Format::Gif: {
+      std::vector<uint8_t> patched(data, data + size);
+      gif_clear_first_transparency(patched);
+      st = decode_stb_rgb(patched.data(), size, "GIF", out);
+      break;
+    }
+    case Format::Bmp: st = decode_stb_rgb(data, size, "BMP", out); break;
+  }
+  if (!st.ok()) {
+    *out = Image{};
+    return st;
+  }
+  if (options.apply_exif_orientation) {
+    const int orientation = f == Format::Jpeg ? exif::jpeg_orientation(data, size)
+                            : f == Format::Png ? exif::png_orientation(data, size)
+                                               : 1;
+    if (orientation >= 2 && orientation <= 8) *out = apply_orientation(*out, orientation);
+  }
+  return Status::Ok();
+}
+
+}  // namespace vitrine::image

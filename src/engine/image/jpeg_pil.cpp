@@ -1,0 +1,278 @@
+// libjpeg-turbo's decoding arithmetic after entropy decoding (IDCT, upsampling, colour conversion), transcribed
+// from libjpeg-turbo 2.1.5 (jidctint.c, jdsample.c, jdcolor.c), plus Pillow's CMYK → RGB (Convert.c). Pillow
+// 13 wheels bundle libjpeg-turbo 3.x, whose 8-bit integer paths are the same; its x86 SIMD versions of these
+// routines are bit-exact with the C ones. Integers are 64-bit where libjpeg uses JLONG (64-bit `long` on the
+// Linux x86-64 build PIL runs on; `long` is only 32-bit in wasm32, so int64_t keeps both builds identical).
+#include "jpeg_pil.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace vitrine::image::jpeg_pil {
+namespace {
+
+// ---- jidctint.c ----
+constexpr int kConstBits = 13;
+constexpr int kPass1Bits = 2;
+constexpr int64_t FIX_0_298631336 = 2446;
+constexpr int64_t FIX_0_390180644 = 3196;
+constexpr int64_t FIX_0_541196100 = 4433;
+constexpr int64_t FIX_0_765366865 = 6270;
+constexpr int64_t FIX_0_899976223 = 7373;
+constexpr int64_t FIX_1_175875602 = 9633;
+constexpr int64_t FIX_1_501321110 = 12299;
+constexpr int64_t FIX_1_847759065 = 15137;
+constexpr int64_t FIX_1_961570560 = 16069;
+constexpr int64_t FIX_2_053119869 = 16819;
+constexpr int64_t FIX_2_562915447 = 20995;
+constexpr int64_t FIX_3_072711026 = 25172;
+
+inline int64_t descale(int64_t x, int n) { return (x + (int64_t{1} << (n - 1))) >> n; }
+
+// The IDCT's range limit: libjpeg indexes a 1024-entry table with (value & 1023), where value is the sample
+// minus 128. In range this is clamp(value + 128, 0, 255); far outside it wraps exactly like the table.
+inline uint8_t idct_limit(int64_t value) {
+  const int i = static_cast<int>(value) & 1023;
+  if (i < 128) return static_cast<uint8_t>(i + 128);
+  if (i < 512) return 255;
+  if (i < 896) return 0;
+  return static_cast<uint8_t>(i - 896);
+}
+
+inline uint8_t clamp255(int v) { return static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+}  // namespace
+
+void idct_islow(uint8_t* out, int stride, short coeffs[64]) {
+  int ws[64];
+  // Pass 1: columns from the coefficients into the work array, scaled up by 2^PASS1_BITS.
+  for (int c = 0; c < 8; c++) {
+    const short* in = coeffs + c;
+    int* w = ws + c;
+    if (in[8] == 0 && in[16] == 0 && in[24] == 0 && in[32] == 0 && in[40] == 0 && in[48] == 0 && in[56] == 0) {
+      const int dc = static_cast<int>(in[0]) * (1 << kPass1Bits);
+      for (int r = 0; r < 8; r++) w[r * 8] = dc;
+      continue;
+    }
+    int64_t z2 = in[16], z3 = in[48];
+    int64_t z1 = (z2 + z3) * FIX_0_541196100;
+    int64_t tmp2 = z1 + z3 * -FIX_1_847759065;
+    int64_t tmp3 = z1 + z2 * FIX_0_765366865;
+    z2 = in[0];
+    z3 = in[32];
+    int64_t tmp0 = (z2 + z3) * (int64_t{1} << kConstBits);
+    int64_t tmp1 = (z2 - z3) * (int64_t{1} << kConstBits);
+    const int64_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
+
+    tmp0 = in[56];
+    tmp1 = in[40];
+    tmp2 = in[24];
+    tmp3 = in[8];
+    z1 = tmp0 + tmp3;
+    z2 = tmp1 + tmp2;
+    z3 = tmp0 + tmp2;
+    int64_t z4 = tmp1 + tmp3;
+    const int64_t z5 = (z3 + z4) * FIX_1_175875602;
+    tmp0 = tmp0 * FIX_0_298631336;
+    tmp1 = tmp1 * FIX_2_053119869;
+    tmp2 = tmp2 * FIX_3_072711026;
+    tmp3 = tmp3 * FIX_1_501321110;
+    z1 = z1 * -FIX_0_899976223;
+    z2 = z2 * -FIX_2_562915447;
+    z3 = z3 * -FIX_1_961570560;
+    z4 = z4 * -FIX_0_390180644;
+    z3 += z5;
+    z4 += z5;
+    tmp0 += z1 + z3;
+    tmp1 += z2 + z4;
+    tmp2 += z2 + z3;
+    tmp3 += z1 + z4;
+    w[0] = static_cast<int>(descale(tmp10 + tmp3, kConstBits - kPass1Bits));
+    w[56] = static_cast<int>(descale(tmp10 - tmp3, kConstBits - kPass1Bits));
+    w[8] = static_cast<int>(descale(tmp11 + tmp2, kConstBits - kPass1Bits));
+    w[48] = static_cast<int>(descale(tmp11 - tmp2, kConstBits - kPass1Bits));
+    w[16] = static_cast<int>(descale(tmp12 + tmp1, kConstBits - kPass1Bits));
+    w[40] = static_cast<int>(descale(tmp12 - tmp1, kConstBits - kPass1Bits));
+    w[24] = static_cast<int>(descale(tmp13 + tmp0, kConstBits - kPass1Bits));
+    w[32] = static_cast<int>(descale(tmp13 - tmp0, kConstBits - kPass1Bits));
+  }
+  // Pass 2: rows from the work array to samples, removing both scale factors and the factor 8.
+  constexpr int kFinal = kConstBits + kPass1Bits + 3;
+  for (int r = 0; r < 8; r++) {
+    const int* w = ws + r * 8;
+    uint8_t* o = out + static_cast<ptrdiff_t>(r) * stride;
+    if (w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0) {
+      const uint8_t dc = idct_limit(descale(w[0], kPass1Bits + 3));
+      std::memset(o, dc, 8);
+      continue;
+    }
+    int64_t z2 = w[2], z3 = w[6];
+    int64_t z1 = (z2 + z3) * FIX_0_541196100;
+    int64_t tmp2 = z1 + z3 * -FIX_1_847759065;
+    int64_t tmp3 = z1 + z2 * FIX_0_765366865;
+    int64_t tmp0 = (int64_t{w[0]} + w[4]) * (int64_t{1} << kConstBits);
+    int64_t tmp1 = (int64_t{w[0]} - w[4]) * (int64_t{1} << kConstBits);
+    const int64_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
+
+    tmp0 = w[7];
+    tmp1 = w[5];
+    tmp2 = w[3];
+    tmp3 = w[1];
+    z1 = tmp0 + tmp3;
+    z2 = tmp1 + tmp2;
+    z3 = tmp0 + tmp2;
+    int64_t z4 = tmp1 + tmp3;
+    const int64_t z5 = (z3 + z4) * FIX_1_175875602;
+    tmp0 = tmp0 * FIX_0_298631336;
+    tmp1 = tmp1 * FIX_2_053119869;
+    tmp2 = tmp2 * FIX_3_072711026;
+    tmp3 = tmp3 * FIX_1_501321110;
+    z1 = z1 * -FIX_0_899976223;
+    z2 = z2 * -FIX_2_562915447;
+    z3 = z3 * -FIX_1_961570560;
+    z4 = z4 * -FIX_0_390180644;
+    z3 += z5;
+    z4 += z5;
+    tmp0 += z1 + z3;
+    tmp1 += z2 + z4;
+    tmp2 += z2 + z3;
+    tmp3 += z1 + z4;
+    o[0] = idct_limit(descale(tmp10 + tmp3, kFinal));
+    o[7] = idct_limit(descale(tmp10 - tmp3, kFinal));
+    o[1] = idct_limit(descale(tmp11 + tmp2, kFinal));
+    o[6] = idct_limit(descale(tmp11 - tmp2, kFinal));
+    o[2] = idct_limit(descale(tmp12 + tmp1, kFinal));
+    o[5] = idct_limit(descale(tmp12 - tmp1, kFinal));
+    o[3] = idct_limit(descale(tmp13 + tmp0, kFinal));
+    o[4] = idct_limit(descale(tmp13 - tmp0, kFinal));
+  }
+}
+
+// ---- jdsample.c ----
+// libjpeg feeds the upsamplers "context rows" that repeat the first and the last real sample row at the top
+// and bottom of the component (jdmainct.c), and its fancy loops special-case the first and last column in a way
+// that equals repeating the edge sample. So every neighbour below is clamped to the real component size.
+bool upsample(const Plane& p, int max_h, int max_v, int image_w, int image_h, uint8_t* out) {
+  if (p.h_samp <= 0 || p.v_samp <= 0 || max_h % p.h_samp != 0 || max_v % p.v_samp != 0) return false;
+  const int hs = max_h / p.h_samp, vs = max_v / p.v_samp;
+  const int w = p.width, h = p.height;
+  auto row = [&](int r) { return p.data + static_cast<ptrdiff_t>(std::min(std::max(r, 0), h - 1)) * p.stride; };
+  const size_t ow = static_cast<size_t>(image_w);
+
+  if (hs == 1 && vs == 1) {
+    for (int y = 0; y < image_h; y++) std::memcpy(out + y * ow, row(y), ow);
+    return true;
+  }
+  // libjpeg uses the plain (replicating) 2h upsamplers when the component is at most 2 samples wide.
+  const bool fancy_h2 = w > 2;
+  if (hs == 2 && vs == 1 && fancy_h2) {  // h2v1_fancy_upsample
+    for (int y = 0; y < image_h; y++) {
+      const uint8_t* in = row(y);
+      uint8_t* o = out + y * ow;
+      for (int i = 0; i < w; i++) {
+        const int v3 = in[i] * 3;
+        const int left = in[i > 0 ? i - 1 : 0], right = in[i + 1 < w ? i + 1 : w - 1];
+        if (2 * i < image_w) o[2 * i] = static_cast<uint8_t>((v3 + left + 1) >> 2);
+        if (2 * i + 1 < image_w) o[2 * i + 1] = static_cast<uint8_t>((v3 + right + 2) >> 2);
+      }
+    }
+    return true;
+  }
+  if (hs == 1 && vs == 2) {  // h1v2_fancy_upsample: the row above gets bias 1, the row below bias 2
+    for (int y = 0; y < image_h; y++) {
+      const int r = y / 2;
+      const bool upper = (y % 2) == 0;
+      const uint8_t* near = row(r);
+      const uint8_t* far = row(upper ? r - 1 : r + 1);
+      const int bias = upper ? 1 : 2;
+      uint8_t* o = out + y * ow;
+      for (int x = 0; x < image_w; x++) o[x] = static_cast<uint8_t>((near[x] * 3 + far[x] + bias) >> 2);
+    }
+    return true;
+  }
+  if (hs == 2 && vs == 2 && fancy_h2) {  // h2v2_fancy_upsample: 9/16, 3/16, 3/16, 1/16 with biases 8 and 7
+    std::vector<int> colsum(w);
+    for (int y = 0; y < image_h; y++) {
+      const int r = y / 2;
+      const uint8_t* near = row(r);
+      const uint8_t* far = row((y % 2) == 0 ? r - 1 : r + 1);
+      for (int i = 0; i < w; i++) colsum[i] = near[i] * 3 + far[i];
+      uint8_t* o = out + y * ow;
+      for (int i = 0; i < w; i++) {
+        const int t3 = colsum[i] * 3;
+        const int last = colsum[i > 0 ? i - 1 : 0], next = colsum[i + 1 < w ? i + 1 : w - 1];
+        if (2 * i < image_w) o[2 * i] = static_cast<uint8_t>((t3 + last + 8) >> 4);
+        if (2 * i + 1 < image_w) o[2 * i + 1] = static_cast<uint8_t>((t3 + next + 7) >> 4);
+      }
+    }
+    return true;
+  }
+  // int_upsample, h2v1_upsample, h2v2_upsample: each sample repeated hs × vs times.
+  for (int y = 0; y < image_h; y++) {
+    const uint8_t* in = row(y / vs);
+    uint8_t* o = out + y * ow;
+    for (int x = 0; x < image_w; x++) o[x] = in[x / hs];
+  }
+  return true;
+}
+
+// ---- jdcolor.c ----
+namespace {
+constexpr int kScaleBits = 16;
+constexpr int64_t kOneHalf = int64_t{1} << (kScaleBits - 1);
+constexpr int64_t fix(double x) { return static_cast<int64_t>(x * (int64_t{1} << kScaleBits) + 0.5); }
+
+struct YccTables {
+  int cr_r[256], cb_b[256];
+  int64_t cr_g[256], cb_g[256];
+  YccTables() {
+    for (int i = 0; i < 256; i++) {
+      const int64_t x = i - 128;
+      cr_r[i] = static_cast<int>((fix(1.40200) * x + kOneHalf) >> kScaleBits);
+      cb_b[i] = static_cast<int>((fix(1.77200) * x + kOneHalf) >> kScaleBits);
+      cr_g[i] = (-fix(0.71414)) * x;
+      cb_g[i] = (-fix(0.34414)) * x + kOneHalf;
+    }
+  }
+};
+}  // namespace
+
+void ycc_to_rgb(const uint8_t* y, const uint8_t* cb, const uint8_t* cr, size_t count, uint8_t* rgb) {
+  const YccTables t;  // 4 KiB of tables built per image: cheap, and no shared state
+  for (size_t i = 0; i < count; i++) {
+    const int yy = y[i], b = cb[i], r = cr[i];
+    rgb[i * 3 + 0] = clamp255(yy + t.cr_r[r]);
+    rgb[i * 3 + 1] = clamp255(yy + static_cast<int>((t.cb_g[b] + t.cr_g[r]) >> kScaleBits));
+    rgb[i * 3 + 2] = clamp255(yy + t.cb_b[b]);
+  }
+}
+
+void cmyk_to_rgb(const uint8_t* c0, const uint8_t* c1, const uint8_t* c2, const uint8_t* k, size_t count,
+                 bool ycck, uint8_t* rgb) {
+  const YccTables t;
+  // Pillow's MULDIV255: a*b/255 rounded, in fixed point.
+  auto muldiv255 = [](int a, int b) {
+    const int tmp = a * b + 128;
+    return ((tmp >> 8) + tmp) >> 8;
+  };
+  for (size_t i = 0; i < count; i++) {
+    int c, m, ye;
+    if (ycck) {  // ycck_cmyk_convert: YCbCr → RGB, inverted to CMY; K passes through
+      const int yy = c0[i], b = c1[i], r = c2[i];
+      c = clamp255(255 - (yy + t.cr_r[r]));
+      m = clamp255(255 - (yy + static_cast<int>((t.cb_g[b] + t.cr_g[r]) >> kScaleBits)));
+      ye = clamp255(255 - (yy + t.cb_b[b]));
+    } else {
+      c = c0[i], m = c1[i], ye = c2[i];
+    }
+    // Pillow's "CMYK;I" raw mode inverts every channel (Adobe polarity), then cmyk2rgb computes
+    // CLIP8(nk - MULDIV255(C, nk)) with nk = 255 - K; after the inversion nk is the stored K.
+    const int nk = k[i];
+    rgb[i * 3 + 0] = clamp255(nk - muldiv255(255 - c, nk));
+    rgb[i * 3 + 1] = clamp255(nk - muldiv255(255 - m, nk));
+    rgb[i * 3 + 2] = clamp255(nk - muldiv255(255 - ye, nk));
+  }
+}
+
+}  // namespace vitrine::image::jpeg_pil
