@@ -1,26 +1,55 @@
-// Plain C++ implementation of ops.h: the correctness baseline the model was first run on. Each op splits its
-// rows (or heads) over the thread pool. Kernel-specific fast paths replace the loops here one by one.
+// ops.h on top of kernels/: this file decides how work is split over the thread pool and which kernel twin
+// runs (kernels::dispatch: WASM SIMD in WASM builds, plain C++ elsewhere). The plain reference loops that
+// the forward pass was first validated with stay here as the fallback for shapes the kernels do not take
+// (a Linear used before prepare_linear, odd head sizes) — and as the check program's ground truth.
 #include "ops.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <vector>
 
+#include "kernels/kernels.h"
 #include "threadpool.h"
 
 namespace vitrine {
 
+namespace {
+
+// Depth slices of at most this many k per GEMM pass: a slice of one 8-wide panel is then <= 32 KiB (L1 is
+// 48 KiB here) and x's slice for 197 tokens <= 800 KiB (L2 is 2 MiB). Only fc2 (k = 4·D) is ever cut.
+constexpr int kMaxDepthSlice = 1024;
+
+// Below this many multiply-adds a parallel_for costs more than it saves.
+constexpr double kMinParallelMacs = 200e3;
+
+}  // namespace
+
 void prepare_linear(Linear& L, float* weight_storage) {
-  // The plain path reads the weight as PyTorch stores it: nothing to pack.
-  (void)weight_storage;
-  L.packed.reset();
+  using namespace kernels;
+  if (L.out <= 0 || L.in <= 0 || !L.weight) return;
+  if (weight_storage && L.out % kGemmNR == 0) {
+    // The packed panels have exactly the weight's size: rewrite the weight's own slot, no extra memory.
+    std::vector<float> tmp(static_cast<size_t>(kGemmNR) * L.in);
+    gemm_pack_inplace(weight_storage, L.out, L.in, tmp.data());
+    L.packed = std::shared_ptr<void>(weight_storage, [](void*) {});  // non-owning: the stream owns it
+    return;
+  }
+  // Odd output counts (small classifier heads): a zero-padded copy.
+  auto packed = std::shared_ptr<float>(new float[gemm_packed_floats(L.out, L.in)], std::default_delete<float[]>());
+  gemm_pack(L.weight, L.out, L.in, packed.get());
+  L.packed = std::static_pointer_cast<void>(packed);
 }
 
 namespace {
 inline float gelu_erf(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
 }  // namespace
 
-void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
+namespace {
+
+// The reference Linear on PyTorch's [out, in] layout.
+void linear_plain(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
   const int in = L.in, out = L.out;
   parallel_for(pool, rows, [&](int r0, int r1) {
     for (int r = r0; r < r1; ++r) {
@@ -48,40 +77,70 @@ void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* 
   });
 }
 
+}  // namespace
+
+void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
+  using namespace kernels;
+  if (rows <= 0) return;
+  if (!L.packed) {
+    linear_plain(pool, x, rows, L, y, ep);
+    return;
+  }
+  const int K = L.in, panels = gemm_panels(L.out);
+  const int slices = (K + kMaxDepthSlice - 1) / kMaxDepthSlice;
+  const int slice = ((K + slices - 1) / slices + 3) / 4 * 4;
+  GemmArgs base;
+  base.m = rows;
+  base.n = L.out;
+  base.ldx = K;
+  base.panel_stride = static_cast<size_t>(kGemmNR) * K;
+  base.ldy = L.out;
+  base.y = y;
+  const float* packed = static_cast<const float*>(L.packed.get());
+  // Threads take contiguous ranges of column panels: each reads all of x but only its share of the weights,
+  // and writes disjoint columns of y.
+  auto run = [&](int p0, int p1) {
+    for (int k0 = 0; k0 < K; k0 += slice) {
+      GemmArgs a = base;
+      a.k = std::min(slice, K - k0);
+      a.x = x + k0;
+      a.packed = packed + static_cast<size_t>(k0) * kGemmNR;
+      const bool last = k0 + a.k >= K;
+      a.accumulate = k0 > 0;
+      a.bias = last ? L.bias : nullptr;
+      a.ep = last ? ep : Epilogue::None;
+      dispatch::gemm(a, p0, p1);
+    }
+  };
+  const double macs = static_cast<double>(rows) * L.out * K;
+  if (macs < kMinParallelMacs) run(0, panels);
+  else parallel_for(pool, panels, run);
+}
+
 void layernorm(ThreadPool* pool, const float* x, int rows, int dim, const float* gamma, const float* beta, float eps,
                float* y) {
   parallel_for(pool, rows, [&](int r0, int r1) {
-    for (int r = r0; r < r1; ++r) {
-      const float* xr = x + static_cast<size_t>(r) * dim;
-      float* yr = y + static_cast<size_t>(r) * dim;
-      // Two passes (mean, then mean of squared deviations): no cancellation, biased variance like PyTorch.
-      float sum = 0;
-      for (int i = 0; i < dim; ++i) sum += xr[i];
-      const float mean = sum / dim;
-      float sq = 0;
-      for (int i = 0; i < dim; ++i) {
-        const float d = xr[i] - mean;
-        sq += d * d;
-      }
-      const float inv = 1.0f / std::sqrt(sq / dim + eps);
-      for (int i = 0; i < dim; ++i) yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i];
-    }
+    const size_t off = static_cast<size_t>(r0) * dim;
+    kernels::dispatch::layernorm(x + off, r1 - r0, dim, gamma, beta, eps, y + off);
   });
 }
 
-size_t attention_scratch_floats(int tokens, int heads, int head_dim, int threads) {
-  // One row of scores per thread.
-  return static_cast<size_t>(std::max(threads, 1)) * static_cast<size_t>(tokens);
+namespace {
+
+size_t attention_slot_floats(int tokens, int head_dim) {
+  return kernels::attention_packed_k_floats(tokens, head_dim) + kernels::attention_packed_v_floats(tokens, head_dim) +
+         kernels::attention_tile_floats(tokens);
 }
 
-void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out, float* scratch) {
+// Reference attention (any head size): one score row per pool slot.
+void attention_plain(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out,
+                     float* scratch) {
   const int D = heads * head_dim;
   const size_t stride = static_cast<size_t>(3) * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  // Work item = (head, query row); each pool slot owns one score row of the scratch.
-  const int items = heads * tokens;
+  const size_t slot_floats = attention_slot_floats(tokens, head_dim);
   auto body = [&](int slot, int i0, int i1) {
-    float* s = scratch + static_cast<size_t>(slot) * tokens;
+    float* s = scratch + static_cast<size_t>(slot) * slot_floats;
     for (int item = i0; item < i1; ++item) {
       const int h = item / tokens, t = item % tokens;
       const float* q = qkv + t * stride + static_cast<size_t>(h) * head_dim;
@@ -109,34 +168,64 @@ void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int he
       }
     }
   };
+  if (pool) pool->parallel_for_slots(heads * tokens, body);
+  else body(0, 0, heads * tokens);
+}
+
+}  // namespace
+
+size_t attention_scratch_floats(int tokens, int heads, int head_dim, int threads) {
+  // Per pool slot: the head's packed K and V and one score tile (the plain fallback needs less).
+  return static_cast<size_t>(std::max(threads, 1)) * attention_slot_floats(tokens, head_dim);
+}
+
+void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out, float* scratch) {
+  using namespace kernels;
+  if (head_dim % kGemmNR != 0) {
+    attention_plain(pool, qkv, tokens, heads, head_dim, out, scratch);
+    return;
+  }
+  const int D = heads * head_dim;
+  const size_t ld = static_cast<size_t>(3) * D;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const int threads = pool_size(pool);
+  // Work items are (head, query chunk). Whole heads when they divide evenly among the threads (K and V are
+  // packed once per head); otherwise each head is cut into `threads` query chunks so the split stays even,
+  // at the price of packing a head's K/V once per chunk.
+  const int chunks = heads % threads == 0 ? 1 : threads;
+  const int items = heads * chunks;
+  const size_t slot_floats = attention_slot_floats(tokens, head_dim);
+  auto body = [&](int slot, int i0, int i1) {
+    float* pk = scratch + static_cast<size_t>(slot) * slot_floats;
+    float* pv = pk + attention_packed_k_floats(tokens, head_dim);
+    float* tile = pv + attention_packed_v_floats(tokens, head_dim);
+    int packed_head = -1;
+    for (int item = i0; item < i1; ++item) {
+      const int h = item / chunks, c = item % chunks;
+      const float* base = qkv + static_cast<size_t>(h) * head_dim;
+      if (h != packed_head) {
+        attention_pack_k(base + D, ld, tokens, head_dim, pk);
+        attention_pack_v(base + 2 * D, ld, tokens, head_dim, pv);
+        packed_head = h;
+      }
+      const int q0 = static_cast<int>(static_cast<int64_t>(tokens) * c / chunks);
+      const int q1 = static_cast<int>(static_cast<int64_t>(tokens) * (c + 1) / chunks);
+      dispatch::attention_rows(base, pk, pv, ld, tokens, head_dim, scale, q0, q1,
+                               out + static_cast<size_t>(h) * head_dim, D, tile);
+    }
+  };
   if (pool) pool->parallel_for_slots(items, body);
   else body(0, 0, items);
 }
 
-void gelu_erf_inplace(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) x[i] = gelu_erf(x[i]);
-}
+void gelu_erf_inplace(float* x, size_t n) { kernels::dispatch::gelu(x, n); }
 
-void relu_inplace(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.0f);
-}
+void relu_inplace(float* x, size_t n) { kernels::dispatch::relu(x, n); }
 
-void swiglu_rows(const float* ab, int rows, int width, float* out) {
-  for (int r = 0; r < rows; ++r) {
-    const float* a = ab + static_cast<size_t>(r) * 2 * width;
-    const float* b = a + width;
-    float* o = out + static_cast<size_t>(r) * width;
-    for (int i = 0; i < width; ++i) o[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
-  }
-}
+void swiglu_rows(const float* ab, int rows, int width, float* out) { kernels::dispatch::swiglu(ab, rows, width, out); }
 
 void residual_add(float* x, const float* y, const float* scale, int rows, int dim) {
-  const size_t n = static_cast<size_t>(rows) * dim;
-  if (scale) {
-    for (size_t i = 0; i < n; ++i) x[i] += scale[i % dim] * y[i];
-  } else {
-    for (size_t i = 0; i < n; ++i) x[i] += y[i];
-  }
+  kernels::dispatch::residual_add(x, y, scale, rows, dim);
 }
 
 }  // namespace vitrine

@@ -1,0 +1,68 @@
+// Weight packing for the GEMM kernels (layout: kernels.h). Runs once per Linear at load time; plain C++ is
+// fast enough (a memory-bound transpose of each 8-row block).
+#include <algorithm>
+#include <cstring>
+
+#include "kernels.h"
+
+namespace vitrine {
+namespace kernels {
+
+namespace {
+// Transpose rows [n0, n0 + rows) of w (rows <= 8) into one k-major panel, zero-filling missing columns.
+void pack_panel(const float* w, int rows, int k, float* panel) {
+  for (int kk = 0; kk < k; ++kk) {
+    float* dst = panel + static_cast<size_t>(kk) * kGemmNR;
+    for (int c = 0; c < rows; ++c) dst[c] = w[static_cast<size_t>(c) * k + kk];
+    for (int c = rows; c < kGemmNR; ++c) dst[c] = 0.0f;
+  }
+}
+}  // namespace
+
+void gemm_pack(const float* w, int n, int k, float* packed) {
+  for (int p = 0; p < gemm_panels(n); ++p) {
+    const int rows = std::min(kGemmNR, n - p * kGemmNR);
+    pack_panel(w + static_cast<size_t>(p) * kGemmNR * k, rows, k, packed + static_cast<size_t>(p) * kGemmNR * k);
+  }
+}
+
+void gemm_pack_inplace(float* w, int n, int k, float* tmp) {
+  // Panel p occupies exactly the bytes of W's rows [8p, 8p+8): copy them out, transpose back in.
+  const size_t panel = static_cast<size_t>(kGemmNR) * k;
+  for (int p = 0; p < n / kGemmNR; ++p) {
+    float* block = w + p * panel;
+    std::memcpy(tmp, block, panel * sizeof(float));
+    pack_panel(tmp, kGemmNR, k, block);
+  }
+}
+
+void attention_pack_k(const float* k, size_t ld, int tokens, int head_dim, float* packed_k) {
+  // Key j, channel c -> packed_k[(j / 8) * head_dim * 8 + c * 8 + j % 8]; padded keys are zero.
+  const int panels = attention_key_pad(tokens) / kGemmNR;
+  for (int p = 0; p < panels; ++p) {
+    float* dst = packed_k + static_cast<size_t>(p) * head_dim * kGemmNR;
+    for (int jj = 0; jj < kGemmNR; ++jj) {
+      const int j = p * kGemmNR + jj;
+      if (j < tokens) {
+        const float* src = k + static_cast<size_t>(j) * ld;
+        for (int c = 0; c < head_dim; ++c) dst[c * kGemmNR + jj] = src[c];
+      } else {
+        for (int c = 0; c < head_dim; ++c) dst[c * kGemmNR + jj] = 0.0f;
+      }
+    }
+  }
+}
+
+void attention_pack_v(const float* v, size_t ld, int tokens, int head_dim, float* packed_v) {
+  // Token j, channel c -> packed_v[(c / 8) * tokens * 8 + j * 8 + c % 8].
+  for (int p = 0; p < head_dim / kGemmNR; ++p) {
+    float* dst = packed_v + static_cast<size_t>(p) * tokens * kGemmNR;
+    for (int j = 0; j < tokens; ++j) {
+      const float* src = v + static_cast<size_t>(j) * ld + p * kGemmNR;
+      for (int c = 0; c < kGemmNR; ++c) dst[j * kGemmNR + c] = src[c];
+    }
+  }
+}
+
+}  // namespace kernels
+}  // namespace vitrine
