@@ -378,10 +378,10 @@ def dinov2_config(cls=Dinov2Config, image=518, patch=14, hidden=32, heads=2, mlp
     )
 
 
-def build(cls, cfg, seed):
+def build(cls, cfg, seed, **model_kw):
     torch.manual_seed(seed)
     cfg._attn_implementation = "eager"  # saved configs don't pin it; outputs are the same with sdpa (checked)
-    m = cls(cfg)
+    m = cls(cfg, **model_kw)
     return perturb_(m, seed + 1)
 
 
@@ -395,9 +395,12 @@ def save_hf(model, processor, d, **kw):
 
 
 def case_classifier(w, name, family, cls, cfg, processor, seed, inputs, classifier, notes, grid_extra=1,
-                    antialias=False, want_logits=True, save_kw=None, extra_files=None):
+                    antialias=False, want_logits=True, save_kw=None, extra_files=None, tweak=None, model_kw=None):
     d = w.case_dir(name)
-    model = build(cls, cfg, seed)
+    model = build(cls, cfg, seed, **(model_kw or {}))
+    if tweak is not None:
+        with torch.no_grad():
+            tweak(model)
     save_hf(model, processor, d, **(save_kw or {}))
     facts = emit_inputs(d, model, inputs, family, grid_extra, cfg.image_size // cfg.patch_size, antialias,
                         want_logits)
@@ -744,6 +747,31 @@ def generate(root):
         "ViTModel base WITH pooler (drop pooler.*) (4x4 grid, 17 tokens) + vitrine head: mean of patch tokens "
         "hs[1:] (CLS excluded) -> linear(32,12) -> relu -> linear(12,1); scores.npy = sigmoid(logits).")
 
+    # 14./15. eps: make layer 0's LayerNorm input tiny (token std ~1e-4, variance ~1e-8) so that eps is visible:
+    #     with ViT's 1e-12 vs a wrong 1e-6 (or DINOv2's 1e-6 vs a wrong 1e-12) LN1's output changes ~10x.
+    def shrink_embeddings(m):
+        base = getattr(m, m.base_model_prefix, m)
+        e = base.embeddings
+        for p in (e.patch_embeddings.projection.weight, e.patch_embeddings.projection.bias, e.cls_token,
+                  e.position_embeddings):
+            p.mul_(1e-4)
+
+    cfg = vit_config(32, 8, hidden=32, heads=2, inter=64)
+    px, _ = make_pixels(1101, 32, 32, HALF, HALF)
+    case_classifier(
+        w, "vit-eps", "vit", ViTModel, cfg, vit_processor(32), 1100, [("", px)], "none",
+        "ViTModel WITHOUT pooler (add_pooling_layer=False), embeddings (patch conv, cls, positions) scaled by 1e-4 so "
+        "layer 0's first LayerNorm sees variance ~1e-8: layer_norm_eps (1e-12) must be taken from the config; "
+        "1e-6 or 1e-5 moves the outputs by O(1).", want_logits=False, tweak=shrink_embeddings,
+        model_kw={"add_pooling_layer": False})
+
+    cfg = dinov2_config(image=56, patch=14, hidden=32, heads=2, mlp_ratio=2.0)
+    px, _ = make_pixels(1201, 56, 56, IMAGENET_MEAN, IMAGENET_STD)
+    case_classifier(
+        w, "dinov2-eps", "dinov2", Dinov2Model, cfg, bit_processor(56), 1200, [("", px)], "none",
+        "Dinov2Model, embeddings scaled by 1e-4 so layer 0's norm1 sees variance ~1e-8: eps 1e-6 (config) must be "
+        "used; 1e-12 moves the outputs by O(1).", want_logits=False, tweak=shrink_embeddings)
+
     write_bad(root)
     return w.summary
 
@@ -989,7 +1017,8 @@ def reference_check(root):
             worst = max(worst, diff())
             if sfx == "" or name == "dinov2-interp":
                 key = name + sfx
-                sens[key] = {"gelu_tanh": diff(gelu="tanh"), "eps_1e-5": diff(eps=1e-5)}
+                sens[key] = {"gelu_tanh": diff(gelu="tanh"), "eps_1e-5": diff(eps=1e-5),
+                             "eps_swapped": diff(eps=1e-6 if arch["layer_norm_eps"] < 1e-9 else 1e-12)}
                 if arch["interpolate_pos_encoding"] and "pos_interpolation" in item:
                     sens[key]["antialias_flipped"] = diff(antialias=not arch["hf_antialias"])
                 if arch["num_register_tokens"]:
