@@ -232,7 +232,11 @@ function plan(loc, config, source, opts, closers, close) {
   const { preprocess, notes: ppNotes } = normalisePreprocess(ppRaw, arch.family);
   notes.push(...ppNotes);
 
-  const name = opts.name ?? (typeof config._name_or_path === 'string' && config._name_or_path ? path.basename(config._name_or_path) : path.basename(path.resolve(loc.file ?? loc.dir)).replace(/\.npz$/, ''));
+  // --name, else the checkpoint's hub id, else the folder name (the parent when the folder is called "hf").
+  const generic = ['hf', 'model', 'models', 'weights', 'checkpoint', ''];
+  const candidates = [loc.file ? path.basename(loc.file).replace(/\.(npz|safetensors)$/, '') : '', path.basename(path.resolve(loc.dir)), path.basename(path.resolve(loc.dir, '..'))];
+  const folderName = candidates.find((c) => !generic.includes(c)) ?? 'model';
+  const name = opts.name ?? (typeof config._name_or_path === 'string' && config._name_or_path ? path.basename(config._name_or_path) : folderName);
   const metadata = {
     converter: `vitrine-convert ${CONVERTER_VERSION}`,
     source: { format: source.format, files: source.files, model_type: config.model_type, architectures: archNames },

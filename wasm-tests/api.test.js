@@ -1,0 +1,252 @@
+// The JS API over each build: info, preprocess, forward, classify, embed, progress, abort, fetchChunk, the
+// call queue, several models per module, URL loading, dispose.
+import { describe, test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import http from 'node:http';
+import { load } from '../src/js/index.js';
+import { BUILDS, PHOTOS, FIXTURES, ROOT, convertedCase, caseInfo, caseInputs, requireBuild, maxAbsDiff, npy } from './helpers/env.js';
+
+const IMAGE = path.join(FIXTURES, 'vit/image.png');
+const rowsEqual = (a, b) => assert.equal(maxAbsDiff(a, b), 0);
+
+function serve(dir) {
+  return new Promise((resolve) => {
+    const hits = [];
+    const server = http.createServer((req, res) => {
+      const file = path.join(dir, decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/model\//, ''));
+      hits.push(path.basename(file));
+      if (!file.startsWith(dir) || !fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(fs.readFileSync(file));
+    });
+    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}/model/manifest.json`, hits, close: () => new Promise((r) => server.close(r)) }));
+  });
+}
+
+for (const build of BUILDS) {
+  describe(`JS API, ${build} build`, () => {
+    let vitDir, model;
+    before(async () => {
+      requireBuild(build);
+      vitDir = await convertedCase('vit');
+      model = await load(vitDir, { build });
+    });
+
+    test('info describes the model and the build', () => {
+      const a = caseInfo('vit').architecture;
+      const i = model.info;
+      assert.equal(i.family, 'vit');
+      assert.equal(i.hiddenSize, a.hidden_size);
+      assert.equal(i.numLayers, a.num_hidden_layers);
+      assert.equal(i.numHeads, a.num_attention_heads);
+      assert.equal(i.patchSize, a.patch_size);
+      assert.equal(i.imageSize, a.image_size);
+      assert.equal(i.numLabels, 5);
+      assert.deepEqual([...i.labels], caseInfo('vit').labels);
+      assert.equal(i.preprocess.processor, 'ViTImageProcessor');
+      assert.equal(i.build, build);
+      assert.equal(i.simd, true);
+      assert.equal(i.threads, build === 'mt' ? 2 : 1);
+      assert.equal(i.name, JSON.parse(fs.readFileSync(path.join(vitDir, 'manifest.json'))).name);
+      assert.ok(i.metadata.converter);
+    });
+
+    test('preprocess(image.png) reproduces the fixture pixels (HF ViTImageProcessor)', async (t) => {
+      const p = await model.preprocess(fs.readFileSync(IMAGE));
+      assert.equal(p.height, 224);
+      assert.equal(p.width, 224);
+      const ref = npy(path.join(FIXTURES, 'vit/pixels.npy')).data;
+      const d = maxAbsDiff(p.pixels, ref);
+      t.diagnostic(`max abs diff vs pixels.npy: ${d}`);
+      assert.ok(d <= 1e-5, `max abs diff ${d}`);
+    });
+
+    test('classify: top-K sorted, labelled, consistent with forward', async () => {
+      const top = await model.classify(IMAGE, { topK: 3 });
+      assert.equal(top.length, 3);
+      for (let k = 1; k < top.length; k++) assert.ok(top[k - 1].score >= top[k].score);
+      const all = await model.classify(IMAGE, { topK: 50 });
+      assert.equal(all.length, 5);
+      assert.ok(Math.abs(all.reduce((s, p) => s + p.score, 0) - 1) < 1e-5, 'softmax sums to 1');
+      for (const p of all) assert.equal(p.label, model.info.labels[p.index]);
+      const px = await model.preprocess(IMAGE);
+      const f = await model.forward(px.pixels, { height: px.height, width: px.width });
+      const best = f.logits.indexOf(Math.max(...f.logits));
+      assert.equal(top[0].index, best);
+      assert.ok(Math.abs(f.scores[best] - top[0].score) < 1e-6);
+      // Blob and ArrayBuffer inputs give the same answer as a path.
+      const bytes = fs.readFileSync(IMAGE);
+      const viaBlob = await model.classify(new Blob([bytes]), { topK: 3 });
+      const viaAb = await model.classify(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), { topK: 3 });
+      assert.deepEqual(viaBlob, top);
+      assert.deepEqual(viaAb, top);
+    });
+
+    test('embed: cls / mean / cls+mean agree with forward', async () => {
+      const px = await model.preprocess(IMAGE);
+      const f = await model.forward(px.pixels, { height: px.height, width: px.width });
+      const D = f.hiddenSize;
+      const cls = await model.embed(IMAGE);
+      const mean = await model.embed(IMAGE, { pooling: 'mean' });
+      const both = await model.embed(IMAGE, { pooling: 'cls+mean' });
+      assert.equal(cls.length, D);
+      assert.equal(mean.length, D);
+      assert.equal(both.length, 2 * D);
+      rowsEqual(cls, f.lastHiddenState.subarray(0, D));
+      const m = new Float64Array(D);
+      for (let tkn = 1; tkn < f.numTokens; tkn++) for (let j = 0; j < D; j++) m[j] += f.lastHiddenState[tkn * D + j] / (f.numTokens - 1);
+      assert.ok(maxAbsDiff(mean, m) < 1e-5);
+      rowsEqual(both.subarray(0, D), cls);
+      rowsEqual(both.subarray(D), mean);
+    });
+
+    test('forward on the golden pixels matches HF', async (t) => {
+      const [inp] = caseInputs('vit');
+      const f = await model.forward(inp.pixels, { height: 224, width: 224 });
+      const d = maxAbsDiff(f.lastHiddenState, inp.lastHiddenState.data);
+      t.diagnostic(`last_hidden_state max abs diff ${d}`);
+      assert.ok(d <= caseInfo('vit').tolerance);
+      assert.equal(f.numTokens, 197);
+    });
+
+    test('calls on one model are queued: concurrent calls = sequential calls', async () => {
+      const [inp] = caseInputs('vit');
+      const seq = [await model.classify(IMAGE), await model.embed(IMAGE, { pooling: 'mean' }), (await model.forward(inp.pixels)).lastHiddenState];
+      const par = await Promise.all([model.classify(IMAGE), model.embed(IMAGE, { pooling: 'mean' }), model.forward(inp.pixels).then((r) => r.lastHiddenState)]);
+      assert.deepEqual(par[0], seq[0]);
+      rowsEqual(par[1], seq[1]);
+      rowsEqual(par[2], seq[2]);
+    });
+
+    test('progress is one monotone sequence from 0 to the stream size; fetchChunk is used per chunk', async () => {
+      const dir = await convertedCase('deit', { chunkSize: 8192 });
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json')));
+      const events = [];
+      const asked = [];
+      const m = await load(dir, {
+        build,
+        onProgress: (p) => events.push(p),
+        fetchChunk: async (c) => { asked.push(c); return new Uint8Array(fs.readFileSync(c.path)); },
+      });
+      assert.ok(events.length >= manifest.chunks.length);
+      assert.deepEqual(events[0], { loaded: 0, total: manifest.stream_size });
+      assert.equal(events.at(-1).loaded, manifest.stream_size);
+      for (let i = 1; i < events.length; i++) assert.ok(events[i].loaded >= events[i - 1].loaded && events[i].total === manifest.stream_size);
+      assert.deepEqual(asked.map((c) => c.index), manifest.chunks.map((_, i) => i));
+      assert.deepEqual(asked.map((c) => [c.file, c.size, c.sha256]), manifest.chunks.map((c) => [c.file, c.size, c.sha256]));
+      const [inp] = caseInputs('deit');
+      const f = await m.forward(inp.pixels);
+      assert.ok(maxAbsDiff(f.lastHiddenState, inp.lastHiddenState.data) <= caseInfo('deit').tolerance);
+      await m.dispose();
+    });
+
+    test('abort: before the start and in the middle of a load', async () => {
+      const dir = await convertedCase('deit', { chunkSize: 8192 });
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(load(dir, { build, signal: ac.signal }), (e) => e.code === 'E_ABORTED' && e.name === 'AbortError');
+      const ac2 = new AbortController();
+      let seen = 0;
+      await assert.rejects(load(dir, { build, signal: ac2.signal, onProgress: () => { if (++seen === 3) ac2.abort(new Error('user left')); } }),
+        (e) => e.code === 'E_ABORTED' && /user left/.test(e.message));
+      assert.ok(seen >= 3);
+      // The module is still fine: a fresh load works.
+      const m = await load(dir, { build });
+      await m.dispose();
+    });
+
+    test('two models in one module, interleaved calls', async () => {
+      const deit = await load(await convertedCase('deit'), { build });
+      const [vi] = caseInputs('vit');
+      const [di] = caseInputs('deit');
+      const [a, b, c, d] = await Promise.all([model.forward(vi.pixels), deit.forward(di.pixels), model.forward(vi.pixels), deit.forward(di.pixels)]);
+      for (const [r, inp, name] of [[a, vi, 'vit'], [b, di, 'deit'], [c, vi, 'vit'], [d, di, 'deit']]) {
+        assert.ok(maxAbsDiff(r.lastHiddenState, inp.lastHiddenState.data) <= caseInfo(name).tolerance, name);
+      }
+      await deit.dispose();
+      assert.ok((await model.classify(IMAGE)).length > 0, 'the other model is unaffected');
+    });
+
+    test('loading from a URL (fetch) gives the same model', async () => {
+      const srv = await serve(vitDir);
+      try {
+        const events = [];
+        const m = await load(srv.url, { build, onProgress: (p) => events.push(p.loaded) });
+        const [inp] = caseInputs('vit');
+        rowsEqual((await m.forward(inp.pixels)).lastHiddenState, (await model.forward(inp.pixels)).lastHiddenState);
+        assert.ok(srv.hits.includes('manifest.json') && srv.hits.includes('chunk-00000.bin'));
+        assert.equal(events.at(-1), m.info.streamSize);
+        await m.dispose();
+        await assert.rejects(load(srv.url.replace('manifest.json', 'nope.json'), { build }), (e) => e.code === 'E_MANIFEST' && /HTTP 404/.test(e.message));
+      } finally { await srv.close(); }
+    });
+
+    test('DINOv2 with registers: mean pooling skips CLS and the register tokens', async () => {
+      const m = await load(await convertedCase('dinov2-registers'), { build });
+      try {
+        const [inp] = caseInputs('dinov2-registers');
+        const f = await m.forward(inp.pixels, { height: inp.height, width: inp.width, pooling: 'mean' });
+        const D = f.hiddenSize, R = m.info.numRegisterTokens;
+        assert.ok(R > 0);
+        const want = new Float64Array(D);
+        const n = f.numTokens - 1 - R;
+        for (let tkn = 1 + R; tkn < f.numTokens; tkn++) for (let j = 0; j < D; j++) want[j] += f.lastHiddenState[tkn * D + j] / n;
+        assert.ok(maxAbsDiff(f.embedding, want) < 1e-5);
+      } finally { await m.dispose(); }
+    });
+
+    test('real photos: every decodable photo classifies; EXIF orientation is applied unless exif:false', async () => {
+      const dino = await load(await convertedCase('dinov2-interp'), { build });
+      try {
+        for (const f of fs.readdirSync(PHOTOS).filter((x) => /\.(jpe?g|png)$/.test(x))) {
+          if (f === 'elephants_truncated.jpg') continue; // bad-inputs.test.js
+          const r = await dino.classify(path.join(PHOTOS, f), { topK: 2 });
+          assert.equal(r.length, 2, f);
+          assert.ok(r.every((p) => Number.isFinite(p.score)), f);
+        }
+        // The EXIF-rotated copy, once rotated, is close to the original; unrotated it is not.
+        const orig = (await dino.preprocess(path.join(PHOTOS, 'elephants.jpg'))).pixels;
+        const rot = (await dino.preprocess(path.join(PHOTOS, 'elephants_exif_orientation6.jpg'))).pixels;
+        const raw = (await dino.preprocess(path.join(PHOTOS, 'elephants_exif_orientation6.jpg'), { exif: false })).pixels;
+        const mad = (a, b) => a.reduce((s, x, i) => s + Math.abs(x - b[i]), 0) / a.length;
+        assert.ok(mad(orig, rot) < 0.1, `rotated vs original: ${mad(orig, rot)}`);
+        assert.ok(mad(orig, raw) > 3 * mad(orig, rot), 'without EXIF the image is not rotated');
+      } finally { await dino.dispose(); }
+    });
+
+    if (build === 'mt') test('threads: the mt build honours threads 1 and 3; results agree', async () => {
+      const [inp] = caseInputs('vit');
+      const ref = (await model.forward(inp.pixels)).lastHiddenState;
+      for (const threads of [1, 3]) {
+        const m = await load(vitDir, { build, threads });
+        assert.equal(m.info.threads, threads);
+        assert.ok(maxAbsDiff((await m.forward(inp.pixels)).lastHiddenState, ref) < 1e-5);
+        await m.dispose();
+      }
+    });
+
+    test('dispose: later calls fail with E_DISPOSED; dispose twice is fine', async () => {
+      const m = await load(vitDir, { build });
+      const pending = m.classify(IMAGE);
+      await m.dispose();
+      assert.ok((await pending).length > 0, 'a call queued before dispose completes');
+      await m.dispose();
+      assert.equal(m.disposed, true);
+      await assert.rejects(m.classify(IMAGE), (e) => e.code === 'E_DISPOSED');
+    });
+  });
+}
+
+test('the bundled default model loads with load() and classifies a photo', async () => {
+  requireBuild('mt');
+  const manifest = path.join(ROOT, 'weights/cifar10-vit/manifest.json');
+  assert.ok(fs.existsSync(manifest), `${manifest} is missing (the bundled default model)`);
+  const m = await load();
+  try {
+    assert.equal(m.info.numLabels, 10);
+    const top = await m.classify(path.join(PHOTOS, 'airplane_airliner.jpg'), { topK: 3 });
+    assert.equal(top.length, 3);
+  } finally { await m.dispose(); }
+});
