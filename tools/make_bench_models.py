@@ -131,7 +131,8 @@ def build_one(name, spec, out_root, seed, verify_onnx):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="build/bench-models")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build",
+                                                  "bench-models"), help="default: <repo>/build/bench-models")
     ap.add_argument("--only", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS))
     ap.add_argument("--no-verify-onnx", action="store_true", help="skip the (slow, numpy) ONNX reference run")
     args = ap.parse_args()
