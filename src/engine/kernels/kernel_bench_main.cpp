@@ -36,8 +36,10 @@ int main(int argc, char** argv) {
       double best = 1e30;
       for (int r = 0; r < repeats; ++r) {
         const double t0 = now_ms();
-        dispatch::gemm(s.m, s.n, s.k, x.data(), s.k, packed.data(), b.data(), ep, y.data(), s.n, 0,
-                       gemm_panels(s.n));
+        GemmArgs a;
+        a.m = s.m; a.n = s.n; a.k = s.k; a.x = x.data(); a.ldx = s.k; a.packed = packed.data();
+        a.panel_stride = size_t(kGemmNR) * s.k; a.bias = b.data(); a.ep = ep; a.y = y.data(); a.ldy = s.n;
+        dispatch::gemm(a, 0, gemm_panels(s.n));
         best = std::min(best, now_ms() - t0);
       }
       const double gflop = 2.0 * s.m * s.n * s.k * 1e-9;
