@@ -287,11 +287,21 @@ Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Im
     return Status::Err("image file too large: " + std::to_string(size) + " bytes (limit 2 GiB)");
   }
   // Dimensions from the header alone: nothing the size of the image is allocated before this check.
-  int w = 0, h = 0, comp = 0;
-  if (!stbi_info_from_memory(data, static_cast<int>(size), &w, &h, &comp)) {
-    return Status::Err(std::string("corrupt ") + format_name(f) + " header: " + stb_reason());
+  // PNG sizes come straight from IHDR: stb's header check refuses anything over 2^30 bytes with a generic
+  // "unknown image type", and we want the budget error to name the size.
+  int64_t w = 0, h = 0;
+  if (f == Format::Png) {
+    if (size < 33 || std::memcmp(data + 12, "IHDR", 4) != 0) return Status::Err("corrupt PNG header: no IHDR chunk");
+    w = (int64_t{data[16]} << 24) | (data[17] << 16) | (data[18] << 8) | data[19];
+    h = (int64_t{data[20]} << 24) | (data[21] << 16) | (data[22] << 8) | data[23];
+  } else {
+    int iw = 0, ih = 0, comp = 0;
+    if (!stbi_info_from_memory(data, static_cast<int>(size), &iw, &ih, &comp)) {
+      return Status::Err(std::string("corrupt ") + format_name(f) + " header: " + stb_reason());
+    }
+    w = iw, h = ih;
   }
-  const int64_t pixels = static_cast<int64_t>(w) * h;
+  const int64_t pixels = w * h;
   if (w <= 0 || h <= 0) return Status::Err(std::string("corrupt ") + format_name(f) + " header: zero size");
   if (pixels > options.max_pixels) {
     return Status::Err("image too large: " + std::to_string(w) + "x" + std::to_string(h) + " = " +
