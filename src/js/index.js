@@ -1,7 +1,7 @@
 // vitrine's JavaScript API: load a converted model (docs/FORMAT.md) into the WebAssembly engine and run it.
 // Works in Node ≥ 18 and in browsers; Node-only modules are imported dynamically behind `isNode`.
 import { VitrineError } from './errors.js';
-import { isNode, getRuntime, dropRuntime, chooseBuild } from './runtime.js';
+import { isNode, getRuntime, dropRuntime, chooseBuild, unrefWorkers } from './runtime.js';
 
 export { VitrineError } from './errors.js';
 
@@ -74,7 +74,7 @@ export async function load(source, options = {}) {
   if (!manifest || typeof manifest !== 'object') throw err('E_MANIFEST', 'manifest.json is not a JSON object');
   const rt = await getRuntime(build, threads);
   const { Module, lock } = rt;
-  const engine = await lock.run(() => new Module.Engine(threads));
+  const engine = await lock.run(() => { const e = new Module.Engine(threads); unrefWorkers(Module); return e; });
   let ok = false;
   try {
     const e1 = await lock.run(() => engine.beginLoad(text));

@@ -40,13 +40,23 @@ async function createWebModule(build, poolSize) {
   });
 }
 
+/**
+ * Node: the mt build's pthread workers would keep the process alive after the last model is used. They only
+ * run while an engine call blocks the main thread, so they need not hold the event loop: unref them.
+ */
+export function unrefWorkers(Module) {
+  if (!isNode || !Module.PThread) return;
+  const { unusedWorkers = [], runningWorkers = [] } = Module.PThread;
+  for (const w of [...unusedWorkers, ...runningWorkers]) w?.unref?.();
+}
+
 /** → { Module, lock, build } (cached). */
 export function getRuntime(build, poolSize) {
   const key = build === 'mt' ? `mt:${poolSize}` : 'st';
   let p = instances.get(key);
   if (!p) {
     p = (isNode ? createNodeModule(build, poolSize) : createWebModule(build, poolSize)).then(
-      (Module) => ({ Module, lock: new Lock(), build, key }),
+      (Module) => { unrefWorkers(Module); return { Module, lock: new Lock(), build, key }; },
       (e) => {
         instances.delete(key);
         throw e instanceof VitrineError ? e : new VitrineError('E_WASM', `could not start the ${build} WebAssembly module: ${e?.message ?? e}`, { cause: e });
