@@ -20,7 +20,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FIX = path.join(ROOT, 'wasm-tests/fixtures/pixels');
 const SPEC = JSON.parse(fs.readFileSync(path.join(FIX, 'cases.json'), 'utf8'));
 const NATIVE = process.env.VITRINE_IMAGE_CHECK ?? path.join(ROOT, 'build/native/vitrine-image-check');
-const WASM = Object.fromEntries(['st', 'mt'].map((v) => [v, path.join(ROOT, `build/wasm-${v}/vitrine-image-check.js`)]));
+const WASM = Object.fromEntries(['st', 'mt'].map((v) => [v,
+  process.env[`VITRINE_IMAGE_CHECK_WASM_${v.toUpperCase()}`] ?? path.join(ROOT, `build/wasm-${v}/vitrine-image-check.js`)]));
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 const abs = (rel) => path.resolve(ROOT, rel);
@@ -104,9 +105,10 @@ function runJobs(cmd, args, jobs) {
   const file = path.join(dir, 'jobs.json');
   fs.writeFileSync(file, JSON.stringify(jobs));
   const r = spawnSync(cmd, [...args, '--jobs', file], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed (status ${r.status}): ${r.stderr}`);
+  // Only the end of stderr: a crashing Emscripten program prints its whole minified source line first.
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed (status ${r.status}): ${r.stderr.slice(-1500)}`);
   const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
-  assert.equal(lines.length, jobs.length, `expected ${jobs.length} result lines, got ${lines.length}: ${r.stderr}`);
+  assert.equal(lines.length, jobs.length, `expected ${jobs.length} result lines, got ${lines.length}: ${r.stderr.slice(-1500)}`);
   return lines.map((l) => JSON.parse(l));
 }
 
@@ -163,10 +165,24 @@ function suite(label, cmd, args) {
   });
 }
 
+// Emscripten's Node programs are CommonJS, but this package is "type": "module"; run a copy of the program
+// (.js, .wasm, .worker.js) from a folder marked CommonJS. --no-experimental-fetch (above) stops Emscripten
+// 3.1.6 from fetch()ing the .wasm by file path, which Node's fetch cannot do.
+function commonjsCopy(js) {
+  const dir = tmp('wasm');
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "commonjs" }\n');
+  const base = path.basename(js, '.js');
+  for (const f of [`${base}.js`, `${base}.wasm`, `${base}.worker.js`]) {
+    const src = path.join(path.dirname(js), f);
+    if (fs.existsSync(src)) fs.copyFileSync(src, path.join(dir, f));
+  }
+  return path.join(dir, `${base}.js`);
+}
+
 assert.ok(fs.existsSync(NATIVE), `${NATIVE} is missing: run \`npm run build\` (or tools/build.sh native) first`);
 suite('native', NATIVE, []);
 for (const [variant, js] of Object.entries(WASM)) {
-  if (fs.existsSync(js)) suite(`wasm-${variant}`, process.execPath, [js]);
+  if (fs.existsSync(js)) suite(`wasm-${variant}`, process.execPath, ['--no-experimental-fetch', commonjsCopy(js)]);
   else test(`pixels (wasm-${variant})`, { skip: `${path.relative(ROOT, js)} not built` }, () => {});
 }
 
