@@ -140,6 +140,14 @@ for (const build of BUILDS) {
       const f = await m.forward(inp.pixels);
       assert.ok(maxAbsDiff(f.lastHiddenState, inp.lastHiddenState.data) <= caseInfo('deit').tolerance);
       await m.dispose();
+      // A hook that fails: its own E_ code is kept, any other failure is E_CHUNK_MISSING naming the chunk.
+      const failing = (code) => async (c) => {
+        if (c.index === 2) throw Object.assign(new Error('cache said no'), code ? { code } : {});
+        return new Uint8Array(fs.readFileSync(c.path));
+      };
+      await assert.rejects(load(dir, { build, fetchChunk: failing() }), (e) => e.code === 'E_CHUNK_MISSING' && /chunk 2 \(chunk-00002\.bin\): cache said no/.test(e.message));
+      await assert.rejects(load(dir, { build, fetchChunk: failing('E_CHUNK_HASH') }), (e) => e.code === 'E_CHUNK_HASH');
+      await assert.rejects(load(dir, { build, fetchChunk: async (c) => new Uint8Array(c.size) }), (e) => e.code === 'E_CHUNK_HASH' && /chunk 0 /.test(e.message));
     });
 
     test('abort: before the start and in the middle of a load', async () => {

@@ -126,7 +126,10 @@ export async function load(source, options = {}) {
           let data;
           try { data = await fetchChunk({ index: c.index, file: c.file, size: c.size, sha256: c.sha256, url, path: src.kind === 'file' ? (await node()).path.join(src.dir, c.file) : undefined }); } catch (e) {
             if (signal?.aborted) throw abortError(signal);
-            throw err('E_CHUNK_MISSING', `chunk ${c.index} (${c.file}): ${e.message ?? e}`, e);
+            // Keep the hook's own code (e.g. a cache layer's E_CHUNK_HASH); anything else is a missing chunk.
+            const code = typeof e?.code === 'string' && /^E_[A-Z_]+$/.test(e.code) ? e.code : 'E_CHUNK_MISSING';
+            const msg = String(e?.message ?? e);
+            throw err(code, msg.includes(`chunk ${c.index}`) ? msg : `chunk ${c.index} (${c.file}): ${msg}`, e);
           }
           if (data instanceof ArrayBuffer) data = new Uint8Array(data);
           if (!(data instanceof Uint8Array)) throw err('E_LOAD', `fetchChunk for chunk ${c.index} must return a Uint8Array`);
