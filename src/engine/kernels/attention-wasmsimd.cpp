@@ -1,31 +1,23 @@
 // WASM SIMD fused attention (same algorithm and tile as attention-scalar.cpp). Both matrix products use the
-// GEMM's 4x8 register tile: QKᵀ broadcasts q values against packed 8-key panels of K; P·V broadcasts
-// probabilities against packed 8-channel panels of V.
+// GEMM's 4x8 register-tile micro-kernel (microkernel-wasmsimd.h): QKᵀ broadcasts q values against packed
+// 8-key panels of K; P·V broadcasts probabilities against packed 8-channel panels of V.
 #include <algorithm>
 #include <wasm_simd128.h>
 
 #include "kernels.h"
 #include "math-wasmsimd.h"
+#include "microkernel-wasmsimd.h"
 
 namespace vitrine {
 namespace kernels {
 
 namespace {
 
-// scores[r][8p..8p+7] for MR query rows against key panel kp.
+// scores[r][8p..8p+7] for MR query rows against key panel kp (the GEMM micro-kernel with k = head_dim).
 template <int MR>
 inline void score_tile(const float* q, size_t ld, const float* kp, int head_dim, float scale, float* t, int kpad) {
   v128_t acc[MR][2];
-  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = wasm_f32x4_splat(0.0f);
-  for (int c = 0; c < head_dim; ++c) {
-    const v128_t k0 = wasm_v128_load(kp + c * kGemmNR);
-    const v128_t k1 = wasm_v128_load(kp + c * kGemmNR + 4);
-    for (int r = 0; r < MR; ++r) {
-      const v128_t a = wasm_v128_load32_splat(q + r * ld + c);
-      acc[r][0] = wasm_f32x4_add(acc[r][0], wasm_f32x4_mul(a, k0));
-      acc[r][1] = wasm_f32x4_add(acc[r][1], wasm_f32x4_mul(a, k1));
-    }
-  }
+  simd::microkernel<MR>(acc, head_dim, q, ld, kp);
   const v128_t s = wasm_f32x4_splat(scale);
   for (int r = 0; r < MR; ++r) {
     wasm_v128_store(t + r * kpad, wasm_f32x4_mul(acc[r][0], s));
@@ -33,21 +25,11 @@ inline void score_tile(const float* q, size_t ld, const float* kp, int head_dim,
   }
 }
 
-// out[r][c0..c0+7] = inv[r] · Σ_j tile[r][j] · v[j][c0..c0+7]
+// out[r][c0..c0+7] = inv[r] · Σ_j tile[r][j] · v[j][c0..c0+7] (the micro-kernel with k = tokens).
 template <int MR>
-inline void pv_tile(const float* t, int kpad, const float* vp, int tokens, const float* inv, float* o,
-                    size_t ldo) {
+inline void pv_tile(const float* t, int kpad, const float* vp, int tokens, const float* inv, float* o, size_t ldo) {
   v128_t acc[MR][2];
-  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = wasm_f32x4_splat(0.0f);
-  for (int j = 0; j < tokens; ++j) {
-    const v128_t v0 = wasm_v128_load(vp + j * kGemmNR);
-    const v128_t v1 = wasm_v128_load(vp + j * kGemmNR + 4);
-    for (int r = 0; r < MR; ++r) {
-      const v128_t a = wasm_v128_load32_splat(t + r * kpad + j);
-      acc[r][0] = wasm_f32x4_add(acc[r][0], wasm_f32x4_mul(a, v0));
-      acc[r][1] = wasm_f32x4_add(acc[r][1], wasm_f32x4_mul(a, v1));
-    }
-  }
+  simd::microkernel<MR>(acc, tokens, t, kpad, vp);
   for (int r = 0; r < MR; ++r) {
     const v128_t s = wasm_f32x4_splat(inv[r]);
     wasm_v128_store(o + r * ldo, wasm_f32x4_mul(acc[r][0], s));

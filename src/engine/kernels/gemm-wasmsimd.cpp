@@ -10,6 +10,7 @@
 
 #include "kernels.h"
 #include "math-wasmsimd.h"
+#include "microkernel-wasmsimd.h"
 
 namespace vitrine {
 namespace kernels {
@@ -65,50 +66,12 @@ inline void store_tile(v128_t (&acc)[MR][2], const float* bias, Epilogue ep, boo
   }
 }
 
-void tile4(int k, const float* x, size_t ldx, const float* w, const float* bias, Epilogue ep, bool accumulate,
-           float* y, size_t ldy, int cols) {
-  v128_t acc[4][2];
-  for (int r = 0; r < 4; ++r) acc[r][0] = acc[r][1] = wasm_f32x4_splat(0.0f);
-  const float* x0 = x;
-  const float* x1 = x + ldx;
-  const float* x2 = x + 2 * ldx;
-  const float* x3 = x + 3 * ldx;
-  for (int kk = 0; kk < k; ++kk) {
-    const v128_t w0 = wasm_v128_load(w);
-    const v128_t w1 = wasm_v128_load(w + 4);
-    w += kGemmNR;
-    v128_t a = wasm_v128_load32_splat(x0 + kk);
-    acc[0][0] = wasm_f32x4_add(acc[0][0], wasm_f32x4_mul(a, w0));
-    acc[0][1] = wasm_f32x4_add(acc[0][1], wasm_f32x4_mul(a, w1));
-    a = wasm_v128_load32_splat(x1 + kk);
-    acc[1][0] = wasm_f32x4_add(acc[1][0], wasm_f32x4_mul(a, w0));
-    acc[1][1] = wasm_f32x4_add(acc[1][1], wasm_f32x4_mul(a, w1));
-    a = wasm_v128_load32_splat(x2 + kk);
-    acc[2][0] = wasm_f32x4_add(acc[2][0], wasm_f32x4_mul(a, w0));
-    acc[2][1] = wasm_f32x4_add(acc[2][1], wasm_f32x4_mul(a, w1));
-    a = wasm_v128_load32_splat(x3 + kk);
-    acc[3][0] = wasm_f32x4_add(acc[3][0], wasm_f32x4_mul(a, w0));
-    acc[3][1] = wasm_f32x4_add(acc[3][1], wasm_f32x4_mul(a, w1));
-  }
-  store_tile<4>(acc, bias, ep, accumulate, y, ldy, cols);
-}
-
-// Remainder rows (m % 4): same scheme with fewer accumulators.
+// MR (1..4) rows x one panel, full (slice) depth, then the epilogue.
 template <int MR>
-void tile_small(int k, const float* x, size_t ldx, const float* w, const float* bias, Epilogue ep,
-                bool accumulate, float* y, size_t ldy, int cols) {
+void tile(int k, const float* x, size_t ldx, const float* w, const float* bias, Epilogue ep, bool accumulate,
+          float* y, size_t ldy, int cols) {
   v128_t acc[MR][2];
-  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = wasm_f32x4_splat(0.0f);
-  for (int kk = 0; kk < k; ++kk) {
-    const v128_t w0 = wasm_v128_load(w);
-    const v128_t w1 = wasm_v128_load(w + 4);
-    w += kGemmNR;
-    for (int r = 0; r < MR; ++r) {
-      const v128_t a = wasm_v128_load32_splat(x + r * ldx + kk);
-      acc[r][0] = wasm_f32x4_add(acc[r][0], wasm_f32x4_mul(a, w0));
-      acc[r][1] = wasm_f32x4_add(acc[r][1], wasm_f32x4_mul(a, w1));
-    }
-  }
+  simd::microkernel<MR>(acc, k, x, ldx, w);
   store_tile<MR>(acc, bias, ep, accumulate, y, ldy, cols);
 }
 
@@ -124,11 +87,11 @@ void gemm_wasmsimd(const GemmArgs& a, int panel_begin, int panel_end) {
     float* y = a.y + col;
     const size_t ldx = a.ldx, ldy = a.ldy;
     int r = 0;
-    for (; r + 4 <= a.m; r += 4) tile4(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols);
+    for (; r + 4 <= a.m; r += 4) tile<4>(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols);
     switch (a.m - r) {
-      case 3: tile_small<3>(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols); break;
-      case 2: tile_small<2>(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols); break;
-      case 1: tile_small<1>(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols); break;
+      case 3: tile<3>(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols); break;
+      case 2: tile<2>(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols); break;
+      case 1: tile<1>(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols); break;
       default: break;
     }
   }

@@ -1,11 +1,16 @@
 // vitrine-kernel-bench: single-kernel timings (GFLOP/s of the GEMM on ViT-shaped problems, attention, LayerNorm)
-// for tuning the micro-kernels without a model. Usage: vitrine-kernel-bench [repeats]
+// for tuning the micro-kernels without a model, then a per-op profile of one encoder layer of ViT-S/16 and
+// ViT-B/16 through ops.h at 1 and 2 threads (where the time of a forward pass goes).
+// Usage: vitrine-kernel-bench [repeats] [--profile-only]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <string>
 #include <random>
 #include <vector>
 
+#include "../threadpool.h"
 #include "kernels.h"
 
 using namespace vitrine;
@@ -17,8 +22,71 @@ double now_ms() {
 }
 }  // namespace
 
+// One transformer block through ops.h, each op timed separately (best of `repeats` per op).
+void profile_layer(const char* name, int T, int D, int heads, int I, int threads, int repeats) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+  ThreadPool pool(threads);
+  auto rnd = [&](size_t n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = U(rng) * 0.1f;
+    return v;
+  };
+  std::vector<float> wqkv = rnd(size_t(3) * D * D), wo = rnd(size_t(D) * D), w1 = rnd(size_t(I) * D), w2 = rnd(size_t(D) * I);
+  std::vector<float> bqkv = rnd(3 * D), bo = rnd(D), b1 = rnd(I), b2 = rnd(D), g = rnd(D), b = rnd(D);
+  auto make = [](std::vector<float>& w, const std::vector<float>& bias, int out, int in) {
+    Linear L;
+    L.weight = w.data();
+    L.bias = bias.data();
+    L.out = out;
+    L.in = in;
+    prepare_linear(L, w.data());
+    return L;
+  };
+  Linear qkv = make(wqkv, bqkv, 3 * D, D), proj = make(wo, bo, D, D), fc1 = make(w1, b1, I, D), fc2 = make(w2, b2, D, I);
+  std::vector<float> x = rnd(size_t(T) * D), xn(x.size()), q(size_t(T) * 3 * D), at(x.size()), pr(x.size()), h(size_t(T) * I);
+  std::vector<float> scratch(attention_scratch_floats(T, heads, D / heads, pool.size()));
+  struct Op { const char* what; double flop; std::function<void()> run; double best = 1e30; };
+  std::vector<Op> ops = {
+      {"layernorm", 0, [&] { layernorm(&pool, x.data(), T, D, g.data(), b.data(), 1e-6f, xn.data()); }},
+      {"qkv linear", 2.0 * T * D * 3 * D, [&] { linear(&pool, xn.data(), T, qkv, q.data()); }},
+      {"attention", 4.0 * T * T * D, [&] { attention(&pool, q.data(), T, heads, D / heads, at.data(), scratch.data()); }},
+      {"proj linear", 2.0 * T * D * D, [&] { linear(&pool, at.data(), T, proj, pr.data()); }},
+      {"residual", 0, [&] { residual_add(x.data(), pr.data(), nullptr, T, D); }},
+      {"layernorm", 0, [&] { layernorm(&pool, x.data(), T, D, g.data(), b.data(), 1e-6f, xn.data()); }},
+      {"fc1+gelu", 2.0 * T * D * I, [&] { linear(&pool, xn.data(), T, fc1, h.data(), Epilogue::GeluErf); }},
+      {"fc2", 2.0 * T * I * D, [&] { linear(&pool, h.data(), T, fc2, pr.data()); }},
+      {"residual", 0, [&] { residual_add(x.data(), pr.data(), nullptr, T, D); }},
+  };
+  for (int r = 0; r < repeats; ++r) {
+    for (Op& op : ops) {
+      const double t0 = now_ms();
+      op.run();
+      op.best = std::min(op.best, now_ms() - t0);
+    }
+  }
+  double total = 0, flop = 0;
+  for (const Op& op : ops) total += op.best, flop += op.flop;
+  std::printf("\n%s layer (T=%d, D=%d, heads=%d, I=%d), %d thread(s): %.2f ms/layer, %.1f GFLOP/s/thread\n", name, T, D,
+              heads, I, pool.size(), total, flop / (total * 1e-3) * 1e-9 / pool.size());
+  for (const Op& op : ops) {
+    std::printf("  %-12s %7.3f ms  %5.1f%%", op.what, op.best, 100 * op.best / total);
+    if (op.flop > 0) std::printf("  %5.1f GFLOP/s/thread", op.flop / (op.best * 1e-3) * 1e-9 / pool.size());
+    std::printf("\n");
+  }
+}
+
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 20;
+  const bool profile_only = argc > 2 && std::string(argv[2]) == "--profile-only";
+  if (profile_only) {
+    for (int threads : {1, 2}) {
+      profile_layer("ViT-S/16", 197, 384, 6, 1536, threads, repeats);
+      profile_layer("DINOv2-S/14", 257, 384, 6, 1536, threads, repeats);
+      profile_layer("ViT-B/16", 197, 768, 12, 3072, threads, repeats);
+    }
+    return 0;
+  }
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> U(-1.0f, 1.0f);
   struct Shape { int m, n, k; const char* what; };
@@ -88,6 +156,10 @@ int main(int argc, char** argv) {
       best = std::min(best, now_ms() - t0);
     }
     std::printf("gelu 197x3072: %.3f ms\n", best);
+  }
+  for (int threads : {1, 2}) {
+    profile_layer("ViT-S/16", 197, 384, 6, 1536, threads, repeats);
+    profile_layer("ViT-B/16", 197, 768, 12, 3072, threads, repeats);
   }
   return 0;
 }
