@@ -122,7 +122,7 @@ export async function load(source, options = {}) {
     } else {
       const get = fetchChunk
         ? async (c) => {
-          const url = src.kind === 'url' ? new URL(c.file, src.url).href : undefined;
+          const url = src.kind === 'url' ? chunkUrl(c.file, src.url) : undefined;
           let data;
           try { data = await fetchChunk({ index: c.index, file: c.file, size: c.size, sha256: c.sha256, url, path: src.kind === 'file' ? (await node()).path.join(src.dir, c.file) : undefined }); } catch (e) {
             if (signal?.aborted) throw abortError(signal);
@@ -135,7 +135,11 @@ export async function load(source, options = {}) {
           if (!(data instanceof Uint8Array)) throw err('E_LOAD', `fetchChunk for chunk ${c.index} must return a Uint8Array`);
           return data;
         }
-        : async (c) => fetchUrlChunk(new URL(c.file, src.url), c, signal);
+        : async (c) => {
+          const url = chunkUrl(c.file, src.url);
+          if (!url) throw err('E_CHUNK_MISSING', `chunk ${c.index} (${c.file}): no URL to fetch it from (the manifest came from ${src.url.protocol} URL; pass fetchChunk)`);
+          return fetchUrlChunk(url, c, signal);
+        };
       // A small window of chunks in flight; each one is copied into the heap and committed in order.
       const inflight = [];
       let next = 0;
@@ -171,6 +175,11 @@ export async function load(source, options = {}) {
   } finally {
     if (!ok) await lock.run(() => { try { engine.abortLoad(); } catch { /* ignore */ } try { engine.delete(); } catch { /* ignore */ } });
   }
+}
+
+// Chunks are fetched relative to the manifest; a blob:/data: manifest URL has no relative URLs.
+function chunkUrl(file, base) {
+  try { return new URL(file, base).href; } catch { return undefined; }
 }
 
 async function fetchUrlChunk(url, c, signal) {
