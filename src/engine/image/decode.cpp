@@ -5,6 +5,8 @@
 // libjpeg's) but replace everything after it with libjpeg-turbo's arithmetic (jpeg_pil.cpp): stb's own IDCT,
 // chroma upsampling and YCbCr conversion differ from libjpeg by ±1 on a large share of pixels, and PIL decodes
 // with libjpeg-turbo. The size budget is checked from the header alone, before any pixel buffer is allocated.
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -95,7 +97,75 @@ std::string stb_reason() {
   return r ? r : "unknown error";
 }
 
+// Resizes `v` to `n` bytes, or fails with a named error instead of letting std::bad_alloc abort the WASM build
+// (exceptions are off there). The probe allocation is released right before the vector takes the same
+// amount, which the allocator can then hand out again.
+Status allocate(std::vector<uint8_t>* v, size_t n, const char* what) {
+  void* probe = std::malloc(n);
+  if (probe == nullptr) {
+    return Status::Err("out of memory: " + std::to_string(n) + " bytes for the " + what);
+  }
+  std::free(probe);
+  v->resize(n);
+  return Status::Ok();
+}
+
+// An stb failure as a named error: running out of memory is not corruption, so it says which it was.
+Status stb_error(const std::string& what) {
+  const std::string reason = stb_reason();
+  if (reason == "outofmem") return Status::Err("out of memory while decoding " + what);
+  return Status::Err("corrupt " + what + ": " + reason);
+}
+
 // ---- JPEG: stb parser + entropy decoder, libjpeg-turbo arithmetic ----
+
+// stb_image 2.27 (Debian's) trusts the symbol count of a Huffman table: a DHT segment whose 16 code-length
+// counts add up to more than 256 writes past its 257-entry arrays (fixed upstream in 2.28). Every DHT segment,
+// including those between progressive scans, is checked here before stb sees the file.
+Status jpeg_check_huffman_tables(const uint8_t* d, size_t n) {
+  size_t pos = 2;
+  while (pos + 4 <= n) {
+    if (d[pos] != 0xFF) {
+      pos++;
+      continue;
+    }
+    const uint8_t m = d[pos + 1];
+    if (m == 0xFF) {  // fill byte
+      pos++;
+      continue;
+    }
+    if (m == 0x00 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7)) {  // no length field
+      pos += 2;
+      continue;
+    }
+    if (m == 0xD9) break;  // EOI
+    const size_t len = (size_t(d[pos + 2]) << 8) | d[pos + 3];
+    if (len < 2) break;  // stb refuses it
+    if (m == 0xC4) {
+      // stb reads zeros past the end of the data, so a truncated DHT is checked the same way.
+      auto byte = [&](size_t i) -> size_t { return i < n ? d[i] : 0; };
+      size_t p = pos + 4;
+      const size_t end = pos + 2 + len;
+      while (p < end) {
+        if (end - p < 17) return Status::Err("corrupt JPEG: bad Huffman table (DHT) segment");
+        size_t symbols = 0;
+        for (int i = 1; i <= 16; i++) symbols += byte(p + i);
+        if (symbols > 256 || end - p - 17 < symbols) {
+          return Status::Err("corrupt JPEG: bad Huffman table (DHT) with " + std::to_string(symbols) + " symbols");
+        }
+        p += 17 + symbols;
+      }
+    }
+    if (pos + 2 + len > n) break;  // truncated: stb reports it
+    pos += 2 + len;
+    if (m == 0xDA) {  // entropy-coded data follows: skip to the next marker (0xFF not followed by 0 or RSTn)
+      while (pos + 1 < n && !(d[pos] == 0xFF && d[pos + 1] != 0x00 && !(d[pos + 1] >= 0xD0 && d[pos + 1] <= 0xD7))) {
+        pos++;
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 struct JpegDeleter {
   void operator()(stbi__jpeg* j) const {
@@ -119,37 +189,20 @@ Status decode_jpeg(const uint8_t* data, size_t size, Image* out) {
       return Status::Err("truncated JPEG: the data ends before the image does (" + std::to_string(size) +
                          " bytes; PIL also refuses it: 'image file is truncated')");
     }
-    return Status::Err("corrupt JPEG: " + stb_reason());
+    return stb_error("JPEG");
   }
   const int w = static_cast<int>(ctx.img_x), h = static_cast<int>(ctx.img_y), n = ctx.img_n;
   const size_t count = static_cast<size_t>(w) * h;
 
-  // Upsample every component to full size (libjpeg's fancy upsampling).
-  std::vector<uint8_t> planes(count * n);
-  for (int k = 0; k < n; k++) {
-    const auto& c = j->img_comp[k];
-    jpeg_pil::Plane p;
-    p.data = c.data;
-    p.width = c.x;
-    p.height = c.y;
-    p.stride = c.w2;
-    p.h_samp = c.h;
-    p.v_samp = c.v;
-    if (!jpeg_pil::upsample(p, j->img_h_max, j->img_v_max, w, h, &planes[count * k])) {
-      return Status::Err("unsupported JPEG: fractional chroma sampling factors");
-    }
-  }
-  const uint8_t* p0 = planes.data();
   out->width = w;
   out->height = h;
-  out->rgb.resize(count * 3);
-  uint8_t* rgb = out->rgb.data();
+  Status st = allocate(&out->rgb, count * 3, "decoded RGB image");
+  if (!st.ok()) return st;
+
+  // libjpeg's colour space guess (jdapimin.c default_decompress_parms).
   const bool saw_adobe = j->app14_color_transform >= 0;
-  if (n == 1) {  // grayscale: PIL mode "L", and convert("RGB") repeats it
-    for (size_t i = 0; i < count; i++) rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = p0[i];
-  } else if (n == 3) {
-    // libjpeg's colour space guess (jdapimin.c default_decompress_parms).
-    bool is_rgb;
+  bool is_rgb = false, ycck = false;
+  if (n == 3) {
     if (j->jfif) {
       is_rgb = false;
     } else if (saw_adobe) {
@@ -157,19 +210,46 @@ Status decode_jpeg(const uint8_t* data, size_t size, Image* out) {
     } else {
       is_rgb = j->img_comp[0].id == 'R' && j->img_comp[1].id == 'G' && j->img_comp[2].id == 'B';
     }
-    if (is_rgb) {
-      for (size_t i = 0; i < count; i++) {
-        rgb[i * 3] = p0[i], rgb[i * 3 + 1] = p0[count + i], rgb[i * 3 + 2] = p0[2 * count + i];
-      }
-    } else {
-      jpeg_pil::ycc_to_rgb(p0, p0 + count, p0 + 2 * count, count, rgb);
-    }
   } else if (n == 4) {
     // CMYK, or YCCK when Adobe says transform 2 (or an unknown transform: libjpeg assumes YCCK).
-    const bool ycck = saw_adobe && j->app14_color_transform != 0;
-    jpeg_pil::cmyk_to_rgb(p0, p0 + count, p0 + 2 * count, p0 + 3 * count, count, ycck, rgb);
-  } else {
+    ycck = saw_adobe && j->app14_color_transform != 0;
+  } else if (n != 1) {
     return Status::Err("unsupported JPEG: " + std::to_string(n) + " components");
+  }
+
+  // Upsample (libjpeg's fancy upsampling) and convert in bands of rows: no full-size copies of the planes.
+  constexpr int kBand = 16;
+  const size_t band_samples = static_cast<size_t>(w) * kBand;
+  std::vector<uint8_t> band(band_samples * n);
+  for (int y0 = 0; y0 < h; y0 += kBand) {
+    const int y1 = std::min(h, y0 + kBand);
+    const size_t samples = static_cast<size_t>(w) * (y1 - y0);
+    for (int k = 0; k < n; k++) {
+      const auto& c = j->img_comp[k];
+      jpeg_pil::Plane p;
+      p.data = c.data;
+      p.width = c.x;
+      p.height = c.y;
+      p.stride = c.w2;
+      p.h_samp = c.h;
+      p.v_samp = c.v;
+      if (!jpeg_pil::upsample(p, j->img_h_max, j->img_v_max, w, y0, y1, &band[band_samples * k])) {
+        return Status::Err("unsupported JPEG: fractional chroma sampling factors");
+      }
+    }
+    const uint8_t* b = band.data();
+    uint8_t* rgb = out->rgb.data() + static_cast<size_t>(y0) * w * 3;
+    if (n == 1) {  // grayscale: PIL mode "L", and convert("RGB") repeats it
+      for (size_t i = 0; i < samples; i++) rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = b[i];
+    } else if (n == 3 && is_rgb) {
+      for (size_t i = 0; i < samples; i++) {
+        rgb[i * 3] = b[i], rgb[i * 3 + 1] = b[band_samples + i], rgb[i * 3 + 2] = b[2 * band_samples + i];
+      }
+    } else if (n == 3) {
+      jpeg_pil::ycc_to_rgb(b, b + band_samples, b + 2 * band_samples, samples, rgb);
+    } else {
+      jpeg_pil::cmyk_to_rgb(b, b + band_samples, b + 2 * band_samples, b + 3 * band_samples, samples, ycck, rgb);
+    }
   }
   return Status::Ok();
 }
@@ -196,10 +276,11 @@ Status decode_png(const uint8_t* data, size_t size, Image* out) {
     // (Asking for one channel drops a tRNS alpha.)
     std::unique_ptr<stbi_us, void (*)(void*)> px(
         stbi_load_16_from_memory(data, static_cast<int>(size), &w, &h, &comp, 1), stbi_image_free);
-    if (!px) return Status::Err("corrupt PNG: " + stb_reason());
+    if (!px) return stb_error("PNG");
     const size_t count = static_cast<size_t>(w) * h;
     out->width = w, out->height = h;
-    out->rgb.resize(count * 3);
+    Status st = allocate(&out->rgb, count * 3, "decoded RGB image");
+    if (!st.ok()) return st;
     for (size_t i = 0; i < count; i++) {
       const unsigned v = px.get()[i];
       const uint8_t g = static_cast<uint8_t>(v > 255 ? 255 : v);
@@ -238,21 +319,25 @@ Status decode_stb_rgb(const uint8_t* data, size_t size, const char* name, Image*
   int w = 0, h = 0, comp = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &comp, 3),
                                                stbi_image_free);
-  if (!px) return Status::Err(std::string("corrupt ") + name + ": " + stb_reason());
+  if (!px) return stb_error(name);
   out->width = w, out->height = h;
-  out->rgb.assign(px.get(), px.get() + static_cast<size_t>(w) * h * 3);
+  const size_t n = static_cast<size_t>(w) * h * 3;
+  Status st = allocate(&out->rgb, n, "decoded RGB image");
+  if (!st.ok()) return st;
+  std::memcpy(out->rgb.data(), px.get(), n);
   return Status::Ok();
 }
 
 // ---- EXIF orientation (PIL's ImageOps.exif_transpose) ----
 
-Image apply_orientation(const Image& in, int orientation) {
+Status apply_orientation(const Image& in, int orientation, Image* result) {
   const int W = in.width, H = in.height;
   const bool swap = orientation >= 5;  // 5..8 transpose the axes
   Image out;
   out.width = swap ? H : W;
   out.height = swap ? W : H;
-  out.rgb.resize(in.rgb.size());
+  Status st = allocate(&out.rgb, in.rgb.size(), "EXIF-rotated image");
+  if (!st.ok()) return st;
   for (int y = 0; y < out.height; y++) {
     for (int x = 0; x < out.width; x++) {
       int sx = x, sy = y;
@@ -271,7 +356,8 @@ Image apply_orientation(const Image& in, int orientation) {
       d[0] = s[0], d[1] = s[1], d[2] = s[2];
     }
   }
-  return out;
+  *result = std::move(out);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -285,6 +371,10 @@ Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Im
   if (!st.ok()) return st;
   if (size > static_cast<size_t>(INT32_MAX)) {
     return Status::Err("image file too large: " + std::to_string(size) + " bytes (limit 2 GiB)");
+  }
+  if (f == Format::Jpeg) {
+    st = jpeg_check_huffman_tables(data, size);
+    if (!st.ok()) return st;
   }
   // Dimensions from the header alone: nothing the size of the image is allocated before this check.
   // PNG sizes come straight from IHDR: stb's header check refuses anything over 2^30 bytes with a generic
@@ -313,7 +403,10 @@ Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Im
     case Format::Jpeg: st = decode_jpeg(data, size, out); break;
     case Format::Png: st = decode_png(data, size, out); break;
     case Format::Gif: {
-      std::vector<uint8_t> patched(data, data + size);
+      std::vector<uint8_t> patched;
+      st = allocate(&patched, size, "GIF copy");
+      if (!st.ok()) return st;
+      std::memcpy(patched.data(), data, size);
       gif_clear_first_transparency(patched);
       st = decode_stb_rgb(patched.data(), size, "GIF", out);
       break;
@@ -328,7 +421,15 @@ Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Im
     const int orientation = f == Format::Jpeg ? exif::jpeg_orientation(data, size)
                             : f == Format::Png ? exif::png_orientation(data, size)
                                                : 1;
-    if (orientation >= 2 && orientation <= 8) *out = apply_orientation(*out, orientation);
+    if (orientation >= 2 && orientation <= 8) {
+      Image rotated;
+      st = apply_orientation(*out, orientation, &rotated);
+      if (!st.ok()) {
+        *out = Image{};
+        return st;
+      }
+      *out = std::move(rotated);
+    }
   }
   return Status::Ok();
 }

@@ -153,7 +153,7 @@ void idct_islow(uint8_t* out, int stride, short coeffs[64]) {
 // libjpeg feeds the upsamplers "context rows" that repeat the first and the last real sample row at the top
 // and bottom of the component (jdmainct.c), and its fancy loops special-case the first and last column in a way
 // that equals repeating the edge sample. So every neighbour below is clamped to the real component size.
-bool upsample(const Plane& p, int max_h, int max_v, int image_w, int image_h, uint8_t* out) {
+bool upsample(const Plane& p, int max_h, int max_v, int image_w, int y0, int y1, uint8_t* out) {
   if (p.h_samp <= 0 || p.v_samp <= 0 || max_h % p.h_samp != 0 || max_v % p.v_samp != 0) return false;
   const int hs = max_h / p.h_samp, vs = max_v / p.v_samp;
   const int w = p.width, h = p.height;
@@ -161,15 +161,15 @@ bool upsample(const Plane& p, int max_h, int max_v, int image_w, int image_h, ui
   const size_t ow = static_cast<size_t>(image_w);
 
   if (hs == 1 && vs == 1) {
-    for (int y = 0; y < image_h; y++) std::memcpy(out + y * ow, row(y), ow);
+    for (int y = y0; y < y1; y++) std::memcpy(out + (y - y0) * ow, row(y), ow);
     return true;
   }
   // libjpeg uses the plain (replicating) 2h upsamplers when the component is at most 2 samples wide.
   const bool fancy_h2 = w > 2;
   if (hs == 2 && vs == 1 && fancy_h2) {  // h2v1_fancy_upsample
-    for (int y = 0; y < image_h; y++) {
+    for (int y = y0; y < y1; y++) {
       const uint8_t* in = row(y);
-      uint8_t* o = out + y * ow;
+      uint8_t* o = out + (y - y0) * ow;
       for (int i = 0; i < w; i++) {
         const int v3 = in[i] * 3;
         const int left = in[i > 0 ? i - 1 : 0], right = in[i + 1 < w ? i + 1 : w - 1];
@@ -180,25 +180,25 @@ bool upsample(const Plane& p, int max_h, int max_v, int image_w, int image_h, ui
     return true;
   }
   if (hs == 1 && vs == 2) {  // h1v2_fancy_upsample: the row above gets bias 1, the row below bias 2
-    for (int y = 0; y < image_h; y++) {
+    for (int y = y0; y < y1; y++) {
       const int r = y / 2;
       const bool upper = (y % 2) == 0;
       const uint8_t* near = row(r);
       const uint8_t* far = row(upper ? r - 1 : r + 1);
       const int bias = upper ? 1 : 2;
-      uint8_t* o = out + y * ow;
+      uint8_t* o = out + (y - y0) * ow;
       for (int x = 0; x < image_w; x++) o[x] = static_cast<uint8_t>((near[x] * 3 + far[x] + bias) >> 2);
     }
     return true;
   }
   if (hs == 2 && vs == 2 && fancy_h2) {  // h2v2_fancy_upsample: 9/16, 3/16, 3/16, 1/16 with biases 8 and 7
     std::vector<int> colsum(w);
-    for (int y = 0; y < image_h; y++) {
+    for (int y = y0; y < y1; y++) {
       const int r = y / 2;
       const uint8_t* near = row(r);
       const uint8_t* far = row((y % 2) == 0 ? r - 1 : r + 1);
       for (int i = 0; i < w; i++) colsum[i] = near[i] * 3 + far[i];
-      uint8_t* o = out + y * ow;
+      uint8_t* o = out + (y - y0) * ow;
       for (int i = 0; i < w; i++) {
         const int t3 = colsum[i] * 3;
         const int last = colsum[i > 0 ? i - 1 : 0], next = colsum[i + 1 < w ? i + 1 : w - 1];
@@ -209,9 +209,9 @@ bool upsample(const Plane& p, int max_h, int max_v, int image_w, int image_h, ui
     return true;
   }
   // int_upsample, h2v1_upsample, h2v2_upsample: each sample repeated hs × vs times.
-  for (int y = 0; y < image_h; y++) {
+  for (int y = y0; y < y1; y++) {
     const uint8_t* in = row(y / vs);
-    uint8_t* o = out + y * ow;
+    uint8_t* o = out + (y - y0) * ow;
     for (int x = 0; x < image_w; x++) o[x] = in[x / hs];
   }
   return true;
@@ -239,7 +239,7 @@ struct YccTables {
 }  // namespace
 
 void ycc_to_rgb(const uint8_t* y, const uint8_t* cb, const uint8_t* cr, size_t count, uint8_t* rgb) {
-  const YccTables t;  // 4 KiB of tables built per image: cheap, and no shared state
+  const YccTables t;  // 4 KiB of tables built per call (a band of rows): cheap, and no shared state
   for (size_t i = 0; i < count; i++) {
     const int yy = y[i], b = cb[i], r = cr[i];
     rgb[i * 3 + 0] = clamp255(yy + t.cr_r[r]);

@@ -21,9 +21,10 @@ struct Plane {
 };
 
 // libjpeg-turbo's upsampling with do_fancy_upsampling = TRUE (jdsample.c): triangle filters for 2h1v, 1h2v
-// and 2h2v, replication for other integral factors. Writes image_w×image_h samples to `out`.
+// and 2h2v, replication for other integral factors. Writes output rows [y0, y1) (image_w samples each,
+// contiguous) to `out`, so a caller can work in bands instead of holding full-size planes.
 // Returns false for a non-integral sampling ratio (libjpeg refuses those too).
-bool upsample(const Plane& plane, int max_h, int max_v, int image_w, int image_h, uint8_t* out);
+bool upsample(const Plane& plane, int max_h, int max_v, int image_w, int y0, int y1, uint8_t* out);
 
 // Colour conversion of libjpeg-turbo (jdcolor.c, fixed point with 16 fraction bits and lookup tables),
 // followed where needed by Pillow's own conversion to RGB. All planes are full size, `count` samples each.
