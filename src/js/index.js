@@ -93,32 +93,54 @@ export async function load(source, options = {}) {
     };
     if (src.kind === 'file' && !fetchChunk) {
       const { fsp, path } = await node();
-      for (const c of chunks) {
-        if (signal?.aborted) throw abortError(signal);
-        const file = path.join(src.dir, c.file);
+      // Read each chunk file straight into the engine's stream buffer (no intermediate copy of the model),
+      // the next one while the engine hashes the current one. The module lock is held for the whole load:
+      // no other engine call (which could grow memory under an in-flight read) runs meanwhile.
+      const readInto = async (c) => {
         let fh;
-        try { fh = await fsp.open(file, 'r'); } catch (e) {
+        try { fh = await fsp.open(path.join(src.dir, c.file), 'r'); } catch (e) {
           throw err('E_CHUNK_MISSING', `chunk ${c.index} (${c.file}): cannot read (${e.code ?? e.message})`, e);
         }
         try {
           const actual = (await fh.stat()).size;
-          // Read straight into the engine's stream buffer: no intermediate copy of the model.
-          await lock.run(async () => {
-            const target = engine.chunkTarget(c.index);
-            let done = 0;
-            const want = Math.min(actual, c.size);
+          const want = Math.min(actual, c.size);
+          const target = engine.chunkTarget(c.index);
+          const heap = Module.HEAPU8;
+          let done = 0;
+          while (done < want) {
+            const { bytesRead } = await fh.read(heap, target + done, want - done, done);
+            if (bytesRead === 0) break;
+            done += bytesRead;
+          }
+          if (Module.HEAPU8.buffer !== heap.buffer) {
+            // Memory grew while reading: read again into the current heap (rare; keeps this correct).
+            done = 0;
             while (done < want) {
-              const heap = Module.HEAPU8; // re-read: memory may have grown
-              const { bytesRead } = await fh.read(heap, target + done, want - done, done);
+              const { bytesRead } = await fh.read(Module.HEAPU8, target + done, want - done, done);
               if (bytesRead === 0) break;
               done += bytesRead;
             }
-            const e = engine.commitChunk(c.index, done < want ? done : actual);
-            if (e) throw err(chunkErrorCode(e), e);
-          });
+          }
+          return done < want ? done : actual;
         } finally { await fh.close(); }
-        progress(c.size);
-      }
+      };
+      await lock.run(async () => {
+        let pending = readInto(chunks[0]);
+        try {
+          for (let k = 0; k < chunks.length; k++) {
+            const c = chunks[k];
+            const nbytes = await pending;
+            pending = null;
+            if (signal?.aborted) throw abortError(signal);
+            if (k + 1 < chunks.length) { pending = readInto(chunks[k + 1]); pending.catch(() => {}); }
+            const e = engine.commitChunk(c.index, nbytes);
+            if (e) throw err(chunkErrorCode(e), e);
+            progress(c.size);
+          }
+        } finally {
+          if (pending) await pending.catch(() => {});
+        }
+      });
     } else {
       const get = fetchChunk
         ? async (c) => {
