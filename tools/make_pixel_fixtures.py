@@ -150,11 +150,28 @@ def save_golden(path, u8):
 
 
 # ---- a minimal PNG writer for what PIL cannot save (16-bit RGB/RGBA/LA, 2/4-bit gray) ----
-def write_png(path, arr, depth, color_type):
+def write_png(path, arr, depth, color_type, interlace=False):
+    if interlace:  # Adam7: seven reduced images, each with its own filter bytes, in one zlib stream
+        passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+        data = b"".join(png_rows(arr[y0::dy, x0::dx], depth) for x0, y0, dx, dy in passes
+                        if arr[y0::dy, x0::dx].size)
+    else:
+        data = png_rows(arr, depth)
+    h, w = arr.shape[:2]
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, color_type, 0, 0, 1 if interlace else 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(data, 9)) +
+                     chunk(b"IEND", b""))
+
+
+def png_rows(arr, depth):
+    """Scanlines with filter type 0."""
     h, w = arr.shape[:2]
     if depth == 16:
         raw = arr.astype(">u2").tobytes()
-        row_bytes = raw_len = len(raw) // h
+        row_bytes = len(raw) // h
         rows = [raw[i * row_bytes:(i + 1) * row_bytes] for i in range(h)]
     elif depth < 8:
         per = 8 // depth
@@ -172,13 +189,7 @@ def write_png(path, arr, depth, color_type):
             rows.append(bytes(out))
     else:
         rows = [arr[y].tobytes() for y in range(h)]
-    data = b"".join(b"\0" + r for r in rows)
-
-    def chunk(t, d):
-        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
-    ihdr = struct.pack(">IIBBBBB", w, h, depth, color_type, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(data, 9)) +
-                     chunk(b"IEND", b""))
+    return b"".join(b"\0" + r for r in rows)
 
 
 def make_inputs():
@@ -239,7 +250,9 @@ def make_inputs():
     write_png(INPUTS / "la16.png", np.dstack([rgb16[..., 1:2], rgb16[..., :1]]), 16, 4)
     write_png(INPUTS / "gray4.png", (np.asarray(mid.convert("L")) >> 4).astype(np.uint8), 4, 0)
     write_png(INPUTS / "gray2.png", (np.asarray(mid.convert("L")) >> 6).astype(np.uint8), 2, 0)
-    for n in ("gray16.png", "rgb16.png", "rgba16.png", "la16.png", "gray4.png", "gray2.png"):
+    write_png(INPUTS / "interlaced.png", np.asarray(mid), 8, 2, interlace=True)
+    write_png(INPUTS / "interlaced_gray16.png", g16, 16, 0, interlace=True)
+    for n in ("interlaced.png", "interlaced_gray16.png", "gray16.png", "rgb16.png", "rgba16.png", "la16.png", "gray4.png", "gray2.png"):
         made[n] = True
     save("bw1.png", mid.convert("1"))
 

@@ -181,6 +181,26 @@ function commonjsCopy(js) {
 
 assert.ok(fs.existsSync(NATIVE), `${NATIVE} is missing: run \`npm run build\` (or tools/build.sh native) first`);
 suite('native', NATIVE, []);
+
+// The size budget is applied from the header alone: under a 64 MiB address-space limit a 20000×20000 header is
+// refused by name (decoding it would need 1.2 GB), and with the budget lifted the allocation failure is a named
+// error too, not a crash. (Native only: ulimit via /bin/sh.)
+test('pixels (native): huge headers allocate nothing before the budget check', () => {
+  const run = (image, extra = '') => {
+    const r = spawnSync('/bin/sh', ['-c', `ulimit -v 65536; exec "$0" ${extra} "$1"`, NATIVE, abs(image)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr.slice(-1500));
+    return JSON.parse(r.stdout.trim());
+  };
+  for (const f of ['huge_header.jpg', 'huge_header.png']) {
+    const r = run(`wasm-tests/fixtures/pixels/inputs/${f}`);
+    assert.equal(r.ok, false);
+    assert.match(r.error, /image too large: 20000x20000 = 400000000 pixels, over the budget of 50000000/);
+    const unbounded = run(`wasm-tests/fixtures/pixels/inputs/${f}`, '--max-pixels 1000000000000');
+    assert.equal(unbounded.ok, false);
+    assert.match(unbounded.error, /out of memory|too large/);
+  }
+  assert.equal(run('../shared/photos/dog_beagle.jpg').ok, true, 'a normal photo decodes within the same limit');
+});
 for (const [variant, js] of Object.entries(WASM)) {
   if (fs.existsSync(js)) suite(`wasm-${variant}`, process.execPath, ['--no-experimental-fetch', commonjsCopy(js)]);
   else test(`pixels (wasm-${variant})`, { skip: `${path.relative(ROOT, js)} not built` }, () => {});
