@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { ProgressBar } from './progress.js';
 
 const USAGE = `usage:
@@ -104,7 +105,7 @@ async function cmdInspect(args) {
   if (positionals.length !== 1) throw new UsageError('inspect needs <model-dir>');
   const { describe, formatDescription } = await import('./inspect.js');
   let p = positionals[0];
-  if (p === 'default') p = new URL('../../weights/cifar10-vit', import.meta.url).pathname;
+  if (p === 'default') p = fileURLToPath(new URL('../../weights/cifar10-vit', import.meta.url));
   const d = describe(p);
   console.log(values.json ? JSON.stringify(d, null, 2) : formatDescription(d));
   return d.problems.length ? 1 : 0;

@@ -5,7 +5,8 @@ import { VitrineError } from './errors.js';
 
 export function readManifest(dirOrFile) {
   let p = dirOrFile;
-  if (fs.existsSync(p) && fs.statSync(p).isDirectory()) p = path.join(p, 'manifest.json');
+  if (!fs.existsSync(p)) throw new VitrineError('E_MANIFEST', `${p}: no such model folder or manifest`);
+  if (fs.statSync(p).isDirectory()) p = path.join(p, 'manifest.json');
   let text;
   try { text = fs.readFileSync(p, 'utf8'); } catch (e) { throw new VitrineError('E_MANIFEST', `${p}: cannot read (${e.code ?? e.message})`); }
   try { return { manifest: JSON.parse(text), path: p }; } catch (e) { throw new VitrineError('E_MANIFEST', `${p}: not valid JSON (${e.message})`); }
