@@ -1,7 +1,7 @@
 // vitrine's JavaScript API: load a converted model (docs/FORMAT.md) into the WebAssembly engine and run it.
 // Works in Node ≥ 18 and in browsers; Node-only modules are imported dynamically behind `isNode`.
 import { VitrineError } from './errors.js';
-import { isNode, getRuntime, dropRuntime, chooseBuild, unrefWorkers } from './runtime.js';
+import { isNode, getRuntime, dropRuntime, chooseBuild, unrefWorkers, heapU8, heapF32 } from './runtime.js';
 
 export { VitrineError } from './errors.js';
 
@@ -87,10 +87,6 @@ export async function load(source, options = {}) {
     let loaded = 0;
     const progress = (n) => { loaded += n; if (onProgress) onProgress({ loaded, total }); };
     if (onProgress) onProgress({ loaded: 0, total });
-    const commit = async (c, nbytes) => {
-      const e = await lock.run(() => engine.commitChunk(c.index, nbytes));
-      if (e) throw err(chunkErrorCode(e), e);
-    };
     if (src.kind === 'file' && !fetchChunk) {
       const { fsp, path } = await node();
       // Read each chunk file straight into the engine's stream buffer (no intermediate copy of the model),
@@ -105,18 +101,18 @@ export async function load(source, options = {}) {
           const actual = (await fh.stat()).size;
           const want = Math.min(actual, c.size);
           const target = engine.chunkTarget(c.index);
-          const heap = Module.HEAPU8;
+          const heap = heapU8(Module);
           let done = 0;
           while (done < want) {
             const { bytesRead } = await fh.read(heap, target + done, want - done, done);
             if (bytesRead === 0) break;
             done += bytesRead;
           }
-          if (Module.HEAPU8.buffer !== heap.buffer) {
+          if (heapU8(Module).buffer !== heap.buffer) {
             // Memory grew while reading: read again into the current heap (rare; keeps this correct).
             done = 0;
             while (done < want) {
-              const { bytesRead } = await fh.read(Module.HEAPU8, target + done, want - done, done);
+              const { bytesRead } = await fh.read(heapU8(Module), target + done, want - done, done);
               if (bytesRead === 0) break;
               done += bytesRead;
             }
@@ -179,7 +175,7 @@ export async function load(source, options = {}) {
         launch();
         await lock.run(() => {
           const target = engine.chunkTarget(c.index);
-          Module.HEAPU8.set(data.subarray(0, Math.min(data.length, c.size)), target);
+          heapU8(Module).set(data.subarray(0, Math.min(data.length, c.size)), target);
           const e = engine.commitChunk(c.index, data.length);
           if (e) throw err(chunkErrorCode(e), e);
         });
@@ -295,7 +291,7 @@ class Model {
 
   #preprocessInEngine(engine, Module, bytes, exif) {
     const addr = engine.inputBuffer(bytes.length);
-    Module.HEAPU8.set(bytes, addr);
+    heapU8(Module).set(bytes, addr);
     const e = engine.preprocess(bytes.length, exif !== false, this.#maxPixels);
     if (e) throw err('E_IMAGE', e);
   }
@@ -326,7 +322,7 @@ class Model {
       return this.#engineCall((engine, Module) => {
         const addr = engine.inputBuffer(pixels.length * 4);
         if (addr % 4) throw err('E_INPUT', 'internal: unaligned input buffer');
-        Module.HEAPF32.set(pixels, addr >> 2);
+        heapF32(Module).set(pixels, addr >> 2);
         this.#forwardInEngine(engine, addr, height, width);
         const out = { lastHiddenState: engine.lastHiddenState().slice(), numTokens: engine.numTokens(), hiddenSize: engine.hiddenSize() };
         const logits = engine.logits();

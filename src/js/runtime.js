@@ -8,6 +8,19 @@ export const isNode = typeof process !== 'undefined' && !!process.versions?.node
 
 const instances = new Map();
 
+/**
+ * Current heap views. With threads + memory growth, a pthread that grew the memory updates only its own views:
+ * the main thread's Module.HEAPU8 can be a stale, shorter view of the shared buffer. Rebuild when needed.
+ */
+export function heapU8(Module) {
+  const buf = Module.wasmMemory?.buffer;
+  return buf && Module.HEAPU8.buffer !== buf ? new Uint8Array(buf) : Module.HEAPU8;
+}
+export function heapF32(Module) {
+  const buf = Module.wasmMemory?.buffer;
+  return buf && Module.HEAPF32.buffer !== buf ? new Float32Array(buf) : Module.HEAPF32;
+}
+
 /** A promise-chain mutex: engine calls of all models sharing one module never interleave. */
 export class Lock {
   #tail = Promise.resolve();
