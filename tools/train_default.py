@@ -64,7 +64,10 @@ def parse_args(argv=None):
     p.add_argument("--bf16", type=int, default=0, help="bf16 autocast for the forward/backward (AMX/AVX512-BF16)")
     p.add_argument("--compile", type=int, default=0, help="torch.compile the model")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="maximum intra-op threads")
+    p.add_argument("--adaptive-threads", type=int, default=1,
+                   help="on a shared, busy machine: every 200 steps try the other thread count (1 vs --threads) "
+                        "for 20 steps and keep whichever is faster in wall time")
     # evaluation / bookkeeping
     p.add_argument("--eval-every", type=int, default=2, help="full test-set evaluation every N epochs (and the last)")
     p.add_argument("--eval-subset", type=int, default=2000, help="test images evaluated on the other epochs (0: none)")
@@ -240,6 +243,59 @@ def evaluate(model, x, y, torch, bf16, batch=500):
 
 # ----------------------------------------------------------------------------------------------------------- run
 
+class ThreadControl:
+    """Pick 1 or N intra-op threads by measured wall time per step.
+
+    With a niced process on a 2-core machine where other jobs run, a 2-thread step often waits at every
+    OpenMP barrier for the thread that got no core, and 1 thread is faster; on an idle machine 2 threads are ~2x
+    faster. So: run the current choice, every `period` steps run the other count for `window` steps, keep the
+    faster (median step time of the latest window of each)."""
+
+    def __init__(self, torch, max_threads, enabled, period=200, window=20):
+        self.torch, self.max, self.enabled = torch, max_threads, enabled and max_threads > 1
+        self.period, self.window = period, window
+        self.current = max_threads
+        self.times = {1: [], max_threads: []}
+        self.latest = {}
+        self.probing = False
+        self.since_probe = 0
+        self.steps = {1: 0, max_threads: 0}
+        torch.set_num_threads(self.current)
+
+    def _set(self, n):
+        if n != self.current:
+            self.current = n
+            self.torch.set_num_threads(n)
+
+    def record(self, seconds):
+        self.steps[self.current] += 1
+        if not self.enabled:
+            return
+        t = self.times[self.current]
+        t.append(seconds)
+        self.since_probe += 1
+        if len(t) >= self.window:
+            self.latest[self.current] = float(np.median(t[1:]))  # the first step after a switch warms up
+            t.clear()
+            if self.probing:
+                self.probing = False
+                other = 1 if self.current == self.max else self.max
+                if other in self.latest and self.latest[other] < self.latest[self.current]:
+                    self._set(other)
+                self.times[self.current].clear()
+        if not self.probing and self.since_probe >= self.period:
+            self.since_probe = 0
+            self.probing = True
+            self.times[self.current].clear()
+            self._set(1 if self.current == self.max else self.max)
+
+    def summary(self):
+        out = {"steps_by_threads": {str(k): v for k, v in self.steps.items()},
+               "step_s_by_threads": {str(k): round(v, 3) for k, v in self.latest.items()}}
+        self.steps = {k: 0 for k in self.steps}
+        return out
+
+
 CONFIG_KEYS = ["patch", "width", "depth", "heads", "mlp", "epochs", "batch", "lr", "min_lr", "wd", "warmup",
                "smoothing", "clip", "bf16", "seed", "ra_n", "ra_m"]
 
@@ -279,7 +335,7 @@ def plot(out, log):
 def main(argv=None):
     args = parse_args(argv)
     import torch
-    torch.set_num_threads(args.threads)
+    ctl = ThreadControl(torch, args.threads, bool(args.adaptive_threads) and not args.smoke and not args.bench)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     t_start = time.time()
@@ -381,7 +437,9 @@ def main(argv=None):
             lr = lr_at(args, epoch * steps_per_epoch + s, steps_per_epoch)
             for g in opt.param_groups:
                 g["lr"] = lr
+            t_step = time.perf_counter()
             loss, correct = train_step(randaugment(augment(xtr[idx], rng), rng, args.ra_n, args.ra_m), ytr[idx])
+            ctl.record(time.perf_counter() - t_step)
             if not math.isfinite(loss):
                 sys.exit(f"non-finite loss at epoch {epoch} step {s}")
             acc_state["loss"] += loss * len(idx)
@@ -390,7 +448,8 @@ def main(argv=None):
             steps_this_run += 1
             if s % 50 == 0:
                 print(f"  epoch {epoch + 1} step {s}/{steps_per_epoch} loss {loss:.4f} lr {lr:.2e} "
-                      f"({time.time() - t_epoch:.0f} s)", flush=True)
+                      f"({time.time() - t_epoch:.0f} s; {ctl.current} thread(s), last step/s by threads "
+                      f"{ctl.latest})", flush=True)
             if args.max_steps and steps_this_run >= args.max_steps:
                 acc_state["seconds"] += time.time() - t_epoch
                 checkpoint(epoch, s + 1, acc_state)
@@ -406,7 +465,7 @@ def main(argv=None):
         rec = {"epoch": epoch, "train_loss": acc_state["loss"] / max(1, acc_state["n"]),
                "train_acc": 100.0 * acc_state["correct"] / max(1, acc_state["n"]),
                "lr": lr_at(args, epoch * steps_per_epoch - 1, steps_per_epoch),
-               "train_seconds": round(acc_state["seconds"], 1)}
+               "train_seconds": round(acc_state["seconds"], 1), **ctl.summary()}
         t_eval = time.time()
         if epoch % args.eval_every == 0 or epoch == args.epochs:
             rec["test_loss"], rec["test_acc"] = evaluate(model, xte, yte, torch, args.bf16)
