@@ -341,3 +341,29 @@ test('npy round trip', () => {
   assert.throws(() => readNpy(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])), /not an \.npy file/);
   void rng; void zlib;
 });
+
+test('conversion streams: a ~100 MB checkpoint converts with far less than 100 MB of extra memory', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { dir } = makeHfModel(tmpDir('big'), 'vit', {
+    head: 'cls', num_labels: 10,
+    overrides: { hidden_size: 512, num_hidden_layers: 8, num_attention_heads: 8, intermediate_size: 2048, image_size: 224, patch_size: 16 },
+  });
+  const size = fs.statSync(path.join(dir, 'model.safetensors')).size;
+  assert.ok(size > 95e6, `checkpoint is ${size} bytes`);
+  const out = tmpDir('big-out');
+  const code = `
+    const { convert } = await import(${JSON.stringify(path.resolve('src/js/convert/index.js'))});
+    const before = process.memoryUsage().rss;
+    await convert(${JSON.stringify(dir)}, ${JSON.stringify(out)});
+    console.log(JSON.stringify({ before, peak: process.resourceUsage().maxRSS * 1024 }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const { before, peak } = JSON.parse(r.stdout);
+  const extra = peak - before;
+  t.diagnostic(`checkpoint ${(size / 1e6).toFixed(0)} MB, converter peak RSS ${(peak / 1e6).toFixed(0)} MB (+${(extra / 1e6).toFixed(0)} MB over its start)`);
+  // Holding the model (or even a third of it) would need > 32 MiB; streaming needs a few MiB of buffers.
+  assert.ok(extra < 32 * 1048576, `extra memory ${extra} bytes for a ${size}-byte checkpoint: not streaming`);
+  const m = checkLayout(out);
+  assert.equal(m.architecture.hidden_size, 512);
+  assert.ok(m.chunks.length >= 24);
+});

@@ -24,11 +24,25 @@ function readAt(fd, length, position) {
   return buf;
 }
 
-// A reader that streams `nbytes` raw bytes of kind `kind` at `position` of an open file into sink(Uint8Array).
+// One scratch buffer for f32 pieces: sinks consume a piece synchronously, so it can be reused (no garbage).
+let scratch = null;
+function readPiece(fd, length, position) {
+  if (!scratch) scratch = Buffer.allocUnsafe(PIECE);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, scratch, done, length - done, position + done);
+    if (n === 0) throw convertError(`unexpected end of file at byte ${position + done}`);
+    done += n;
+  }
+  return scratch.subarray(0, length);
+}
+
+// A reader that streams `nbytes` raw bytes of kind `kind` at `position` of an open file into sink(Uint8Array),
+// which must consume each piece before returning.
 function fileTensorReader(fd, position, nbytes, kind) {
   return (sink) => {
     if (kind === 'f32') {
-      for (let done = 0; done < nbytes; done += PIECE) sink(readAt(fd, Math.min(PIECE, nbytes - done), position + done));
+      for (let done = 0; done < nbytes; done += PIECE) sink(readPiece(fd, Math.min(PIECE, nbytes - done), position + done));
     } else {
       const f = toFloat32(readAt(fd, nbytes, position), kind);
       sink(new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
