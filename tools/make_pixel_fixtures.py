@@ -279,6 +279,13 @@ def make_inputs():
         b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr +
         struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF) + b"\0\0\0\0IEND\xaeB`\x82")
     (INPUTS / "truncated.png").write_bytes((INPUTS / "palette.png").read_bytes()[:120])
+    # A CPU bomb: the last scan of a small progressive JPEG repeated 600 times.
+    buf = io.BytesIO()
+    Image.open(INPUTS / "tiny_3x5.jpg").save(buf, "JPEG", quality=90, progressive=True)
+    prog = buf.getvalue()
+    last_sos = prog.rindex(b"\xff\xda")
+    scan = prog[last_sos:prog.rindex(b"\xff\xd9")]
+    (INPUTS / "many_scans.jpg").write_bytes(prog[:last_sos] + scan * 600 + b"\xff\xd9")
     return sorted(made)
 
 
@@ -340,7 +347,7 @@ def main():
     errors = []
     bad = [("empty.bin", "empty input"), ("random.bin", "unrecognised image format"), ("text.txt", "looks like text"),
            ("huge_header.jpg", "image too large"), ("huge_header.png", "image too large"),
-           ("truncated.png", "corrupt PNG"), ("small.webp", "WebP")]
+           ("truncated.png", "corrupt PNG"), ("small.webp", "WebP"), ("many_scans.jpg", "more than 500 scans")]
     for image, expect in bad:
         try:
             with Image.open(INPUTS / image) as im:

@@ -119,10 +119,16 @@ Status stb_error(const std::string& what) {
 
 // ---- JPEG: stb parser + entropy decoder, libjpeg-turbo arithmetic ----
 
-// stb_image 2.27 (Debian's) trusts the symbol count of a Huffman table: a DHT segment whose 16 code-length
-// counts add up to more than 256 writes past its 257-entry arrays (fixed upstream in 2.28). Every DHT segment,
-// including those between progressive scans, is checked here before stb sees the file.
-Status jpeg_check_huffman_tables(const uint8_t* d, size_t n) {
+// A walk over the marker segments before stb sees the file, for two things stb does not guard against:
+// - stb_image 2.27 (Debian's) trusts the symbol count of a Huffman table: a DHT segment whose 16 code-length
+//   counts add up to more than 256 writes past its 257-entry arrays (fixed upstream in 2.28). Every DHT
+//   segment, including those between progressive scans, is checked.
+// - every scan costs a pass over the whole image, so a small file with thousands of scans is a CPU bomb;
+//   more than kMaxScans is refused (the limit TurboJPEG 3 applies by default; real files have about 10).
+constexpr int kMaxScans = 500;
+
+Status jpeg_precheck(const uint8_t* d, size_t n) {
+  int scans = 0;
   size_t pos = 2;
   while (pos + 4 <= n) {
     if (d[pos] != 0xFF) {
@@ -158,6 +164,9 @@ Status jpeg_check_huffman_tables(const uint8_t* d, size_t n) {
     }
     if (pos + 2 + len > n) break;  // truncated: stb reports it
     pos += 2 + len;
+    if (m == 0xDA && ++scans > kMaxScans) {
+      return Status::Err("corrupt JPEG: more than " + std::to_string(kMaxScans) + " scans");
+    }
     if (m == 0xDA) {  // entropy-coded data follows: skip to the next marker (0xFF not followed by 0 or RSTn)
       while (pos + 1 < n && !(d[pos] == 0xFF && d[pos + 1] != 0x00 && !(d[pos + 1] >= 0xD0 && d[pos + 1] <= 0xD7))) {
         pos++;
@@ -373,7 +382,7 @@ Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Im
     return Status::Err("image file too large: " + std::to_string(size) + " bytes (limit 2 GiB)");
   }
   if (f == Format::Jpeg) {
-    st = jpeg_check_huffman_tables(data, size);
+    st = jpeg_precheck(data, size);
     if (!st.ok()) return st;
   }
   // Dimensions from the header alone: nothing the size of the image is allocated before this check.
