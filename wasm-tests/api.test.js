@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import { load } from '../src/js/index.js';
-import { BUILDS, PHOTOS, FIXTURES, ROOT, convertedCase, caseInfo, caseInputs, requireBuild, maxAbsDiff, npy } from './helpers/env.js';
+import { BUILDS, PHOTOS, FIXTURES, ROOT, convertedCase, caseInfo, caseInputs, requireBuild, maxAbsDiff, npy, tmpDir } from './helpers/env.js';
 
 const IMAGE = path.join(FIXTURES, 'vit/image.png');
 const rowsEqual = (a, b) => assert.equal(maxAbsDiff(a, b), 0);
@@ -233,6 +233,29 @@ for (const build of BUILDS) {
         assert.ok(maxAbsDiff((await m.forward(inp.pixels)).lastHiddenState, ref) < 1e-5);
         await m.dispose();
       }
+    });
+
+    test('loading streams into the engine: peak memory ≈ the weights once, not twice', async (t) => {
+      const { makeHfModel } = await import('./helpers/synth.js');
+      const { convert } = await import('../src/js/convert/index.js');
+      const { spawnSync } = await import('node:child_process');
+      const hf = makeHfModel(tmpDir('big'), 'vit', { head: 'cls', num_labels: 10, overrides: { hidden_size: 512, num_hidden_layers: 8, num_attention_heads: 8, intermediate_size: 2048, image_size: 224, patch_size: 16 } }).dir;
+      const dir = tmpDir('big-model');
+      const m = await convert(hf, dir);
+      const code = `
+        const { load } = await import(${JSON.stringify(path.join(ROOT, 'src/js/index.js'))});
+        const before = process.memoryUsage().rss;
+        const m = await load(${JSON.stringify(dir)}, { build: '${build}' });
+        console.log(JSON.stringify({ before, peak: process.resourceUsage().maxRSS * 1024 }));
+        await m.dispose();`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const { before, peak } = JSON.parse(r.stdout);
+      const extra = peak - before;
+      t.diagnostic(`weights ${(m.stream_size / 1e6).toFixed(0)} MB: peak RSS ${(peak / 1e6).toFixed(0)} MB, +${(extra / 1e6).toFixed(0)} MB over the start`);
+      // The engine's copy of the weights plus the module and its workers; a second JS-side copy would add
+      // another stream_size on top.
+      assert.ok(extra < m.stream_size + 64 * 1048576, `+${extra} bytes to load ${m.stream_size} bytes of weights`);
     });
 
     test('dispose: later calls fail with E_DISPOSED; dispose twice is fine', async () => {
