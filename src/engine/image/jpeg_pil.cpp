@@ -166,16 +166,24 @@ bool upsample(const Plane& p, int max_h, int max_v, int image_w, int y0, int y1,
   }
   // libjpeg uses the plain (replicating) 2h upsamplers when the component is at most 2 samples wide.
   const bool fancy_h2 = w > 2;
+  // The 2h loops write 2·w samples into `wide` (the interior without edge tests; the first and last input
+  // column use themselves as their missing neighbour) and copy the image_w that exist.
+  std::vector<uint8_t> wide;
+  if (fancy_h2 && hs == 2) wide.resize(static_cast<size_t>(w) * 2);
   if (hs == 2 && vs == 1 && fancy_h2) {  // h2v1_fancy_upsample
     for (int y = y0; y < y1; y++) {
       const uint8_t* in = row(y);
-      uint8_t* o = out + (y - y0) * ow;
-      for (int i = 0; i < w; i++) {
+      uint8_t* o = wide.data();
+      o[0] = static_cast<uint8_t>((in[0] * 3 + in[0] + 1) >> 2);
+      o[1] = static_cast<uint8_t>((in[0] * 3 + in[1] + 2) >> 2);
+      for (int i = 1; i < w - 1; i++) {
         const int v3 = in[i] * 3;
-        const int left = in[i > 0 ? i - 1 : 0], right = in[i + 1 < w ? i + 1 : w - 1];
-        if (2 * i < image_w) o[2 * i] = static_cast<uint8_t>((v3 + left + 1) >> 2);
-        if (2 * i + 1 < image_w) o[2 * i + 1] = static_cast<uint8_t>((v3 + right + 2) >> 2);
+        o[2 * i] = static_cast<uint8_t>((v3 + in[i - 1] + 1) >> 2);
+        o[2 * i + 1] = static_cast<uint8_t>((v3 + in[i + 1] + 2) >> 2);
       }
+      o[2 * w - 2] = static_cast<uint8_t>((in[w - 1] * 3 + in[w - 2] + 1) >> 2);
+      o[2 * w - 1] = static_cast<uint8_t>((in[w - 1] * 3 + in[w - 1] + 2) >> 2);
+      std::memcpy(out + (y - y0) * ow, o, ow);
     }
     return true;
   }
@@ -198,13 +206,18 @@ bool upsample(const Plane& p, int max_h, int max_v, int image_w, int y0, int y1,
       const uint8_t* near = row(r);
       const uint8_t* far = row((y % 2) == 0 ? r - 1 : r + 1);
       for (int i = 0; i < w; i++) colsum[i] = near[i] * 3 + far[i];
-      uint8_t* o = out + (y - y0) * ow;
-      for (int i = 0; i < w; i++) {
-        const int t3 = colsum[i] * 3;
-        const int last = colsum[i > 0 ? i - 1 : 0], next = colsum[i + 1 < w ? i + 1 : w - 1];
-        if (2 * i < image_w) o[2 * i] = static_cast<uint8_t>((t3 + last + 8) >> 4);
-        if (2 * i + 1 < image_w) o[2 * i + 1] = static_cast<uint8_t>((t3 + next + 7) >> 4);
+      const int* cs = colsum.data();
+      uint8_t* o = wide.data();
+      o[0] = static_cast<uint8_t>((cs[0] * 3 + cs[0] + 8) >> 4);
+      o[1] = static_cast<uint8_t>((cs[0] * 3 + cs[1] + 7) >> 4);
+      for (int i = 1; i < w - 1; i++) {
+        const int t3 = cs[i] * 3;
+        o[2 * i] = static_cast<uint8_t>((t3 + cs[i - 1] + 8) >> 4);
+        o[2 * i + 1] = static_cast<uint8_t>((t3 + cs[i + 1] + 7) >> 4);
       }
+      o[2 * w - 2] = static_cast<uint8_t>((cs[w - 1] * 3 + cs[w - 2] + 8) >> 4);
+      o[2 * w - 1] = static_cast<uint8_t>((cs[w - 1] * 3 + cs[w - 1] + 7) >> 4);
+      std::memcpy(out + (y - y0) * ow, o, ow);
     }
     return true;
   }
@@ -224,17 +237,20 @@ constexpr int64_t kOneHalf = int64_t{1} << (kScaleBits - 1);
 constexpr int64_t fix(double x) { return static_cast<int64_t>(x * (int64_t{1} << kScaleBits) + 0.5); }
 
 struct YccTables {
-  int cr_r[256], cb_b[256];
-  int64_t cr_g[256], cb_g[256];
+  // int is enough: the largest magnitude, FIX(0.71414)·128 + ONE_HALF, is below 2^23.
+  int cr_r[256], cb_b[256], cr_g[256], cb_g[256];
+  uint8_t limit[1024];  // clamp(i - 384, 0, 255): libjpeg's range_limit for y + offset in [-384, 639]
   YccTables() {
     for (int i = 0; i < 256; i++) {
       const int64_t x = i - 128;
       cr_r[i] = static_cast<int>((fix(1.40200) * x + kOneHalf) >> kScaleBits);
       cb_b[i] = static_cast<int>((fix(1.77200) * x + kOneHalf) >> kScaleBits);
-      cr_g[i] = (-fix(0.71414)) * x;
-      cb_g[i] = (-fix(0.34414)) * x + kOneHalf;
+      cr_g[i] = static_cast<int>((-fix(0.71414)) * x);
+      cb_g[i] = static_cast<int>((-fix(0.34414)) * x + kOneHalf);
     }
+    for (int i = 0; i < 1024; i++) limit[i] = clamp255(i - 384);
   }
+  uint8_t clamp(int v) const { return limit[v + 384]; }
 };
 }  // namespace
 
@@ -242,9 +258,9 @@ void ycc_to_rgb(const uint8_t* y, const uint8_t* cb, const uint8_t* cr, size_t c
   const YccTables t;  // 4 KiB of tables built per call (a band of rows): cheap, and no shared state
   for (size_t i = 0; i < count; i++) {
     const int yy = y[i], b = cb[i], r = cr[i];
-    rgb[i * 3 + 0] = clamp255(yy + t.cr_r[r]);
-    rgb[i * 3 + 1] = clamp255(yy + static_cast<int>((t.cb_g[b] + t.cr_g[r]) >> kScaleBits));
-    rgb[i * 3 + 2] = clamp255(yy + t.cb_b[b]);
+    rgb[i * 3 + 0] = t.clamp(yy + t.cr_r[r]);
+    rgb[i * 3 + 1] = t.clamp(yy + ((t.cb_g[b] + t.cr_g[r]) >> kScaleBits));
+    rgb[i * 3 + 2] = t.clamp(yy + t.cb_b[b]);
   }
 }
 
@@ -261,7 +277,7 @@ void cmyk_to_rgb(const uint8_t* c0, const uint8_t* c1, const uint8_t* c2, const 
     if (ycck) {  // ycck_cmyk_convert: YCbCr → RGB, inverted to CMY; K passes through
       const int yy = c0[i], b = c1[i], r = c2[i];
       c = clamp255(255 - (yy + t.cr_r[r]));
-      m = clamp255(255 - (yy + static_cast<int>((t.cb_g[b] + t.cr_g[r]) >> kScaleBits)));
+      m = clamp255(255 - (yy + ((t.cb_g[b] + t.cr_g[r]) >> kScaleBits)));
       ye = clamp255(255 - (yy + t.cb_b[b]));
     } else {
       c = c0[i], m = c1[i], ye = c2[i];
