@@ -2,7 +2,8 @@
 // `npm run build:web`: write the static site to dist/web/, ready to copy to any static host.
 //
 //   dist/web/index.html              sends visitors to web/
-//   dist/web/web/                    the page (web/*) + coi-serviceworker.js (for hosts without COOP/COEP)
+//   dist/web/coi-serviceworker.js    adds COOP/COEP on hosts that cannot (scope: the whole site)
+//   dist/web/web/                    the page (web/*)
 //   dist/web/src/js/                 the JS API files the page imports (traced from web/*.js, nothing else)
 //   dist/web/dist/wasm/web/          the browser WASM builds (mt + st)
 //   dist/web/weights/cifar10-vit/    the bundled default model (when it exists)
@@ -45,7 +46,7 @@ export function buildWeb({ out = path.join(ROOT, 'dist/web'), models = [], quiet
     const p = path.join(webDir, name);
     if (fs.statSync(p).isFile() && !name.startsWith('.')) copy(p, path.join(out, 'web', name));
   }
-  copy(coi, path.join(out, 'web/coi-serviceworker.js'));
+  copy(coi, path.join(out, 'coi-serviceworker.js'));   // at the root: its scope must cover dist/wasm/web/ too
 
   // 2. JS modules the page reaches through relative imports (web/*.js → ../src/js/...).
   const seen = new Set();

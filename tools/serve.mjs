@@ -111,14 +111,15 @@ export async function startServer(options = {}) {
       res.writeHead(302, { ...commonHeaders(), Location: '/web/' + url.search, 'Content-Length': 0 });
       return res.end();
     }
-    // coi-serviceworker in the source tree comes from node_modules (build-web copies it into dist/web/web/).
     let file = path.join(root, pathname);
     const rel = path.relative(root, file);
     if (rel.startsWith('..') || path.isAbsolute(rel)) {
       entry.status = 403;
       return send(res, 403, 'text/plain; charset=utf-8', 'forbidden\n');
     }
-    if (pathname === '/web/coi-serviceworker.js' && !fs.existsSync(file)) file = COI_SW;
+    // coi-serviceworker sits at the site root so its scope covers the engine's own workers (dist/wasm/web/);
+    // in the source tree it comes from node_modules (build-web copies it into dist/web/).
+    if (pathname === '/coi-serviceworker.js' && !fs.existsSync(file)) file = COI_SW;
     let st;
     try { st = await fsp.stat(file); } catch { st = null; }
     if (st?.isDirectory()) {
@@ -182,7 +183,7 @@ export async function startServer(options = {}) {
       const n = Math.min(body.length - 1, fault.afterBytes ?? body.length >> 1);
       entry.fault = 'drop';
       entry.sentBytes = n;
-      res.write(body.subarray(0, n), () => setTimeout(() => res.destroy(), 20));
+      res.write(body.subarray(0, n), () => setTimeout(() => res.destroy(), 250));
       return;
     }
     if (fault?.kind === 'throttle') {

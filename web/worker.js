@@ -130,8 +130,18 @@ async function loadModel(source) {
   let chunkCalls = 0;
   const counted = (c) => { chunkCalls++; return fetchChunk(c); };
   let mdl;
+  // A thread worker of the MT build that cannot start (e.g. blocked by the browser) surfaces as an uncaught
+  // error event in this worker, not as a rejection: turn it into one so the ST fallback below runs.
+  let onThreadError;
+  const threadFailure = new Promise((_, reject) => {
+    onThreadError = (ev) => {
+      ev.preventDefault();
+      reject(Object.assign(new Error(`a WebAssembly thread failed to start (${ev.message || 'blocked'})`), { code: 'E_WASM' }));
+    };
+  });
+  if (mode.build === 'mt') self.addEventListener('error', onThreadError);
   try {
-    mdl = await api.load(manifestUrl, { build: mode.build, threads: mode.threads, fetchChunk: counted });
+    mdl = await Promise.race([api.load(manifestUrl, { build: mode.build, threads: mode.threads, fetchChunk: counted }), threadFailure]);
   } catch (e) {
     // The threaded build failed to start before reading any chunk (e.g. a browser refusing nested
     // workers): use the single-threaded one and say so. Chunk and manifest errors are not retried.
@@ -142,6 +152,7 @@ async function loadModel(source) {
       throw e;
     }
   } finally {
+    self.removeEventListener('error', onThreadError);
     if (revoke) URL.revokeObjectURL(revoke);
   }
   const info = { ...mdl.info };
