@@ -144,7 +144,7 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
     }
   });
 
-  test('not cross-origin isolated: falls back to the ST build, says so, same labels', async () => {
+  test('not cross-origin isolated: falls back to the ST build, says so, same labels; keyboard, drop and paste work', async () => {
     const srv = await startServer({ root: site, isolation: false });
     const b = await h.launch({ viewport: { width: 390, height: 844 } });
     try {
@@ -160,6 +160,36 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assert.match(st.status, /not cross-origin isolated/);
       assertSameAsNode(await h.readTiles(b.page), GOOD.slice(0, 4));
       await b.page.screenshot({ path: path.join(SHOTS, 'phone-st.png') });
+
+      // Keyboard only: Tab to "Choose photos…", Enter opens the file chooser.
+      await b.page.evaluate(() => document.activeElement?.blur());
+      let focused = '';
+      for (let i = 0; i < 15 && focused !== 'pick'; i++) {
+        await b.page.keyboard.press('Tab');
+        focused = await b.page.evaluate(() => document.activeElement?.id ?? '');
+      }
+      assert.equal(focused, 'pick', 'Tab reaches "Choose photos…"');
+      const [chooser] = await Promise.all([b.page.waitForEvent('filechooser'), b.page.keyboard.press('Enter')]);
+      await chooser.setFiles([photo(GOOD[4])]);
+      // Drop and paste deliver files the same way.
+      const bytes = (n) => [...fs.readFileSync(photo(n))];
+      await b.page.evaluate(([a, c]) => {
+        const file = (name, data, type) => new File([new Uint8Array(data)], name, { type });
+        const drop = new DataTransfer();
+        drop.items.add(file('dropped.jpg', a, 'image/jpeg'));
+        document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: drop, bubbles: true, cancelable: true }));
+        const clip = new DataTransfer();
+        clip.items.add(file('pasted.png', c, 'image/png'));
+        document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: clip, bubbles: true, cancelable: true }));
+      }, [bytes(GOOD[5]), bytes('cat_chelsea.png')]);
+      await h.waitForTiles(b.page, 7);
+      const tiles = await h.readTiles(b.page);
+      assertSameAsNode(tiles, [GOOD[4]]);
+      const byName = (n) => tiles.find((x) => x.name === n);
+      assert.deepEqual(byName('dropped.jpg').labels.map((l) => l.index), expected.get(GOOD[5]).top.map((l) => l.index));
+      assert.deepEqual(byName('pasted.png').labels.map((l) => l.index), expected.get('cat_chelsea.png').top.map((l) => l.index));
+      const label = await b.page.getAttribute('#tiles > li:first-child', 'aria-label');
+      assert.match(label, /: .+ \d+(\.\d)?%/, 'a tile reads out its labels');
     } finally {
       await b.close();
       await srv.close();

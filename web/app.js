@@ -79,6 +79,7 @@ function onWorkerMessage(m) {
 const MB = (n) => (n / 1e6).toFixed(n >= 1e8 ? 0 : 1);
 
 function showProgress(p) {
+  if (root.dataset.model !== 'loading') return;   // late reports of chunks still in flight after ready/error
   ui.progress.hidden = false;
   const frac = p.total ? p.loaded / p.total : 0;
   ui.bar.value = frac;
@@ -136,6 +137,11 @@ function modelReady(m) {
 }
 
 function modelFailed(e) {
+  if (source?.isDefault && e.code === 'E_MANIFEST_HTTP' && / 404/.test(e.message)) {
+    e = { code: e.code, message: 'The bundled model (weights/cifar10-vit/) is not on this server. Use another model below: ' +
+      'the URL of a converted model, or a model folder on this device.' };
+    ui.other.open = true;
+  }
   ready = false;
   root.dataset.model = 'error';
   ui.progress.hidden = true;
@@ -402,6 +408,10 @@ async function updateStorage() {
 }
 
 // ---------------------------------------------------------------- start
+
+if (/Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent)) {
+  for (const k of document.querySelectorAll('.drop-hint kbd')) if (k.textContent === 'Ctrl') k.textContent = '⌘';
+}
 
 const initial = modelSourceFromLocation();
 if (!initial.isDefault) { ui.modelUrl.value = initial.url; ui.other.open = true; }
