@@ -1,6 +1,8 @@
-// Photo bytes → normalised CHW floats, equal to the Hugging Face (PIL-based) image processors.
-// decode.cpp: stb_image + EXIF orientation + PIL-like convert("RGB"); resample.cpp: PIL's resampling
-// arithmetic; preprocess.cpp: the processor steps (resize, center crop, rescale, normalize) in HF's order.
+// Photo bytes → normalised CHW floats, bit-identical to the Hugging Face (PIL-based) image processors.
+// decode.cpp: stb_image parsing + libjpeg-turbo's JPEG arithmetic (jpeg_pil.cpp) + EXIF orientation (exif.cpp)
+// + PIL's convert("RGB") rules; resample.cpp: PIL's resampling arithmetic; preprocess.cpp: the processor
+// steps (resize, center crop, rescale, normalize) in HF's order and float arithmetic. docs/PREPROCESSING.md
+// has the details and the measured parity.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -17,9 +19,15 @@ struct Image {
 };
 
 struct DecodeOptions {
+  // true: rotate/flip per the EXIF Orientation tag, as transformers' load_image() and pipelines do
+  // (ImageOps.exif_transpose). false: as the image processor given Image.open(...) (PIL does not rotate).
   bool apply_exif_orientation = true;
   int64_t max_pixels = 50'000'000;  // refused from the header alone, before any pixel buffer exists
 };
+
+// JPEG (baseline, progressive, gray, CMYK/YCCK), PNG (1-16 bit, palette, alpha, interlaced), GIF (first
+// frame), BMP → RGB exactly as PIL's Image.open(...).convert("RGB") (alpha dropped, not composited). Errors
+// name the problem (empty, unrecognised or unsupported format, corrupt, truncated, too large, out of memory).
 
 Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Image* out);
 
@@ -44,6 +52,7 @@ struct PreprocessConfig {
   float image_std[3] = {0.5f, 0.5f, 0.5f};
 };
 
+// resize (PIL filter `resample`) → center crop (zero padding when the crop is larger) → rescale → normalize.
 // out: CHW float32, *out_h × *out_w.
 Status preprocess(const Image& image, const PreprocessConfig& config, std::vector<float>* out, int* out_h,
                   int* out_w);

@@ -4,6 +4,7 @@
 //   rescale:   float32(float64(u8) * rescale_factor)          (image_transforms.rescale upcasts to float64)
 //   normalize: (x - float32(mean)) / float32(std) in float32  (a true division, not a reciprocal multiply)
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "image.h"
@@ -111,6 +112,13 @@ Status preprocess(const Image& image, const PreprocessConfig& config, std::vecto
 
   const int w = cur->width, h = cur->height;
   const size_t plane = static_cast<size_t>(w) * h;
+  // Without a resize the output is as large as the photo (12 MP → 144 MB of floats). Probe the allocation so
+  // that running out of memory is a named error, not std::bad_alloc aborting the WASM build.
+  void* probe = std::malloc(plane * 3 * sizeof(float));
+  if (probe == nullptr) {
+    return Status::Err("preprocess: out of memory for " + dims(w, h) + " float pixels");
+  }
+  std::free(probe);
   out->resize(plane * 3);
   const double factor = config.rescale_factor;
   for (int c = 0; c < 3; c++) {
