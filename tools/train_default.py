@@ -66,8 +66,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="maximum intra-op threads")
     p.add_argument("--adaptive-threads", type=int, default=1,
-                   help="on a shared, busy machine: every 200 steps try the other thread count (1 vs --threads) "
-                        "for 20 steps and keep whichever is faster in wall time")
+                   help="on a shared, busy machine: every 60 steps try the other thread count (1 vs --threads) "
+                        "for 10 steps and keep whichever is faster in wall time")
     # evaluation / bookkeeping
     p.add_argument("--eval-every", type=int, default=2, help="full test-set evaluation every N epochs (and the last)")
     p.add_argument("--eval-subset", type=int, default=2000, help="test images evaluated on the other epochs (0: none)")
@@ -251,14 +251,14 @@ class ThreadControl:
     faster. So: run the current choice, every `period` steps run the other count for `window` steps, keep the
     faster (median step time of the latest window of each)."""
 
-    def __init__(self, torch, max_threads, enabled, period=200, window=20):
+    def __init__(self, torch, max_threads, enabled, period=60, window=10):
         self.torch, self.max, self.enabled = torch, max_threads, enabled and max_threads > 1
         self.period, self.window = period, window
         self.current = max_threads
         self.times = {1: [], max_threads: []}
         self.latest = {}
         self.probing = False
-        self.since_probe = 0
+        self.since_probe = period - window  # first probe after `window` steps
         self.steps = {1: 0, max_threads: 0}
         torch.set_num_threads(self.current)
 
