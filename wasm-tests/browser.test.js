@@ -311,7 +311,7 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
     }
   });
 
-  test('another model from a local folder: read from the File objects, nothing uploaded', async () => {
+  test('another model: a local folder (read from the File objects, nothing uploaded) and a URL', async () => {
     const srv = await startServer({ root: site, isolation: true });
     const b = await h.launch();
     try {
@@ -319,7 +319,7 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       await b.page.goto(srv.url + pageUrl);
       assert.equal(await h.waitForModel(b.page), 'ready');
       const mark = srv.requests.length;
-      await b.page.click('#other summary');
+      await b.page.evaluate(() => { document.getElementById('other').open = true; });
       await b.page.setInputFiles('#model-dir-input', small.dir);
       await b.page.waitForFunction(() => document.documentElement.dataset.model === 'ready' && /small chunks/.test(document.getElementById('model-name').textContent), null, { timeout: 60_000 });
       assert.deepEqual(chunkRequests(srv, mark), [], 'the folder is read locally');
@@ -327,6 +327,15 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       await h.choosePhotos(b.page, [photo('horse_jockey.jpg')]);
       await h.waitForTiles(b.page, 1);
       assertSameAsNode(await h.readTiles(b.page), ['horse_jockey.jpg']);   // same weights, other chunking
+
+      // …and by URL: typed into the form, remembered in the page URL, the photos are labelled again.
+      await b.page.fill('#model-url', `../weights/${path.basename(small.dir)}/`);
+      await b.page.press('#model-url', 'Enter');
+      await b.page.waitForFunction(() => document.documentElement.dataset.model === 'loading' || /small/.test(location.search));
+      assert.equal(await h.waitForModel(b.page), 'ready');
+      assert.match(b.page.url(), /[?&]model=.*small-chunks.*manifest\.json/);
+      await h.waitForTiles(b.page, 1);
+      assertSameAsNode(await h.readTiles(b.page), ['horse_jockey.jpg']);
     } finally {
       await b.close();
       await srv.close();
