@@ -221,6 +221,25 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
     }
   });
 
+  test('isolated, but the thread workers cannot start: falls back to ST and says why', async () => {
+    const srv = await startServer({ root: site, isolation: true, faults: { status: [{ match: 'vitrine-mt.worker.js', code: 404, times: Infinity }] } });
+    const b = await h.launch();
+    try {
+      await b.page.goto(srv.url + pageUrl);
+      await h.choosePhotos(b.page, [photo('bird_eagle.jpg')]);
+      assert.equal(await h.waitForModel(b.page), 'ready', JSON.stringify(await h.readStatus(b.page)));
+      const st = await h.readStatus(b.page);
+      assert.equal(st.isolated, true);
+      assert.equal(st.mode, 'st');
+      assert.match(st.status, /single-threaded.*multi-threaded build could not start/);
+      await h.waitForTiles(b.page, 1);
+      assertSameAsNode(await h.readTiles(b.page), ['bird_eagle.jpg']);
+    } finally {
+      await b.close();
+      await srv.close();
+    }
+  });
+
   test('interrupted download: a chunk cut mid-way is resumed, then a failed load continues from the chunks it has', async () => {
     const srv = await startServer({ root: site, isolation: true, faults: { drop: [{ match: '/small-chunks/chunk-00002.bin', times: 1 }] } });
     const b = await h.launch();

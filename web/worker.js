@@ -136,17 +136,18 @@ async function loadModel(source) {
   const threadFailure = new Promise((_, reject) => {
     onThreadError = (ev) => {
       ev.preventDefault();
-      reject(Object.assign(new Error(`a WebAssembly thread failed to start (${ev.message || 'blocked'})`), { code: 'E_WASM' }));
+      reject(Object.assign(new Error('a thread worker could not be created'), { code: 'E_WASM' }));
     };
   });
   if (mode.build === 'mt') self.addEventListener('error', onThreadError);
   try {
+    if (mode.build === 'mt') await startThreads(mode.threads, threadFailure);
     mdl = await Promise.race([api.load(manifestUrl, { build: mode.build, threads: mode.threads, fetchChunk: counted }), threadFailure]);
   } catch (e) {
     // The threaded build failed to start before reading any chunk (e.g. a browser refusing nested
     // workers): use the single-threaded one and say so. Chunk and manifest errors are not retried.
     if (mode.build === 'mt' && chunkCalls === 0 && !(e instanceof ChunkError) && !/^E_(CHUNK|MANIFEST|FORMAT)/.test(e?.code ?? '')) {
-      mode = { build: 'st', threads: 1, isolated: true, reason: `the multi-threaded build failed to start (${e?.message ?? e})` };
+      mode = { build: 'st', threads: 1, isolated: true, reason: `the multi-threaded build could not start (${e?.message ?? e}), so this runs on one thread` };
       mdl = await api.load(manifestUrl, { build: 'st', threads: 1, fetchChunk });
     } else {
       throw e;
@@ -167,6 +168,25 @@ async function loadModel(source) {
     local: source.kind === 'files',
   });
   return mdl;
+}
+
+// Start the MT module (and its thread workers) on its own first, with a deadline: a thread worker whose
+// script cannot load (blocked, 404) makes Emscripten wait forever for it, with no error anywhere. load()
+// reuses the started module (the API keeps one instance per build and pool size).
+const MT_START_DEADLINE_MS = 15_000;
+async function startThreads(threads, threadFailure) {
+  let runtime;
+  try { runtime = await import('../src/js/runtime.js'); } catch { return; }   // API internals moved: skip the check
+  if (typeof runtime.getRuntime !== 'function') return;
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`its threads did not start within ${MT_START_DEADLINE_MS / 1000} s`), { code: 'E_WASM' })), MT_START_DEADLINE_MS);
+  });
+  try {
+    await Promise.race([runtime.getRuntime('mt', threads), threadFailure, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function parseManifest(text, where) {
