@@ -14,7 +14,9 @@ import { testModel, rechunk } from './browser/model.js';
 
 const reason = await h.skipReason();
 const TOL = 1e-5;
-const SHOTS = fs.mkdtempSync(path.join(os.tmpdir(), 'vitrine-shots-'));
+// Screenshots the tests take, to look at after a run (docs/screenshots/ is made by browser/demo.mjs).
+const SHOTS = path.join(os.tmpdir(), 'vitrine-browser-test-screenshots');
+fs.mkdirSync(SHOTS, { recursive: true });
 const photo = (n) => path.join(h.PHOTOS, n);
 const GOOD = ['dog_beagle.jpg', 'cat_chelsea.png', 'bird_eagle.jpg', 'horse_jockey.jpg', 'automobile_sportscar.jpg',
   'airplane_airliner.jpg', 'person_cameraman_gray.png', 'elephants_exif_orientation6.jpg'];
