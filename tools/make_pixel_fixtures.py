@@ -221,6 +221,8 @@ def make_inputs():
     save("s444.jpg", mid, quality=90, subsampling=0)
     save("s422.jpg", mid, quality=90, subsampling=1)
     save("s420.jpg", mid, quality=90, subsampling=2)
+    save("restart_rows.jpg", mid, quality=90, restart_marker_rows=1)
+    save("restart_blocks.jpg", mid, quality=90, progressive=True, restart_marker_blocks=3)
     save("tiny_1x1.jpg", bird.crop((400, 200, 401, 201)), quality=90)
     save("tiny_2x2.jpg", bird.crop((400, 200, 402, 202)), quality=90, subsampling=2)
     save("tiny_3x5.jpg", bird.crop((400, 200, 403, 205)), quality=90, subsampling=2)
@@ -286,6 +288,13 @@ def make_inputs():
     last_sos = prog.rindex(b"\xff\xda")
     scan = prog[last_sos:prog.rindex(b"\xff\xd9")]
     (INPUTS / "many_scans.jpg").write_bytes(prog[:last_sos] + scan * 600 + b"\xff\xd9")
+    # The frame header of a small JPEG relabelled as arithmetic-coded (SOF9) and as 12-bit.
+    arith = bytearray(jpg)
+    arith[sof + 1] = 0xC9
+    (INPUTS / "arithmetic_sof9.jpg").write_bytes(bytes(arith))
+    twelve = bytearray(jpg)
+    twelve[sof + 4] = 12
+    (INPUTS / "twelve_bit.jpg").write_bytes(bytes(twelve))
     return sorted(made)
 
 
@@ -347,7 +356,9 @@ def main():
     errors = []
     bad = [("empty.bin", "empty input"), ("random.bin", "unrecognised image format"), ("text.txt", "looks like text"),
            ("huge_header.jpg", "image too large"), ("huge_header.png", "image too large"),
-           ("truncated.png", "corrupt PNG"), ("small.webp", "WebP"), ("many_scans.jpg", "more than 500 scans")]
+           ("truncated.png", "corrupt PNG"), ("small.webp", "WebP"), ("many_scans.jpg", "more than 500 scans"),
+           ("arithmetic_sof9.jpg", "unsupported JPEG: arithmetic-coded sequential"),
+           ("twelve_bit.jpg", "unsupported JPEG: 12-bit samples")]
     for image, expect in bad:
         try:
             with Image.open(INPUTS / image) as im:

@@ -147,6 +147,21 @@ Status jpeg_precheck(const uint8_t* d, size_t n) {
     if (m == 0xD9) break;  // EOI
     const size_t len = (size_t(d[pos + 2]) << 8) | d[pos + 3];
     if (len < 2) break;  // stb refuses it
+    // SOF3/5-7/9-11/13-15: lossless, hierarchical or arithmetic-coded JPEG, which stb cannot decode (libjpeg,
+    // and so PIL, decodes the arithmetic-coded ones). Say so instead of "corrupt".
+    if (m == 0xC3 || (m >= 0xC5 && m <= 0xC7) || (m >= 0xC9 && m <= 0xCB) || (m >= 0xCD && m <= 0xCF)) {
+      static const char* kinds[] = {"lossless", "", "differential sequential (hierarchical)",
+                                    "differential progressive (hierarchical)", "differential lossless (hierarchical)",
+                                    "", "arithmetic-coded sequential", "arithmetic-coded progressive",
+                                    "arithmetic-coded lossless", "", "arithmetic-coded differential sequential",
+                                    "arithmetic-coded differential progressive", "arithmetic-coded differential lossless"};
+      return Status::Err(std::string("unsupported JPEG: ") + kinds[m - 0xC3] +
+                         " (only baseline and progressive Huffman-coded JPEG are supported)");
+    }
+    if ((m == 0xC0 || m == 0xC1 || m == 0xC2) && pos + 4 < n && d[pos + 4] != 8) {
+      return Status::Err("unsupported JPEG: " + std::to_string(d[pos + 4]) +
+                         "-bit samples (only 8-bit JPEG is supported)");
+    }
     if (m == 0xC4) {
       // stb reads zeros past the end of the data, so a truncated DHT is checked the same way.
       auto byte = [&](size_t i) -> size_t { return i < n ? d[i] : 0; };
