@@ -221,6 +221,8 @@ def make_inputs():
     save("s444.jpg", mid, quality=90, subsampling=0)
     save("s422.jpg", mid, quality=90, subsampling=1)
     save("s420.jpg", mid, quality=90, subsampling=2)
+    save("rgb_coded.jpg", mid, quality=90, keep_rgb=True)  # Adobe transform 0: RGB, no YCbCr conversion
+    save("cmyk_small.jpg", mid.convert("CMYK"), quality=90)
     save("restart_rows.jpg", mid, quality=90, restart_marker_rows=1)
     save("restart_blocks.jpg", mid, quality=90, progressive=True, restart_marker_blocks=3)
     save("tiny_1x1.jpg", bird.crop((400, 200, 401, 201)), quality=90)
