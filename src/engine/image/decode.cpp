@@ -119,12 +119,14 @@ Status stb_error(const std::string& what) {
 
 // ---- JPEG: stb parser + entropy decoder, libjpeg-turbo arithmetic ----
 
-// A walk over the marker segments before stb sees the file, for two things stb does not guard against:
+// A walk over the marker segments before stb sees the file:
 // - stb_image 2.27 (Debian's) trusts the symbol count of a Huffman table: a DHT segment whose 16 code-length
 //   counts add up to more than 256 writes past its 257-entry arrays (fixed upstream in 2.28). Every DHT
 //   segment, including those between progressive scans, is checked.
 // - every scan costs a pass over the whole image, so a small file with thousands of scans is a CPU bomb;
 //   more than kMaxScans is refused (the limit TurboJPEG 3 applies by default; real files have about 10).
+// - JPEG kinds stb cannot decode (arithmetic coding, lossless, hierarchical, 12-bit) get an error naming
+//   them instead of stb's "unknown marker" or "only 8-bit".
 constexpr int kMaxScans = 500;
 
 Status jpeg_precheck(const uint8_t* d, size_t n) {
