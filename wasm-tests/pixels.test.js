@@ -206,51 +206,54 @@ for (const [variant, js] of Object.entries(WASM)) {
   else test(`pixels (wasm-${variant})`, { skip: `${path.relative(ROOT, js)} not built` }, () => {});
 }
 
-// ---- through the JS API: model.preprocess() with each processor config ----
+// ---- through the JS API: model.preprocess() with each processor config, in both WASM builds ----
 
-const API_BUILD = path.join(ROOT, 'dist/wasm/node/vitrine-st.js');
-describe('pixels (JS API, model.preprocess)', { skip: fs.existsSync(API_BUILD) ? false : 'dist/wasm/node/vitrine-st.js not built' }, () => {
-  const families = { ViTImageProcessor: 'vit', DeiTImageProcessor: 'deit', BitImageProcessor: 'dinov2' };
-  // One tiny converted model per processor config (the model's weights do not matter for preprocess).
-  const byConfig = new Map();
-  for (const c of SPEC.cases) {
-    const key = JSON.stringify(c.config);
-    if (!byConfig.has(key)) byConfig.set(key, []);
-    byConfig.get(key).push(c);
-  }
-  for (const [key, list] of byConfig) {
-    const cfg = JSON.parse(key);
-    // docs/FORMAT.md §5 allows PIL filters 0-3 only, so the converter refuses box (4) and hamming (5), which
-    // the engine itself supports (covered above through the check program).
-    const skip = cfg.resample > 3 ? `resample ${cfg.resample} is outside docs/FORMAT.md §5` : false;
-    test(`${list[0].processor} config: ${list.length} cases`, { skip }, async () => {
-      const { makeHfModel } = await import('./helpers/synth.js');
-      const { convert } = await import('../src/js/convert/index.js');
-      const { load } = await import('../src/js/index.js');
-      const hf = tmp(`hf-${list[0].processor}`);
-      const pp = { image_processor_type: cfg.processor, ...cfg };
-      delete pp.processor;
-      makeHfModel(hf, families[cfg.processor], { preprocessor: pp });
-      const out = tmp(`model-${list[0].processor}`);
-      await convert(hf, out);
-      const model = await load(out, { build: 'st' });
-      try {
-        const failures = [];
-        for (const c of list) {
-          let r;
-          try {
-            r = await model.preprocess(new Uint8Array(fs.readFileSync(abs(c.image))), { exif: c.exif });
-          } catch (e) {
-            failures.push(`${c.name}: ${e.message}`);
-            continue;
+for (const build of ['st', 'mt']) {
+  const api = path.join(ROOT, `dist/wasm/node/vitrine-${build}.js`);
+  const skipAll = fs.existsSync(api) ? false : `dist/wasm/node/vitrine-${build}.js not built`;
+  describe(`pixels (JS API ${build}, model.preprocess)`, { skip: skipAll }, () => {
+    const families = { ViTImageProcessor: 'vit', DeiTImageProcessor: 'deit', BitImageProcessor: 'dinov2' };
+    // One tiny converted model per processor config (the model's weights do not matter for preprocess).
+    const byConfig = new Map();
+    for (const c of SPEC.cases) {
+      const key = JSON.stringify(c.config);
+      if (!byConfig.has(key)) byConfig.set(key, []);
+      byConfig.get(key).push(c);
+    }
+    for (const [key, list] of byConfig) {
+      const cfg = JSON.parse(key);
+      // docs/FORMAT.md §5 allows PIL filters 0-3 only, so the converter refuses box (4) and hamming (5), which
+      // the engine itself supports (covered above through the check program).
+      const skip = cfg.resample > 3 ? `resample ${cfg.resample} is outside docs/FORMAT.md §5` : false;
+      test(`${list[0].processor} config: ${list.length} cases`, { skip }, async () => {
+        const { makeHfModel } = await import('./helpers/synth.js');
+        const { convert } = await import('../src/js/convert/index.js');
+        const { load } = await import('../src/js/index.js');
+        const hf = tmp(`hf-${list[0].processor}`);
+        const pp = { image_processor_type: cfg.processor, ...cfg };
+        delete pp.processor;
+        makeHfModel(hf, families[cfg.processor], { preprocessor: pp });
+        const out = tmp(`model-${list[0].processor}`);
+        await convert(hf, out);
+        const model = await load(out, { build, ...(build === 'mt' ? { threads: 2 } : {}) });
+        try {
+          const failures = [];
+          for (const c of list) {
+            let r;
+            try {
+              r = await model.preprocess(new Uint8Array(fs.readFileSync(abs(c.image))), { exif: c.exif });
+            } catch (e) {
+              failures.push(`${c.name}: ${e.message}`);
+              continue;
+            }
+            const m = check(c, r.pixels, [r.height, r.width]);
+            if (m) failures.push(m);
           }
-          const m = check(c, r.pixels, [r.height, r.width]);
-          if (m) failures.push(m);
+          assert.deepEqual(failures, []);
+        } finally {
+          await model.dispose();
         }
-        assert.deepEqual(failures, []);
-      } finally {
-        await model.dispose();
-      }
-    });
-  }
-});
+      });
+    }
+  });
+}
