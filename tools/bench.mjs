@@ -11,7 +11,8 @@
 // loaded and timed with their runs interleaved (v, o, v, o, ...): on a shared machine the noise then hits both
 // alike, and the ratio is meaningful even when absolute numbers move. One process per thread count because
 // onnxruntime-web fixes its thread count when its WASM module starts. Reported per row:
-//   median ms of `runs` timed forwards after `warmup` untimed ones; ORT/vitrine ratio; GFLOP/s per thread
+//   median ms of `runs` timed forwards after `warmup` untimed ones; ORT/vitrine ratio; the same for the
+//   process CPU time per forward (all threads; immune to waiting for a core on a busy machine); GFLOP/s per thread
 //   (FLOPs counted from the architecture: 2·MACs of every matmul incl. attention); cold load ms (load() from
 //   the model folder, including starting the WASM module); peak RSS of the process measured after vitrine's
 //   load + warm-up and before onnxruntime-web is touched (it includes Node's own ~40-50 MB); max |Δ| of the
@@ -136,24 +137,30 @@ async function child(opts) {
     result.diffVitrineOrt = maxAbsDiff(vOut.logits, oOut);
   }
 
-  // Interleaved timed runs.
-  const vTimes = [], oTimes = [];
+  // Interleaved timed runs. Besides wall time, the process CPU time of each call (all threads): on a shared
+  // machine wall time includes waiting for a core, CPU time does not, so its ratio is the steadier one.
+  const vTimes = [], oTimes = [], vCpu = [], oCpu = [];
+  const timed = async (fn, times, cpu) => {
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    await fn();
+    times.push(performance.now() - w0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e3);
+  };
   for (let i = 0; i < opts.runs; i++) {
-    t0 = performance.now();
-    await vForward();
-    vTimes.push(performance.now() - t0);
-    if (oRun) {
-      t0 = performance.now();
-      await oRun();
-      oTimes.push(performance.now() - t0);
-    }
+    await timed(vForward, vTimes, vCpu);
+    if (oRun) await timed(oRun, oTimes, oCpu);
   }
   result.vitrineMs = median(vTimes);
   result.vitrineTimes = vTimes;
+  result.vitrineCpuMs = median(vCpu);
   if (oRun) {
     result.ortMs = median(oTimes);
     result.ortTimes = oTimes;
+    result.ortCpuMs = median(oCpu);
     result.speedup = result.ortMs / result.vitrineMs;
+    result.cpuSpeedup = result.ortCpuMs / result.vitrineCpuMs;
   }
   result.gflopsPerThread = result.gflop / (result.vitrineMs / 1e3) / threads;
   await model.dispose?.();
@@ -174,7 +181,7 @@ function ensureConverted(opts, name) {
   if (fs.existsSync(path.join(dir, 'vitrine', 'manifest.json'))) return;
   process.stderr.write(`converting ${name} → ${path.join(dir, 'vitrine')}\n`);
   const r = spawnSync(process.execPath, [path.join(opts.root, 'src/js/cli.js'), 'convert', path.join(dir, 'hf'), '-o',
-    path.join(dir, 'vitrine')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    path.join(dir, 'vitrine')], { stdio: ['ignore', 2, 2] }); // its report goes to stderr: stdout may be --json
   if (r.status !== 0) throw new Error(`vitrine convert failed for ${name}`);
 }
 
@@ -199,13 +206,14 @@ const f = (x, d = 0) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d)
 const e = (x) => (x === undefined || Number.isNaN(x) ? '-' : x.toExponential(1));
 
 function table(results) {
-  const head = ['model', 'thr', 'vitrine ms', 'ORT ms', 'ORT/vitrine', 'GFLOP/s/thr', 'scaling', 'load ms v/ORT',
+  const head = ['model', 'thr', 'vitrine ms', 'ORT ms', 'ORT/vitrine', 'CPU ms v/ORT', 'CPU ratio', 'GFLOP/s/thr',
+    'scaling', 'load ms v/ORT',
     'peak RSS MB (limit)', '|Δ| v-ORT', '|Δ| v-torch', '|Δ| ORT-torch'];
   const rows = results.map((r) => {
     const one = results.find((q) => q.model === r.model && q.threads === 1);
     const scaling = r.threads > 1 && one ? `${f(one.vitrineMs / r.vitrineMs, 2)}×` : '';
     return [r.label, String(r.threads), f(r.vitrineMs, 1), f(r.ortMs, 1), r.speedup ? `${f(r.speedup, 2)}×` : '-',
-      f(r.gflopsPerThread, 1), scaling, `${f(r.vitrineLoadMs)} / ${f(r.ortLoadMs)}`,
+      `${f(r.vitrineCpuMs)} / ${f(r.ortCpuMs)}`, r.cpuSpeedup ? `${f(r.cpuSpeedup, 2)}×` : '-', f(r.gflopsPerThread, 1), scaling, `${f(r.vitrineLoadMs)} / ${f(r.ortLoadMs)}`,
       `${f(r.peakRssMB)} (${f(r.rssLimitMB)})`, e(r.diffVitrineOrt), e(r.diffVitrineTorch), e(r.diffOrtTorch)];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -86,24 +87,27 @@ void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* 
     linear_plain(pool, x, rows, L, y, ep);
     return;
   }
-  const int K = L.in, panels = gemm_panels(L.out);
+  const int K = L.in, panels = gemm_panels(L.out), blocks = gemm_row_blocks(rows);
   const int slices = (K + kMaxDepthSlice - 1) / kMaxDepthSlice;
   const int slice = ((K + slices - 1) / slices + 3) / 4 * 4;
+  // x packed into 4-row blocks for the micro-kernel; per call (x changes every call), a few hundred KiB.
+  std::unique_ptr<float[]> packed_a(new float[gemm_packed_a_floats(rows, K)]);
   GemmArgs base;
   base.m = rows;
   base.n = L.out;
-  base.ldx = K;
+  base.a_stride = static_cast<size_t>(4) * K;
   base.panel_stride = static_cast<size_t>(kGemmNR) * K;
   base.ldy = L.out;
   base.y = y;
   const float* packed = static_cast<const float*>(L.packed.get());
-  // Threads take contiguous ranges of column panels: each reads all of x but only its share of the weights,
+  auto pack = [&](int b0, int b1) { gemm_pack_a(x, K, rows, K, b0, b1, packed_a.get()); };
+  // Threads take contiguous ranges of column panels: each reads all of A but only its share of the weights,
   // and writes disjoint columns of y.
   auto run = [&](int p0, int p1) {
     for (int k0 = 0; k0 < K; k0 += slice) {
       GemmArgs a = base;
       a.k = std::min(slice, K - k0);
-      a.x = x + k0;
+      a.a = packed_a.get() + static_cast<size_t>(k0) * 4;
       a.packed = packed + static_cast<size_t>(k0) * kGemmNR;
       const bool last = k0 + a.k >= K;
       a.accumulate = k0 > 0;
@@ -113,8 +117,13 @@ void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* 
     }
   };
   const double macs = static_cast<double>(rows) * L.out * K;
-  if (macs < kMinParallelMacs) run(0, panels);
-  else parallel_for(pool, panels, run);
+  if (macs < kMinParallelMacs) {
+    pack(0, blocks);
+    run(0, panels);
+  } else {
+    parallel_for(pool, blocks, pack);
+    parallel_for(pool, panels, run);
+  }
 }
 
 void layernorm(ThreadPool* pool, const float* x, int rows, int dim, const float* gamma, const float* beta, float eps,
@@ -129,7 +138,7 @@ namespace {
 
 size_t attention_slot_floats(int tokens, int head_dim) {
   return kernels::attention_packed_k_floats(tokens, head_dim) + kernels::attention_packed_v_floats(tokens, head_dim) +
-         kernels::attention_tile_floats(tokens);
+         kernels::attention_tile_floats(tokens, head_dim);
 }
 
 // Reference attention (any head size): one score row per pool slot.

@@ -1,6 +1,6 @@
-// Plain C++ twin of the fused attention kernel. For a block of up to 4 query rows: scores against all keys
-// (packed K panels) into a 4 x keys tile, stable softmax per row (max subtracted), then tile · V with the
-// 1/sum normalisation folded into the output store. Only the tile is materialised, never the T x T matrix.
+// Plain C++ twin of the fused attention kernel (layouts in kernels.h): per block of 8 queries, scores against
+// the 4-key blocks of packed K into a [keys][8] tile, a stable softmax down each tile column (max subtracted),
+// then tile · V on the packed V panels with the 1/sum normalisation folded into the store.
 #include <algorithm>
 #include <cmath>
 
@@ -12,37 +12,43 @@ namespace kernels {
 void attention_rows_scalar(const float* q, const float* packed_k, const float* packed_v, size_t ld, int tokens,
                            int head_dim, float scale, int q_begin, int q_end, float* out, size_t ldo,
                            float* tile) {
-  const int kpad = attention_key_pad(tokens);
-  for (int i0 = q_begin; i0 < q_end; i0 += kGemmMR) {
-    const int rows = std::min(kGemmMR, q_end - i0);
+  constexpr int Q = kAttentionQueries;
+  const int key_blocks = attention_key_blocks(tokens);
+  float* qb = tile;                                      // [head_dim][8]
+  float* s = tile + static_cast<size_t>(Q) * head_dim;   // [4 * key_blocks][8]
+  for (int i0 = q_begin; i0 < q_end; i0 += Q) {
+    const int rows = std::min(Q, q_end - i0);
+    for (int c = 0; c < head_dim; ++c)
+      for (int i = 0; i < Q; ++i) qb[c * Q + i] = i < rows ? q[static_cast<size_t>(i0 + i) * ld + c] : 0.0f;
     // 1. scores
-    for (int p = 0; p < kpad / kGemmNR; ++p) {
-      const float* kp = packed_k + static_cast<size_t>(p) * head_dim * kGemmNR;
-      for (int r = 0; r < rows; ++r) {
-        const float* qr = q + static_cast<size_t>(i0 + r) * ld;
-        float acc[kGemmNR] = {};
-        for (int c = 0; c < head_dim; ++c) {
-          for (int jj = 0; jj < kGemmNR; ++jj) acc[jj] += qr[c] * kp[c * kGemmNR + jj];
-        }
-        for (int jj = 0; jj < kGemmNR; ++jj) tile[r * kpad + p * kGemmNR + jj] = acc[jj] * scale;
-      }
+    for (int b = 0; b < key_blocks; ++b) {
+      const float* kb = packed_k + static_cast<size_t>(b) * head_dim * 4;
+      float acc[4][Q] = {};
+      for (int c = 0; c < head_dim; ++c)
+        for (int r = 0; r < 4; ++r)
+          for (int i = 0; i < Q; ++i) acc[r][i] += kb[c * 4 + r] * qb[c * Q + i];
+      for (int r = 0; r < 4; ++r)
+        for (int i = 0; i < Q; ++i) s[(4 * b + r) * Q + i] = acc[r][i] * scale;
     }
-    // 2. softmax numerators per row (padded keys excluded)
-    float inv[kGemmMR];
-    for (int r = 0; r < rows; ++r) inv[r] = 1.0f / softmax_exp_scalar(tile + r * kpad, tokens);
+    // 2. softmax numerators down each column (keys past `tokens` are padding: zero)
+    float inv[Q];
+    for (int i = 0; i < Q; ++i) {
+      float mx = s[i];
+      for (int j = 1; j < tokens; ++j) mx = std::max(mx, s[j * Q + i]);
+      float sum = 0.0f;
+      for (int j = 0; j < tokens; ++j) sum += (s[j * Q + i] = std::exp(s[j * Q + i] - mx));
+      inv[i] = 1.0f / sum;
+    }
     // 3. tile · V
-    for (int r = 0; r < rows; ++r) {
-      float* o = out + static_cast<size_t>(i0 + r) * ldo;
-      for (int c = 0; c < head_dim; ++c) o[c] = 0.0f;
+    for (int i = 0; i < rows; ++i) {
+      float* o = out + static_cast<size_t>(i0 + i) * ldo;
       for (int p = 0; p < head_dim / kGemmNR; ++p) {
         const float* vp = packed_v + static_cast<size_t>(p) * tokens * kGemmNR;
-        float* op = o + p * kGemmNR;
-        for (int j = 0; j < tokens; ++j) {
-          const float pj = tile[r * kpad + j];
-          for (int c = 0; c < kGemmNR; ++c) op[c] += pj * vp[j * kGemmNR + c];
-        }
+        float acc[kGemmNR] = {};
+        for (int j = 0; j < tokens; ++j)
+          for (int c = 0; c < kGemmNR; ++c) acc[c] += s[j * Q + i] * vp[j * kGemmNR + c];
+        for (int c = 0; c < kGemmNR; ++c) o[p * kGemmNR + c] = acc[c] * inv[i];
       }
-      for (int c = 0; c < head_dim; ++c) o[c] *= inv[r];
     }
   }
 }

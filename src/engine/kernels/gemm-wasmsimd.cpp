@@ -1,10 +1,8 @@
-// WASM SIMD GEMM micro-kernel: a 4x8 register tile (8 f32x4 accumulators). Per step of k it loads one 8-wide
-// row of the packed panel (2 vectors), broadcasts 4 values of x and does 8 mul + 8 add. Measured on this
-// machine 4x8 is the sweet spot: V8 maps wasm locals to the 16 x64 vector registers, and 6x8 / 8x8 tiles spill
-// and run at half the speed. (No FMA: relaxed SIMD is not usable with this toolchain and Node.)
+// WASM SIMD GEMM: the 4x8 register-tile micro-kernel of microkernel-wasmsimd.h over packed A (4-row blocks)
+// and packed weight panels, with the bias / accumulate / GELU / ReLU epilogue fused into the store.
 //
-// Loop order per call: panel-outer, row-tiles inner. A panel (8·k floats, 24 KiB at k = 768) stays in L1
-// while the 4-row slices of x stream through from L2.
+// Loop order per call: panel-outer, row-blocks inner. A panel (8·k floats, 24 KiB at k = 768) stays in L1
+// while packed A streams through from L2.
 #include <algorithm>
 #include <wasm_simd128.h>
 
@@ -23,9 +21,9 @@ inline v128_t epilogue(v128_t v, Epilogue ep) {
   return v;
 }
 
-template <int MR>
-inline void store_tile(v128_t (&acc)[MR][2], const float* bias, Epilogue ep, bool accumulate, float* y, size_t ldy,
-                       int cols) {
+// Writes rows [0, rows) of the tile (rows <= 4: the last block of A may be partly padding).
+inline void store_tile(v128_t (&acc)[4][2], int rows, const float* bias, Epilogue ep, bool accumulate, float* y,
+                       size_t ldy, int cols) {
   v128_t b0 = wasm_f32x4_splat(0.0f), b1 = b0;
   if (bias) {
     if (cols == kGemmNR) {
@@ -38,7 +36,8 @@ inline void store_tile(v128_t (&acc)[MR][2], const float* bias, Epilogue ep, boo
       b1 = wasm_v128_load(tmp + 4);
     }
   }
-  for (int r = 0; r < MR; ++r) {
+  for (int r = 0; r < 4; ++r) {
+    if (r >= rows) break;
     float* yr = y + r * ldy;
     if (accumulate) {
       if (cols == kGemmNR) {
@@ -66,33 +65,19 @@ inline void store_tile(v128_t (&acc)[MR][2], const float* bias, Epilogue ep, boo
   }
 }
 
-// MR (1..4) rows x one panel, full (slice) depth, then the epilogue.
-template <int MR>
-void tile(int k, const float* x, size_t ldx, const float* w, const float* bias, Epilogue ep, bool accumulate,
-          float* y, size_t ldy, int cols) {
-  v128_t acc[MR][2];
-  simd::microkernel<MR>(acc, k, x, ldx, w);
-  store_tile<MR>(acc, bias, ep, accumulate, y, ldy, cols);
-}
-
 }  // namespace
 
 void gemm_wasmsimd(const GemmArgs& a, int panel_begin, int panel_end) {
+  const int blocks = gemm_row_blocks(a.m);
   for (int p = panel_begin; p < panel_end; ++p) {
     const int col = p * kGemmNR;
     const int cols = std::min(kGemmNR, a.n - col);
     const float* panel = a.packed + p * a.panel_stride;
     const float* b = a.bias ? a.bias + col : nullptr;
-    const float* x = a.x;
-    float* y = a.y + col;
-    const size_t ldx = a.ldx, ldy = a.ldy;
-    int r = 0;
-    for (; r + 4 <= a.m; r += 4) tile<4>(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols);
-    switch (a.m - r) {
-      case 3: tile<3>(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols); break;
-      case 2: tile<2>(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols); break;
-      case 1: tile<1>(a.k, x + r * ldx, ldx, panel, b, a.ep, a.accumulate, y + r * ldy, ldy, cols); break;
-      default: break;
+    for (int blk = 0; blk < blocks; ++blk) {
+      v128_t acc[4][2];
+      simd::microkernel_4x8(acc, a.k, a.a + blk * a.a_stride, 4, panel);
+      store_tile(acc, std::min(4, a.m - 4 * blk), b, a.ep, a.accumulate, a.y + 4 * blk * a.ldy + col, a.ldy, cols);
     }
   }
 }

@@ -104,8 +104,10 @@ int main(int argc, char** argv) {
       double best = 1e30;
       for (int r = 0; r < repeats; ++r) {
         const double t0 = now_ms();
+        std::vector<float> pa(gemm_packed_a_floats(s.m, s.k));
+        gemm_pack_a(x.data(), s.k, s.m, s.k, 0, gemm_row_blocks(s.m), pa.data());
         GemmArgs a;
-        a.m = s.m; a.n = s.n; a.k = s.k; a.x = x.data(); a.ldx = s.k; a.packed = packed.data();
+        a.m = s.m; a.n = s.n; a.k = s.k; a.a = pa.data(); a.a_stride = size_t(4) * s.k; a.packed = packed.data();
         a.panel_stride = size_t(kGemmNR) * s.k; a.bias = b.data(); a.ep = ep; a.y = y.data(); a.ldy = s.n;
         dispatch::gemm(a, 0, gemm_panels(s.n));
         best = std::min(best, now_ms() - t0);
@@ -121,7 +123,7 @@ int main(int argc, char** argv) {
     std::vector<float> qkv(static_cast<size_t>(T) * 3 * D), out(static_cast<size_t>(T) * D);
     for (auto& v : qkv) v = U(rng);
     std::vector<float> pk(attention_packed_k_floats(T, hd)), pv(attention_packed_v_floats(T, hd));
-    std::vector<float> tile(attention_tile_floats(T));
+    std::vector<float> tile(attention_tile_floats(T, hd));
     double best = 1e30;
     for (int r = 0; r < repeats; ++r) {
       const double t0 = now_ms();

@@ -167,8 +167,11 @@ void check_gemm(Tally& t, const Twins& tw, std::mt19937& rng) {
         std::vector<float> packed(gemm_packed_floats(n, k));
         gemm_pack(w.data(), n, k, packed.data());
         std::vector<float> y(size_t(m) * n, kNaN);
+        std::vector<float> pa(gemm_packed_a_floats(m, k), kNaN);
+        gemm_pack_a(x.data(), ldx, m, k, 0, gemm_row_blocks(m) / 2, pa.data());  // in two calls, like ops.cpp
+        gemm_pack_a(x.data(), ldx, m, k, gemm_row_blocks(m) / 2, gemm_row_blocks(m), pa.data());
         GemmArgs a;
-        a.m = m; a.n = n; a.k = k; a.x = x.data(); a.ldx = ldx; a.packed = packed.data();
+        a.m = m; a.n = n; a.k = k; a.a = pa.data(); a.a_stride = size_t(4) * k; a.packed = packed.data();
         a.panel_stride = size_t(kGemmNR) * k; a.bias = with_bias ? b.data() : nullptr; a.ep = ep;
         a.y = y.data(); a.ldy = n;
         // Two calls over a split panel range: a kernel must write exactly its own columns.
@@ -184,7 +187,7 @@ void check_gemm(Tally& t, const Twins& tw, std::mt19937& rng) {
           const int k0 = k / 2;
           GemmArgs a1 = a, a2 = a;
           a1.k = k0; a1.bias = nullptr; a1.ep = Epilogue::None;
-          a2.k = k - k0; a2.x = x.data() + k0; a2.packed = packed.data() + size_t(k0) * kGemmNR; a2.accumulate = true;
+          a2.k = k - k0; a2.a = pa.data() + size_t(k0) * 4; a2.packed = packed.data() + size_t(k0) * kGemmNR; a2.accumulate = true;
           tw.gemm(a1, 0, gemm_panels(n));
           tw.gemm(a2, 0, gemm_panels(n));
           std::snprintf(what, sizeof what, "%s gemm 2-slice m=%d n=%d k=%d", tw.name, m, n, k);
@@ -202,7 +205,7 @@ void check_attention(Tally& t, const Twins& tw, std::mt19937& rng) {
       std::vector<double> ref;
       attention_ref(qkv.data(), T, H, hd, ref);
       std::vector<float> out(size_t(T) * D, kNaN), pk(attention_packed_k_floats(T, hd)),
-          pv(attention_packed_v_floats(T, hd)), tile(attention_tile_floats(T), kNaN);
+          pv(attention_packed_v_floats(T, hd)), tile(attention_tile_floats(T, hd), kNaN);
       for (int h = 0; h < H; ++h) {
         attention_pack_k(qkv.data() + D + h * hd, 3 * D, T, hd, pk.data());
         attention_pack_v(qkv.data() + 2 * D + h * hd, 3 * D, T, hd, pv.data());

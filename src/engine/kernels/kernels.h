@@ -32,15 +32,24 @@ void gemm_pack(const float* w, int n, int k, float* packed);
 // In place; requires n % 8 == 0. tmp: 8*k floats of scratch.
 void gemm_pack_inplace(float* w, int n, int k, float* tmp);
 
+// x is packed per call into blocks of 4 rows, interleaved: block b holds, for every kk, x[4b + 0..3][kk]
+// (rows past m are zero). The micro-kernel then walks one pointer through A and one through the panel — the
+// fewest integer instructions per step, which is what V8's code for this loop is bound by (see
+// microkernel-wasmsimd.h).
+inline int gemm_row_blocks(int m) { return (m + 3) / 4; }
+inline size_t gemm_packed_a_floats(int m, int k) { return static_cast<size_t>(gemm_row_blocks(m)) * 4 * k; }
+// Packs row blocks [block_begin, block_end) of x (row stride ldx) into packed_a.
+void gemm_pack_a(const float* x, size_t ldx, int m, int k, int block_begin, int block_end, float* packed_a);
+
 // One GEMM call: output columns of panels [panel_begin, panel_end), all m rows. The depth k may be a slice of
-// the packed depth (K-blocking keeps x's slice in L2 and a panel slice in L1): `packed` then points at the
-// slice's first row inside panel 0 and panel_stride is 8·(full depth). With `accumulate` the product is added
-// to what y holds; bias (may be nullptr) and the epilogue are applied after that, so a blocked GEMM passes
-// them only with its last slice.
+// the packed depth (K-blocking keeps A's slice in L2 and a panel slice in L1): `a` and `packed` then point at
+// the slice's first k inside block / panel 0, and a_stride / panel_stride are 4·(full depth) / 8·(full
+// depth). With `accumulate` the product is added to what y holds; bias (may be nullptr) and the epilogue are
+// applied after that, so a blocked GEMM passes them only with its last slice.
 struct GemmArgs {
   int m = 0, n = 0, k = 0;
-  const float* x = nullptr;
-  size_t ldx = 0;               // row stride of x in floats
+  const float* a = nullptr;     // packed A (gemm_pack_a), at the slice's first k
+  size_t a_stride = 0;          // floats between consecutive 4-row blocks
   const float* packed = nullptr;
   size_t panel_stride = 0;      // floats between consecutive panels
   const float* bias = nullptr;
@@ -54,21 +63,25 @@ void gemm_wasmsimd(const GemmArgs& a, int panel_begin, int panel_end);
 
 // ---------------------------------------------------------------------------------------------------------
 // Attention for one head: out[i] = softmax(q_i · Kᵀ · scale) · V for query rows [q_begin, q_end).
-// q points at the head's first column; rows are `ld` floats apart (the qkv matrix row stride).
-// K is first packed per head into 8-key panels (same layout as gemm_pack): attention_pack_k; V into 8-channel
-// panels [head_dim/8][tokens][8] (attention_pack_v) so that P·V streams through contiguous memory instead of
-// touching one cache line per token at the qkv row stride. head_dim must be a multiple of 8 (every supported
-// checkpoint has 64); ops.cpp falls back to its plain loop otherwise.
-inline int attention_key_pad(int tokens) { return (tokens + 7) / 8 * 8; }
+// q points at the head's first column; its rows are `ld` floats apart (the qkv matrix row stride).
+// Per head, K and V are packed once (attention_pack_k / _v) so both products run on the GEMM micro-kernel:
+//   K in packed-A layout: blocks of 4 keys interleaved, [ceil(T/4)][head_dim][4] (padding keys zero);
+//   V in panel layout: [head_dim/8][T][8].
+// Queries are taken 8 at a time: their [head_dim][8] copy is the "panel" against which the K blocks give the
+// scores, stored as a [keys][8 queries] tile; softmax runs down that tile (one lane per query), and the tile is
+// then "packed A" (a_step 8) for P·V. head_dim must be a multiple of 8 (every supported checkpoint has 64);
+// ops.cpp falls back to its plain loop otherwise. Only the tile is materialised, never the T × T matrix.
+constexpr int kAttentionQueries = 8;  // queries per block
+inline int attention_key_blocks(int tokens) { return (tokens + 3) / 4; }
 inline size_t attention_packed_k_floats(int tokens, int head_dim) {
-  return static_cast<size_t>(attention_key_pad(tokens)) * head_dim;
+  return static_cast<size_t>(attention_key_blocks(tokens)) * 4 * head_dim;
 }
 inline size_t attention_packed_v_floats(int tokens, int head_dim) {
   return static_cast<size_t>(tokens) * head_dim;
 }
-// Score tile: kGemmMR query rows x padded keys.
-inline size_t attention_tile_floats(int tokens) {
-  return static_cast<size_t>(kGemmMR) * attention_key_pad(tokens);
+// Scratch per call: the query block copy and the score tile.
+inline size_t attention_tile_floats(int tokens, int head_dim) {
+  return static_cast<size_t>(kAttentionQueries) * (head_dim + 4 * attention_key_blocks(tokens));
 }
 
 void attention_pack_k(const float* k, size_t ld, int tokens, int head_dim, float* packed_k);
