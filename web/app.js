@@ -126,6 +126,10 @@ function modelReady(m) {
     : m.downloadedBytes ? `downloaded ${MB(m.downloadedBytes)} MB` + (m.cachedBytes ? `, ${MB(m.cachedBytes)} MB from cache` : '')
       : 'from this device\u2019s cache, nothing downloaded';
   ui.status.append(` · loaded in ${(m.loadMs / 1000).toFixed(1)} s (${sizeNote})`);
+  if (m.phases) {
+    ui.status.title = `worker timeline (ms since it started): ${Object.entries(m.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`;
+    root.dataset.phases = JSON.stringify(m.phases);
+  }
   const labels = info.labels ?? [];
   ui.known.textContent = labels.length === 0 ? 'This model has no classifier head.'
     : labels.length <= 30 ? `Knows ${labels.length} classes: ${labels.join(', ')}.`

@@ -233,7 +233,12 @@ export function createChunkSource(o) {
     }
   }
 
-  return { fetchChunk, total, report: () => report(true) };
+  /** Start getting the first `n` chunks now (e.g. while the engine starts); fetchChunk picks them up. */
+  function warm(n) {
+    for (let i = 0; i < Math.min(n, chunks.length); i++) get(i).catch(() => {});
+  }
+
+  return { fetchChunk, warm, total, report: () => report(true) };
 }
 
 /** How many of the listed chunks the cache already holds (for "cached: 12 of 12 chunks"). */

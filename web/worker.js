@@ -5,7 +5,7 @@
 //                  { type: 'classify', id, file: Blob, topK }
 //   worker → page  { type: 'progress', loaded, total, cachedBytes, downloadedBytes, done, count }
 //                  { type: 'note', code, message }                      (non-fatal: storage full, …)
-//                  { type: 'ready', info, mode, loadMs, cachedBytes, downloadedBytes }
+//                  { type: 'ready', info, mode, loadMs, phases, cachedBytes, downloadedBytes }
 //                  { type: 'load-error', code, message }
 //                  { type: 'result', id, top, ms } | { type: 'result', id, error: { code, message } }
 //
@@ -66,59 +66,16 @@ async function pump() {
 
 async function loadModel(source) {
   const t0 = performance.now();
-  let api;
-  try {
-    api = await import('../src/js/index.js');
-  } catch (e) {
+  const phases = {};                                   // ms since the worker started, for the status tooltip
+  const phase = (name) => { phases[name] = Math.round(performance.now()); };
+
+  // Three things start at once: the API's modules, the WASM engine with its threads, and the model's
+  // manifest + first chunks (from the cache or the network). load() then finds all of them under way.
+  const apiP = import('../src/js/index.js').then((m) => { phase('api'); return m; }, (e) => {
     throw Object.assign(new Error(`The vitrine engine's JavaScript could not be loaded (${e?.message ?? e}). ` +
       'Was `npm run build` run?'), { code: 'E_ENGINE_MISSING' });
-  }
-
-  // Where the model comes from: a URL (bundled default, or one the person typed) or a local folder.
-  let manifestUrl, manifest, fetchChunk, revoke = null, cachedBytes = 0, downloadedBytes = 0;
-  if (source.kind === 'files') {
-    const byName = new Map();
-    for (const f of source.files) byName.set(f.name, f);
-    const mf = byName.get('manifest.json');
-    if (!mf) throw Object.assign(new Error('That folder has no manifest.json: pick the folder of a model converted with `vitrine convert`.'), { code: 'E_NO_MANIFEST' });
-    manifest = parseManifest(await mf.text(), 'manifest.json');
-    manifestUrl = URL.createObjectURL(mf);
-    revoke = manifestUrl;
-    const total = manifest.chunks.reduce((s, c) => s + c.size, 0);
-    let loaded = 0;
-    fetchChunk = async ({ index, file }) => {
-      const f = byName.get(file ?? manifest.chunks[index].file);
-      if (!f) throw Object.assign(new Error(`chunk ${index} (${file}) is not in the picked folder`), { code: 'E_CHUNK_MISSING' });
-      const bytes = new Uint8Array(await f.arrayBuffer());
-      loaded += bytes.length;
-      post({ type: 'progress', loaded, total, cachedBytes: loaded, downloadedBytes: 0, done: index + 1, count: manifest.chunks.length, local: true });
-      return bytes;
-    };
-  } else {
-    manifestUrl = new URL(source.url, self.location.href).href;
-    let res;
-    try {
-      res = await fetch(manifestUrl, { cache: 'no-cache', credentials: 'omit' });
-    } catch (e) {
-      throw Object.assign(new Error(`Could not fetch the model manifest ${manifestUrl} (${e?.message ?? e}).`), { code: 'E_NETWORK' });
-    }
-    if (!res.ok) {
-      throw Object.assign(new Error(`Could not fetch the model manifest ${manifestUrl}: the server answered ${res.status}` +
-        (res.status === 404 ? ' (no model there: is the URL right, or was the default model not built yet?)' : '')), { code: 'E_MANIFEST_HTTP' });
-    }
-    manifest = parseManifest(await res.text(), manifestUrl);
-    const cache = await openChunkCache();
-    const src = createChunkSource({
-      chunks: manifest.chunks,
-      baseUrl: manifestUrl,
-      cache,
-      onProgress: (p) => { cachedBytes = p.cachedBytes; downloadedBytes = p.downloadedBytes; post({ type: 'progress', ...p }); },
-      onNote: (n) => post({ type: 'note', ...n }),
-      prefetch: 0,              // load() already keeps a few chunks in flight
-    });
-    fetchChunk = src.fetchChunk;
-    post({ type: 'progress', loaded: 0, total: src.total, cachedBytes: 0, downloadedBytes: 0, done: 0, count: manifest.chunks.length, cacheAvailable: !!cache });
-  }
+  });
+  apiP.catch(() => {});
 
   // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page.
   const isolated = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
@@ -127,9 +84,6 @@ async function loadModel(source) {
     ? { build: 'mt', threads: cores, isolated: true, reason: null }
     : { build: 'st', threads: 1, isolated: false, reason: 'this page is not cross-origin isolated (no COOP/COEP headers), so WebAssembly threads are unavailable' };
 
-  let chunkCalls = 0;
-  const counted = (c) => { chunkCalls++; return fetchChunk(c); };
-  let mdl;
   // A thread worker of the MT build that cannot start (e.g. blocked by the browser) surfaces as an uncaught
   // error event in this worker, not as a rejection: turn it into one so the ST fallback below runs.
   let onThreadError;
@@ -139,19 +93,76 @@ async function loadModel(source) {
       reject(Object.assign(new Error('a thread worker could not be created'), { code: 'E_WASM' }));
     };
   });
-  if (mode.build === 'mt') self.addEventListener('error', onThreadError);
+  threadFailure.catch(() => {});
+  let threadsP = null;
+  if (mode.build === 'mt') {
+    self.addEventListener('error', onThreadError);
+    threadsP = startThreads(mode.threads, threadFailure).then(() => phase('engine'));
+    threadsP.catch(() => {});
+  }
+
+  // Where the model comes from: a URL (bundled default, or one the person typed) or a local folder.
+  let manifestUrl, manifest, fetchChunk, revoke = null, cachedBytes = 0, downloadedBytes = 0;
+  let mdl;
   try {
-    if (mode.build === 'mt') await startThreads(mode.threads, threadFailure);
-    mdl = await Promise.race([api.load(manifestUrl, { build: mode.build, threads: mode.threads, fetchChunk: counted }), threadFailure]);
-  } catch (e) {
-    // The threaded build failed to start before reading any chunk (e.g. a browser refusing nested
-    // workers): use the single-threaded one and say so. Chunk and manifest errors are not retried.
-    if (mode.build === 'mt' && chunkCalls === 0 && !(e instanceof ChunkError) && !/^E_(CHUNK|MANIFEST|FORMAT)/.test(e?.code ?? '')) {
-      mode = { build: 'st', threads: 1, isolated: true, reason: `the multi-threaded build could not start (${e?.message ?? e}), so this runs on one thread` };
-      mdl = await api.load(manifestUrl, { build: 'st', threads: 1, fetchChunk });
+    if (source.kind === 'files') {
+      const byName = new Map();
+      for (const f of source.files) byName.set(f.name, f);
+      const mf = byName.get('manifest.json');
+      if (!mf) throw Object.assign(new Error('That folder has no manifest.json: pick the folder of a model converted with `vitrine convert`.'), { code: 'E_NO_MANIFEST' });
+      manifest = parseManifest(await mf.text(), 'manifest.json');
+      manifestUrl = URL.createObjectURL(mf);
+      revoke = manifestUrl;
+      const total = manifest.chunks.reduce((s, c) => s + c.size, 0);
+      let loaded = 0;
+      fetchChunk = async ({ index, file }) => {
+        const f = byName.get(file ?? manifest.chunks[index].file);
+        if (!f) throw Object.assign(new Error(`chunk ${index} (${file}) is not in the picked folder`), { code: 'E_CHUNK_MISSING' });
+        const bytes = new Uint8Array(await f.arrayBuffer());
+        loaded += bytes.length;
+        post({ type: 'progress', loaded, total, cachedBytes: loaded, downloadedBytes: 0, done: index + 1, count: manifest.chunks.length, local: true });
+        return bytes;
+      };
     } else {
-      throw e;
+      manifestUrl = new URL(source.url, self.location.href).href;
+      let res;
+      try {
+        res = await fetch(manifestUrl, { cache: 'no-cache', credentials: 'omit' });
+      } catch (e) {
+        throw Object.assign(new Error(`Could not fetch the model manifest ${manifestUrl} (${e?.message ?? e}).`), { code: 'E_NETWORK' });
+      }
+      if (!res.ok) {
+        throw Object.assign(new Error(`Could not fetch the model manifest ${manifestUrl}: the server answered ${res.status}` +
+          (res.status === 404 ? ' (no model there: is the URL right, or was the default model not built yet?)' : '')), { code: 'E_MANIFEST_HTTP' });
+      }
+      manifest = parseManifest(await res.text(), manifestUrl);
+      phase('manifest');
+      const cache = await openChunkCache();
+      const src = createChunkSource({
+        chunks: manifest.chunks,
+        baseUrl: manifestUrl,
+        cache,
+        onProgress: (p) => { cachedBytes = p.cachedBytes; downloadedBytes = p.downloadedBytes; post({ type: 'progress', ...p }); },
+        onNote: (n) => post({ type: 'note', ...n }),
+        prefetch: 0,              // load() itself keeps a few chunks in flight
+      });
+      fetchChunk = src.fetchChunk;
+      post({ type: 'progress', loaded: 0, total: src.total, cachedBytes: 0, downloadedBytes: 0, done: 0, count: manifest.chunks.length, cacheAvailable: !!cache });
+      src.warm(3);                // while the engine starts
     }
+
+    const api = await apiP;
+    if (threadsP) {
+      try {
+        await threadsP;
+      } catch (e) {
+        // The threaded build failed to start (a browser refusing nested workers, a blocked worker script):
+        // use the single-threaded one and say so.
+        mode = { build: 'st', threads: 1, isolated: true, reason: `the multi-threaded build could not start (${e?.message ?? e}), so this runs on one thread` };
+      }
+    }
+    mdl = await Promise.race([api.load(manifestUrl, { build: mode.build, threads: mode.threads, fetchChunk }),
+      ...(mode.build === 'mt' ? [threadFailure] : [])]);
   } finally {
     self.removeEventListener('error', onThreadError);
     if (revoke) URL.revokeObjectURL(revoke);
@@ -163,6 +174,7 @@ async function loadModel(source) {
     info: { name: info.name ?? manifest.name, family: info.family, labels: info.labels, imageSize: info.imageSize },
     mode,
     loadMs: performance.now() - t0,
+    phases: { ...phases, ready: Math.round(performance.now()) },
     cachedBytes,
     downloadedBytes,
     local: source.kind === 'files',
