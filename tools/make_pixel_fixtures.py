@@ -264,6 +264,16 @@ def make_inputs():
     frames = [pal, mid.transpose(Image.FLIP_LEFT_RIGHT).quantize(16)]
     frames[0].save(INPUTS / "gif_anim.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
     made["gif_anim.gif"] = True
+    # First frames smaller than the canvas (PIL fills the rest with the transparent index, else index 0).
+    for name, kw in (("gif_offset.gif", {"background": 5}), ("gif_offset_trns.gif", {"transparency": 3})):
+        b = io.BytesIO()
+        pal.crop((0, 0, 40, 30)).save(b, "GIF", **kw)
+        g = bytearray(b.getvalue())
+        g[6:10] = struct.pack("<HH", 64, 48)  # logical screen
+        i = g.index(b"\x2c\x00\x00\x00\x00" + struct.pack("<HH", 40, 30))
+        g[i + 1:i + 5] = struct.pack("<HH", 11, 7)  # frame position
+        (INPUTS / name).write_bytes(bytes(g))
+        made[name] = True
     save("rgb.bmp", mid)
     save("palette.bmp", pal)
     save("rgba.bmp", Image.fromarray(rgba, "RGBA"))

@@ -322,21 +322,74 @@ Status decode_png(const uint8_t* data, size_t size, Image* out) {
 
 // ---- GIF and BMP ----
 
-// stb leaves pixels of the first frame's transparent colour index unwritten (black); PIL reads the frame as
-// mode "P" and convert("RGB") shows that index's palette colour. Clearing the transparency flag of the
-// Graphic Control Extension that precedes the first image makes stb do the same.
-void gif_clear_first_transparency(std::vector<uint8_t>& g) {
+// GIF differences between stb and PIL, both about the first frame, fixed around stb:
+// - stb leaves pixels of the transparent colour index unwritten (black); PIL reads the frame as mode "P" and
+//   convert("RGB") shows that index's palette colour. Clearing the transparency flag of the Graphic Control
+//   Extensions before the first image makes stb do the same.
+// - canvas pixels outside the first frame's rectangle: stb paints the background colour (or black); PIL
+//   fills its canvas with the frame's transparent index, or index 0 without one, in the frame's palette.
+struct GifFrame0 {
+  bool found = false;
+  int left = 0, top = 0, width = 0, height = 0;
+  int fill_index = 0;       // what PIL fills the canvas with
+  size_t table = 0;         // offset of the palette the frame uses (local, else global), 0 = none
+  int table_entries = 0;
+};
+
+GifFrame0 gif_prepare_first_frame(std::vector<uint8_t>& g) {
+  GifFrame0 f;
+  if (g.size() < 13) return f;
   size_t pos = 13;
-  if (g.size() < 13) return;
-  if (g[10] & 0x80) pos += 3u * (2u << (g[10] & 7));  // global colour table
+  size_t global = 0;
+  int global_entries = 0;
+  if (g[10] & 0x80) {
+    global = 13;
+    global_entries = 2 << (g[10] & 7);
+    pos += 3u * global_entries;
+  }
   while (pos < g.size()) {
     const uint8_t tag = g[pos];
-    if (tag != 0x21 || pos + 2 > g.size()) return;  // image descriptor, trailer or garbage: stop
+    if (tag == 0x2C) {  // the first image descriptor
+      if (pos + 10 > g.size()) return f;
+      f.left = g[pos + 1] | (g[pos + 2] << 8);
+      f.top = g[pos + 3] | (g[pos + 4] << 8);
+      f.width = g[pos + 5] | (g[pos + 6] << 8);
+      f.height = g[pos + 7] | (g[pos + 8] << 8);
+      const uint8_t flags = g[pos + 9];
+      if (flags & 0x80) {
+        f.table = pos + 10;
+        f.table_entries = 2 << (flags & 7);
+      } else {
+        f.table = global;
+        f.table_entries = global_entries;
+      }
+      if (f.table + 3u * f.table_entries > g.size()) f.table_entries = 0;
+      f.found = f.table != 0;
+      return f;
+    }
+    if (tag != 0x21 || pos + 2 > g.size()) return f;  // trailer or garbage: stb will report it
     const uint8_t label = g[pos + 1];
     size_t p = pos + 2;
-    if (label == 0xF9 && p + 2 < g.size() && g[p] >= 4) g[p + 1] &= static_cast<uint8_t>(~1u);
+    if (label == 0xF9 && p + 4 < g.size() && g[p] >= 4) {
+      if (g[p + 1] & 1) f.fill_index = g[p + 4];  // the last GCE before the image wins, in stb and PIL
+      g[p + 1] &= static_cast<uint8_t>(~1u);
+    }
     while (p < g.size() && g[p] != 0) p += 1u + g[p];  // skip sub-blocks
     pos = p + 1;
+  }
+  return f;
+}
+
+void gif_fill_outside_first_frame(const std::vector<uint8_t>& g, const GifFrame0& f, Image* im) {
+  if (!f.found) return;
+  uint8_t rgb[3] = {0, 0, 0};
+  if (f.fill_index < f.table_entries) std::memcpy(rgb, &g[f.table + 3u * f.fill_index], 3);
+  for (int y = 0; y < im->height; y++) {
+    const bool row_inside = y >= f.top && y < f.top + f.height;
+    for (int x = 0; x < im->width; x++) {
+      if (row_inside && x >= f.left && x < f.left + f.width) continue;
+      std::memcpy(&im->rgb[(static_cast<size_t>(y) * im->width + x) * 3], rgb, 3);
+    }
   }
 }
 
@@ -433,8 +486,9 @@ Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Im
       st = allocate(&patched, size, "GIF copy");
       if (!st.ok()) return st;
       std::memcpy(patched.data(), data, size);
-      gif_clear_first_transparency(patched);
+      const GifFrame0 frame0 = gif_prepare_first_frame(patched);
       st = decode_stb_rgb(patched.data(), size, "GIF", out);
+      if (st.ok()) gif_fill_outside_first_frame(patched, frame0, out);
       break;
     }
     case Format::Bmp: st = decode_stb_rgb(data, size, "BMP", out); break;
