@@ -274,6 +274,21 @@ def make_inputs():
         g[i + 1:i + 5] = struct.pack("<HH", 11, 7)  # frame position
         (INPUTS / name).write_bytes(bytes(g))
         made[name] = True
+    # 16-bit BMPs (PIL cannot write them): 5-6-5 bitfields and 5-5-5 BI_RGB, bottom-up rows padded to 4 bytes.
+    a = np.asarray(mid).astype(np.uint32)
+    for name, bits565 in (("rgb565.bmp", True), ("rgb555.bmp", False)):
+        if bits565:
+            px = ((a[..., 0] >> 3) << 11) | ((a[..., 1] >> 2) << 5) | (a[..., 2] >> 3)
+        else:
+            px = ((a[..., 0] >> 3) << 10) | ((a[..., 1] >> 3) << 5) | (a[..., 2] >> 3)
+        h, w = px.shape
+        stride = (w * 2 + 3) // 4 * 4
+        rows = b"".join(px[y].astype("<u2").tobytes().ljust(stride, b"\0") for y in range(h - 1, -1, -1))
+        masks = struct.pack("<III", 0xF800, 0x7E0, 0x1F) if bits565 else b""
+        off = 14 + 40 + len(masks)
+        dib = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 16, 3 if bits565 else 0, len(rows), 2835, 2835, 0, 0)
+        (INPUTS / name).write_bytes(b"BM" + struct.pack("<IHHI", off + len(rows), 0, 0, off) + dib + masks + rows)
+        made[name] = True
     save("rgb.bmp", mid)
     save("palette.bmp", pal)
     save("rgba.bmp", Image.fromarray(rgba, "RGBA"))

@@ -393,6 +393,41 @@ void gif_fill_outside_first_frame(const std::vector<uint8_t>& g, const GifFrame0
   }
 }
 
+// 16-bit BMP: stb widens 5- and 6-bit channels by bit replication ((v << 3) | (v >> 2)), PIL by
+// v * 255 / 31 (and v * 255 / 63) truncated, which differs for some values. Replication keeps v in the top
+// bits, so stb's result maps back to v and on to PIL's value. Only PIL's two layouts are remapped: 5-5-5
+// (BI_RGB) and 5-6-5 or 5-5-5 bitfields; PIL refuses other bitfield layouts.
+void bmp16_like_pil(const uint8_t* d, size_t n, Image* im) {
+  if (n < 34) return;
+  auto u16 = [&](size_t o) { return uint32_t(d[o]) | uint32_t(d[o + 1]) << 8; };
+  auto u32 = [&](size_t o) { return u16(o) | u16(o + 2) << 16; };
+  if (u32(14) < 40 || u16(28) != 16) return;
+  const uint32_t compression = u32(30);
+  bool g6 = false;
+  if (compression == 3) {
+    if (n < 66) return;
+    const uint32_t r = u32(54), g = u32(58), b = u32(62);
+    if (r == 0xF800 && g == 0x7E0 && b == 0x1F) {
+      g6 = true;
+    } else if (!(r == 0x7C00 && g == 0x3E0 && b == 0x1F)) {
+      return;
+    }
+  } else if (compression != 0) {
+    return;
+  }
+  uint8_t five[256], six[256];
+  for (int x = 0; x < 256; x++) {
+    five[x] = static_cast<uint8_t>((x >> 3) * 255 / 31);
+    six[x] = static_cast<uint8_t>((x >> 2) * 255 / 63);
+  }
+  uint8_t* p = im->rgb.data();
+  for (size_t i = 0; i < im->rgb.size(); i += 3) {
+    p[i] = five[p[i]];
+    p[i + 1] = g6 ? six[p[i + 1]] : five[p[i + 1]];
+    p[i + 2] = five[p[i + 2]];
+  }
+}
+
 // PNG (8-bit results), GIF and BMP: stb's RGB output (3 channels requested: gray repeated, alpha dropped).
 Status decode_stb_rgb(const uint8_t* data, size_t size, const char* name, Image* out) {
   int w = 0, h = 0, comp = 0;
@@ -491,7 +526,10 @@ Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Im
       if (st.ok()) gif_fill_outside_first_frame(patched, frame0, out);
       break;
     }
-    case Format::Bmp: st = decode_stb_rgb(data, size, "BMP", out); break;
+    case Format::Bmp:
+      st = decode_stb_rgb(data, size, "BMP", out);
+      if (st.ok()) bmp16_like_pil(data, size, out);
+      break;
   }
   if (!st.ok()) {
     *out = Image{};
