@@ -190,6 +190,25 @@ test('f16 checkpoint is upcast to f32 (with a note), values exact', async () => 
   assert.deepEqual(tensorData(out, 'layers.0.attn.out.weight'), f16ToF32(u16));
 });
 
+test('bf16 and f64 checkpoints are converted to f32 with a note', async () => {
+  for (const [dtype, kind] of [['BF16', 'bf16'], ['F64', 'f64']]) {
+    const { dir } = makeHfModel(tmpDir(`dt-${kind}`), 'deit', { head: 'dist', dtype, seed: 3 });
+    const ref = makeHfModel(tmpDir(`dt-ref-${kind}`), 'deit', { head: 'dist', seed: 3 }).dir;
+    const out = tmpDir(`dt-out-${kind}`);
+    const m = await convert(dir, out);
+    assert.ok(m.metadata.notes.includes(`${kind} weights converted to f32`), JSON.stringify(m.metadata.notes));
+    checkLayout(out);
+    const got = tensorData(out, 'layers.1.mlp.fc1.weight');
+    const want = sourceData(path.join(ref, 'model.safetensors'), 'deit.encoder.layer.1.intermediate.dense.weight');
+    if (kind === 'f64') assert.deepEqual(got, want);
+    else {
+      // bf16 keeps the top 16 bits of each f32
+      const w = new Uint32Array(Float32Array.from(want).buffer).map((x) => x & 0xffff0000);
+      assert.deepEqual(got, new Float32Array(w.buffer));
+    }
+  }
+});
+
 test('chunk size: many small chunks hold the same stream; sizes and hashes per FORMAT §7', async () => {
   const a = tmpDir('c-default'), b = tmpDir('c-small');
   await convert(path.join(FIXTURES, 'deit/hf'), a);

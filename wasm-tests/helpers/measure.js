@@ -25,11 +25,15 @@ if (args[0] === '--child') {
   const px = await model.preprocess(bytes);
   await model.forward(px.pixels, { height: px.height, width: px.width }); // warm-up
   const times = [];
+  const cpu0 = process.resourceUsage();
   for (let i = 0; i < Number(runs); i++) {
     const t = performance.now();
     await model.forward(px.pixels, { height: px.height, width: px.width });
     times.push(performance.now() - t);
   }
+  const cpu1 = process.resourceUsage();
+  // CPU time of all threads per forward: a load-independent figure when the machine is shared.
+  const cpuMs = ((cpu1.userCPUTime - cpu0.userCPUTime) + (cpu1.systemCPUTime - cpu0.systemCPUTime)) / 1000 / Number(runs);
   const tc = performance.now();
   const n = Math.max(3, Math.floor(Number(runs) / 2));
   for (let i = 0; i < n; i++) await model.classify(bytes);
@@ -40,7 +44,8 @@ if (args[0] === '--child') {
   const out = {
     build, threads: model.info.threads, streamMB: +(model.info.streamSize / 1048576).toFixed(1),
     loadMs: Math.round(loadMs), rssAfterLoadMB: Math.round(rssAfterLoad / 1048576), rssPeakMB: Math.round(peak / 1048576),
-    forwardMsMedian: +times[times.length >> 1].toFixed(1), forwardMsMin: +times[0].toFixed(1), classifyMsPerImage: +classifyMs.toFixed(1),
+    forwardMsMedian: +times[times.length >> 1].toFixed(1), forwardMsMin: +times[0].toFixed(1), forwardCpuMs: +cpuMs.toFixed(1),
+    classifyMsPerImage: +classifyMs.toFixed(1), loadavg: (await import('node:os')).loadavg()[0].toFixed(1),
   };
   console.log(JSON.stringify(out));
   await model.dispose();

@@ -91,7 +91,7 @@ export function fillTensor(t, rand, scale = 0.05) {
  * `rand`. `dtype` 'F32' (default) or 'F16'/'F64' (data converted). Returns the per-tensor data written.
  */
 export function writeSafetensors(file, tensors, { rand = rng(1), dtype = 'F32', keep = false, metadata } = {}) {
-  const size = { F32: 4, F16: 2, F64: 8 }[dtype];
+  const size = { F32: 4, F16: 2, BF16: 2, F64: 8 }[dtype];
   const header = {};
   if (metadata) header.__metadata__ = metadata;
   let off = 0;
@@ -114,6 +114,7 @@ export function writeSafetensors(file, tensors, { rand = rng(1), dtype = 'F32', 
     let bytes;
     if (dtype === 'F32') bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     else if (dtype === 'F64') { const d = Float64Array.from(data); bytes = Buffer.from(d.buffer); }
+    else if (dtype === 'BF16') { const u = new Uint32Array(Float32Array.from(data).buffer); bytes = Buffer.from(Uint16Array.from(u, (x) => x >>> 16).buffer); }
     else { const h = new Uint16Array(data.length); for (let i = 0; i < data.length; i++) h[i] = toF16(data[i]); bytes = Buffer.from(h.buffer); }
     fs.writeSync(fd, bytes);
   }
