@@ -192,6 +192,9 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assertSameAsNode(tiles, ['dropped.jpg', 'pasted.png']);
       const label = await b.page.getAttribute('#tiles > li:first-child', 'aria-label');
       assert.match(label, /: .+ \d+(\.\d)?%/, 'a tile reads out its labels');
+      await b.page.click('#clear');
+      assert.equal(await b.page.locator('#tiles > li').count(), 0);
+      assert.equal(await b.page.isHidden('#toolbar'), true);
     } finally {
       await b.close();
       await srv.close();

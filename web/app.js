@@ -301,7 +301,7 @@ ui.clear.addEventListener('click', () => {
   for (const t of tiles.values()) URL.revokeObjectURL(t.url);
   tiles.clear();
   ui.tiles.replaceChildren();
-  // Requests already queued in the worker still come back; their ids no longer have a tile.
+  worker?.postMessage({ type: 'clear' });   // a photo being classified right now still answers; its tile is gone
   updateCounts();
   ui.pick.focus();
 });

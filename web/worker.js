@@ -3,6 +3,7 @@
 //
 //   page → worker  { type: 'load', source: { kind: 'url', url } | { kind: 'files', files: File[] } }
 //                  { type: 'classify', id, file: Blob, topK }
+//                  { type: 'clear' }                                     (forget queued photos)
 //   worker → page  { type: 'progress', loaded, total, cachedBytes, downloadedBytes, done, count }
 //                  { type: 'note', code, message }                      (non-fatal: storage full, …)
 //                  { type: 'ready', info, mode, loadMs, phases, cachedBytes, downloadedBytes }
@@ -40,6 +41,8 @@ self.onmessage = (ev) => {
   } else if (m.type === 'classify') {
     queue.push(m);
     pump();
+  } else if (m.type === 'clear') {
+    queue.length = 0;         // the page removed its photos: drop what has not started
   }
 };
 
