@@ -29,7 +29,14 @@ test('convert + inspect (text and --json)', () => {
   assert.equal(j.chunks, m.chunks.length);
   assert.equal(j.totalBytes, m.stream_size);
   assert.equal(j.params, m.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0));
-  // inspect notices a damaged folder
+  // inspect --verify checks every chunk's SHA-256; inspect notices a missing chunk
+  assert.equal(run(['inspect', out, '--verify']).status, 0);
+  const f2 = path.join(out, m.chunks[2].file);
+  const bytes = fs.readFileSync(f2); bytes[7] ^= 0x20; fs.writeFileSync(f2, bytes);
+  const v = run(['inspect', out, '--verify']);
+  assert.equal(v.status, 1);
+  assert.match(v.stdout, /PROBLEM\s+chunk 2 \(chunk-00002\.bin\): SHA-256 mismatch/);
+  assert.equal(run(['inspect', out]).status, 0, 'without --verify sizes only');
   fs.rmSync(path.join(out, m.chunks[1].file));
   const bad = run(['inspect', out]);
   assert.equal(bad.status, 1);

@@ -8,7 +8,7 @@ import { ProgressBar } from './progress.js';
 
 const USAGE = `usage:
   vitrine convert <hf-folder|model.npz> -o <out-dir> [--config config.json] [--chunk-size 4M] [--name NAME]
-  vitrine inspect <model-dir> [--json]
+  vitrine inspect <model-dir> [--json] [--verify]
   vitrine classify <model> <files or folders…> [--top 5] [--format csv|json|jsonl] [-o out] [--no-exif]
   vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean] [--no-exif]
   vitrine forward <model> --pixels x.npy -o out.json
@@ -100,13 +100,13 @@ async function cmdConvert(args) {
 }
 
 async function cmdInspect(args) {
-  const { values, positionals } = opts(args, { json: { type: 'boolean' } });
+  const { values, positionals } = opts(args, { json: { type: 'boolean' }, verify: { type: 'boolean' } });
   if (values.help) return console.log(USAGE);
   if (positionals.length !== 1) throw new UsageError('inspect needs <model-dir>');
   const { describe, formatDescription } = await import('./inspect.js');
   let p = positionals[0];
   if (p === 'default') p = fileURLToPath(new URL('../../weights/cifar10-vit', import.meta.url));
-  const d = describe(p);
+  const d = describe(p, { verify: values.verify });
   console.log(values.json ? JSON.stringify(d, null, 2) : formatDescription(d));
   return d.problems.length ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 // `vitrine inspect`: what a converted model is, from its manifest alone (no WebAssembly needed).
 import fs from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { VitrineError } from './errors.js';
 
 export function readManifest(dirOrFile) {
@@ -15,7 +16,7 @@ export function readManifest(dirOrFile) {
 const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
 
 /** Facts about a model: what `inspect --json` prints. Checks that the chunk files exist and have the listed size. */
-export function describe(dirOrFile) {
+export function describe(dirOrFile, { verify = false } = {}) {
   const { manifest: m, path: p } = readManifest(dirOrFile);
   const a = m.architecture ?? {};
   const params = (m.tensors ?? []).reduce((s, t) => s + t.shape.reduce((x, y) => x * y, 1), 0);
@@ -25,6 +26,9 @@ export function describe(dirOrFile) {
     const f = path.join(dir, c.file);
     if (!fs.existsSync(f)) problems.push(`chunk ${i} (${c.file}) is missing`);
     else if (fs.statSync(f).size !== c.size) problems.push(`chunk ${i} (${c.file}) is ${fs.statSync(f).size} bytes, manifest says ${c.size}`);
+    else if (verify && createHash('sha256').update(fs.readFileSync(f)).digest('hex') !== c.sha256) {
+      problems.push(`chunk ${i} (${c.file}): SHA-256 mismatch (file is corrupt or was tampered with)`);
+    }
   }
   return {
     name: m.name, format: m.format, version: m.version, family: a.family,
