@@ -78,6 +78,14 @@ PROCESSORS = {
                                        do_center_crop=True, crop_size={"height": 224, "width": 224},
                                        do_rescale=True, rescale_factor=1 / 255, do_normalize=True,
                                        image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)),
+    # rescale without normalize, and normalize without rescale (small outputs keep the goldens small)
+    "no_normalize": ("ViTImageProcessor", dict(do_resize=True, size={"height": 40, "width": 48}, resample=3,
+                                               do_rescale=True, rescale_factor=1 / 255, do_normalize=False,
+                                               image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])),
+    "no_rescale": ("DeiTImageProcessor", dict(do_resize=True, size={"height": 52, "width": 52}, resample=2,
+                                              do_center_crop=True, crop_size={"height": 40, "width": 36},
+                                              do_rescale=False, rescale_factor=1 / 255, do_normalize=True,
+                                              image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)),
     # no resize: only rescale + normalize of the decoded image (small inputs only)
     "raw": ("ViTImageProcessor", dict(do_resize=False, size={"height": 224, "width": 224}, resample=2,
                                       do_rescale=True, rescale_factor=1 / 255, do_normalize=True,
@@ -119,9 +127,11 @@ def recover_uint8(name, pv):
     """The uint8 HWC image HF normalised: invert the 256-entry lookup per channel, then prove the round trip."""
     cls, kw = PROCESSORS[name]
     proc = CLASSES[cls](**kw)
-    ramp = np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, axis=2)
-    lut = proc.rescale(ramp, scale=kw["rescale_factor"], input_data_format="channels_last")
-    lut = proc.normalize(lut, mean=kw["image_mean"], std=kw["image_std"], input_data_format="channels_last")
+    lut = np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, axis=2)
+    if kw["do_rescale"]:
+        lut = proc.rescale(lut, scale=kw["rescale_factor"], input_data_format="channels_last")
+    if kw["do_normalize"]:
+        lut = proc.normalize(lut, mean=kw["image_mean"], std=kw["image_std"], input_data_format="channels_last")
     lut = lut.reshape(256, 3).astype(np.float32)
     u8 = np.zeros(pv.shape[1:] + (3,), np.uint8)
     for c in range(3):
@@ -350,6 +360,8 @@ def main():
     for proc in ("nearest", "lanczos", "box", "hamming"):
         plan += [("bird_eagle.jpg", proc, True), ("small_100x80.jpg", proc, True), ("tiny_3x5.jpg", proc, True)]
     plan += [("horse_jockey.jpg", "pad", True), ("tall_60x900.png", "pad", True)]
+    for proc in ("no_normalize", "no_rescale"):
+        plan += [("dog_beagle.jpg", proc, True), ("person_cameraman_gray.png", proc, True)]
     for o in range(1, 9):
         plan.append((f"exif_{o}.jpg", "raw", True))
     plan += [("exif_1.jpg", "dinov2", True), ("exif_6.jpg", "dinov2", True), ("exif_7.jpg", "dinov2", True)]
