@@ -505,9 +505,10 @@ Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Im
     }
     w = iw, h = ih;
   }
-  const int64_t pixels = w * h;
   if (w <= 0 || h <= 0) return Status::Err(std::string("corrupt ") + format_name(f) + " header: zero size");
-  if (pixels > options.max_pixels) {
+  // Both sides are below 2^32 (PNG stores 32-bit sizes, the others less), so the product fits in 64 bits.
+  const uint64_t pixels = static_cast<uint64_t>(w) * static_cast<uint64_t>(h);
+  if (options.max_pixels < 0 || pixels > static_cast<uint64_t>(options.max_pixels)) {
     return Status::Err("image too large: " + std::to_string(w) + "x" + std::to_string(h) + " = " +
                        std::to_string(pixels) + " pixels, over the budget of " +
                        std::to_string(options.max_pixels) + " (refused from the header, nothing decoded)");
