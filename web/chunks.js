@@ -144,11 +144,17 @@ export function createChunkSource(o) {
         await sleep(250 * attempt, o.signal);
         continue;
       }
-      if (res.status === 206 && have > 0) {
+      const resumed = res.status === 206 && have > 0 && Number(/^bytes (\d+)-/.exec(res.headers.get('Content-Range') ?? '')?.[1]) === have;
+      if (resumed) {
         // continue filling from `have`
-      } else if (res.ok) {
+      } else if (res.ok && res.status !== 206) {
         if (have > 0) { downloadedBytes -= have; got[i] -= have; }
         have = 0;              // the server sent the whole chunk again
+      } else if (res.status === 206) {
+        // A range we did not ask for: start the chunk over without ranges.
+        downloadedBytes -= have; got[i] -= have; have = 0;
+        lastError = new Error('unexpected partial response');
+        continue;
       } else {
         const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
         lastError = new ChunkError('E_CHUNK_HTTP', `${label(i)}: the server answered ${res.status} ${res.statusText}`.trim() + ` for ${url}`, { status: res.status, url });

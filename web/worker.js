@@ -16,6 +16,7 @@ import { createChunkSource, openChunkCache, ChunkError } from './chunks.js';
 
 let model = null;
 let loading = null;          // Promise<model> while a load runs
+let loadFailed = false;      // then photos get an answer at once instead of waiting forever
 const queue = [];            // classify requests waiting for the model / for the previous one
 let busy = false;
 
@@ -31,6 +32,7 @@ self.onmessage = (ev) => {
   const m = ev.data;
   if (m.type === 'load') {
     loading = loadModel(m.source).then((mdl) => { model = mdl; pump(); return mdl; }, (e) => {
+      loadFailed = true;
       post({ type: 'load-error', ...errInfo(e) });
       // Requests waiting for this model cannot run; tell the page so each photo can say why.
       for (const r of queue.splice(0)) {
@@ -39,6 +41,10 @@ self.onmessage = (ev) => {
       return null;
     });
   } else if (m.type === 'classify') {
+    if (loadFailed) {
+      post({ type: 'result', id: m.id, error: { code: 'E_NO_MODEL', message: 'The model did not load (see above).' } });
+      return;
+    }
     queue.push(m);
     pump();
   } else if (m.type === 'clear') {
