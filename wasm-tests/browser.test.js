@@ -22,6 +22,63 @@ const GOOD = ['dog_beagle.jpg', 'cat_chelsea.png', 'bird_eagle.jpg', 'horse_jock
   'airplane_airliner.jpg', 'person_cameraman_gray.png', 'elephants_exif_orientation6.jpg'];
 const NOT_AN_IMAGE = { name: 'notes-not-a-photo.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('these bytes are not a JPEG at all\n') };
 
+describe('dev/static server (tools/serve.mjs)', () => {
+  let tmp, srv, plain;
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vitrine-serve-'));
+    fs.mkdirSync(path.join(tmp, 'web'));
+    for (const [f, body] of Object.entries({ 'web/index.html': '<!doctype html>', 'web/a.js': 'export {}', 'web/b.mjs': 'export {}',
+      'm.wasm': Buffer.from([0, 97, 115, 109]), 'manifest.json': '{}', 'chunk-00000.bin': Buffer.alloc(1000, 7) })) {
+      fs.writeFileSync(path.join(tmp, f), body);
+    }
+    srv = await startServer({ root: tmp, faults: { tamper: [{ match: 'chunk-00000.bin', times: 1 }] } });
+    plain = await startServer({ root: tmp, isolation: false });
+  });
+  after(async () => {
+    await srv?.close();
+    await plain?.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('binds 127.0.0.1 and sends the right MIME types', async () => {
+    assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const types = { 'web/a.js': 'text/javascript', 'web/b.mjs': 'text/javascript', 'm.wasm': 'application/wasm',
+      'manifest.json': 'application/json', 'web/index.html': 'text/html', 'chunk-00000.bin': 'application/octet-stream' };
+    for (const [f, type] of Object.entries(types)) {
+      const r = await fetch(srv.url + f);
+      assert.equal(r.status, 200, f);
+      assert.equal(r.headers.get('content-type').split(';')[0], type, f);
+      await r.arrayBuffer();
+    }
+    const r = await fetch(srv.url, { redirect: 'manual' });
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.get('location'), '/web/');
+  });
+
+  test('COOP/COEP only when isolation is on', async () => {
+    const a = await fetch(srv.url + 'web/a.js');
+    assert.equal(a.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.equal(a.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    const b = await fetch(plain.url + 'web/a.js');
+    assert.equal(b.headers.get('cross-origin-opener-policy'), null);
+    assert.equal(b.headers.get('cross-origin-embedder-policy'), null);
+  });
+
+  test('GET/HEAD only, nothing outside the root, byte ranges, and a fault that fires once', async () => {
+    assert.equal((await fetch(srv.url + 'manifest.json', { method: 'POST', body: 'x' })).status, 405);
+    assert.equal((await fetch(srv.url + '%2e%2e/%2e%2e/etc/passwd')).status, 404);
+    assert.equal((await fetch(srv.url + 'nope')).status, 404);
+    const part = await fetch(srv.url + 'chunk-00000.bin', { headers: { Range: 'bytes=990-' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers.get('content-range'), 'bytes 990-999/1000');
+    assert.equal((await part.arrayBuffer()).byteLength, 10);
+    // The range request above used the tamper fault up: it was flipped; the next one is clean.
+    const clean = Buffer.from(await (await fetch(srv.url + 'chunk-00000.bin')).arrayBuffer());
+    assert.ok(clean.equals(Buffer.alloc(1000, 7)));
+    assert.ok(srv.requests.some((r) => r.method === 'POST' && r.bodyBytes === 1));
+  });
+});
+
 describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () => {
   let tmp, site, model, small, pageUrl, smallUrl, expected;
 
