@@ -281,3 +281,86 @@ test('the bundled default model loads with load() and classifies a photo', async
     assert.equal(top.length, 3);
   } finally { await m.dispose(); }
 });
+
+// The same API in a browser: Chromium imports src/js/index.js as an ES module, which picks the web build
+// (mt when the page is cross-origin isolated, else st) and fetches the chunks itself (no fetchChunk hook).
+describe('JS API in Chromium', () => {
+  let h, startServer, site, vitDir;
+  before(async () => {
+    requireBuild('mt');
+    h = await import('./browser/harness.js');
+    ({ startServer } = await import('../tools/serve.mjs'));
+    assert.ok(fs.existsSync(h.CHROMIUM), `no Chromium at ${h.CHROMIUM} (tools/setup.sh installs it)`);
+    assert.ok(await h.loadPlaywright(), 'playwright-core is not installed (npm ci)');
+    for (const f of ['vitrine-mt.mjs', 'vitrine-st.mjs']) assert.ok(fs.existsSync(path.join(ROOT, 'dist/wasm/web', f)), `dist/wasm/web/${f} missing: npm run build`);
+    vitDir = await convertedCase('vit');
+    site = tmpDir('site');
+    fs.symlinkSync(path.join(ROOT, 'src'), path.join(site, 'src'));
+    fs.symlinkSync(path.join(ROOT, 'dist'), path.join(site, 'dist'));
+    fs.symlinkSync(vitDir, path.join(site, 'model'));
+    fs.copyFileSync(IMAGE, path.join(site, 'image.png'));
+    const px = caseInputs('vit')[0].pixels;
+    fs.writeFileSync(path.join(site, 'pixels.f32'), Buffer.from(px.buffer, px.byteOffset, px.byteLength));
+    fs.writeFileSync(path.join(site, 'index.html'), `<!doctype html><meta charset="utf-8"><title>api</title>
+<script type="module">
+import { load } from '/src/js/index.js';
+const out = {};
+try {
+  const events = [];
+  const m = await load('/model/manifest.json', { onProgress: (p) => events.push(p) });
+  out.info = { build: m.info.build, threads: m.info.threads, family: m.info.family, labels: [...m.info.labels] };
+  out.progress = events;
+  const bytes = new Uint8Array(await (await fetch('/image.png')).arrayBuffer());
+  out.top = await m.classify(bytes, { topK: 5 });
+  out.topBlob = await m.classify(new Blob([bytes]), { topK: 5 });
+  const px = new Float32Array(await (await fetch('/pixels.f32')).arrayBuffer());
+  const f = await m.forward(px, { height: 224, width: 224 });
+  out.lhs = Array.from(f.lastHiddenState);
+  out.logits = Array.from(f.logits);
+  try { await m.classify(new Uint8Array([1, 2, 3, 4])); out.bad = 'accepted'; } catch (e) { out.bad = e.code; }
+  out.after = (await m.classify(bytes, { topK: 1 }))[0].index;
+  try { await load('/model/missing.json'); } catch (e) { out.missing = e.code; }
+  await m.dispose();
+} catch (e) { out.error = String(e?.stack ?? e); out.code = e?.code; }
+window.result = out;
+</script>`);
+  });
+
+  for (const isolation of [true, false]) {
+    test(isolation ? 'cross-origin isolated page → mt build' : 'plain page → st build, one thread', async (t) => {
+      const srv = await startServer({ root: site, isolation });
+      const b = await h.launch();
+      try {
+        await b.page.goto(srv.url + '/index.html');
+        await b.page.waitForFunction(() => window.result, null, { timeout: 120_000 });
+        const r = await b.page.evaluate(() => window.result);
+        assert.equal(r.error, undefined, `${r.error} [${r.code}]`);
+        assert.equal(r.info.build, isolation ? 'mt' : 'st');
+        if (!isolation) assert.equal(r.info.threads, 1);
+        assert.deepEqual(r.info.labels, caseInfo('vit').labels);
+        const total = JSON.parse(fs.readFileSync(path.join(vitDir, 'manifest.json'))).stream_size;
+        assert.deepEqual(r.progress[0], { loaded: 0, total });
+        assert.equal(r.progress.at(-1).loaded, total);
+        // The same answers as Node.
+        const node = await load(vitDir, { build: 'st' });
+        const want = await node.classify(IMAGE, { topK: 5 });
+        await node.dispose();
+        assert.deepEqual(r.top.map((p) => p.index), want.map((p) => p.index));
+        assert.ok(maxAbsDiff(r.top.map((p) => p.score), want.map((p) => p.score)) < 1e-5);
+        assert.deepEqual(r.topBlob, r.top);
+        const [inp] = caseInputs('vit');
+        const d = maxAbsDiff(Float32Array.from(r.lhs), inp.lastHiddenState.data);
+        t.diagnostic(`browser ${r.info.build}: last_hidden_state max abs diff ${d}`);
+        assert.ok(d <= caseInfo('vit').tolerance);
+        assert.ok(maxAbsDiff(Float32Array.from(r.logits), inp.logits.data) <= caseInfo('vit').tolerance);
+        assert.equal(r.bad, 'E_IMAGE');
+        assert.equal(r.after, want[0].index, 'the model works after a bad image');
+        assert.equal(r.missing, 'E_MANIFEST');
+        assert.ok(srv.requests.some((q) => q.url.endsWith('/model/chunk-00000.bin')), 'chunks fetched by load() itself');
+      } finally {
+        await b.close();
+        await srv.close();
+      }
+    });
+  }
+});
