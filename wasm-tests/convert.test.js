@@ -352,6 +352,31 @@ test('planConversion reads only headers (no data) and agrees with convert', asyn
   assert.equal(manifest.stream_size, m.stream_size);
 });
 
+test('npz members: npy v2 headers are read; fortran_order=True is refused naming the array', async () => {
+  const d = tmpDir('npzv2');
+  fs.copyFileSync(path.join(FIXTURES, 'vit-model/hf/config.json'), path.join(d, 'config.json')); // a ViTModel: no classifier
+  const npyWith = (data, shape, { v2 = false, fortran = false } = {}) => {
+    const v1 = Buffer.from(writeNpy(data, shape));
+    let header = v1.subarray(10, 10 + v1.readUInt16LE(8)).toString('latin1');
+    if (fortran) header = header.replace("'fortran_order': False", "'fortran_order': True ");
+    if (!v2) return Buffer.concat([v1.subarray(0, 10), Buffer.from(header, 'latin1'), v1.subarray(10 + header.length)]);
+    const pre = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 0, 0, 0, 0]);
+    header = header.trimEnd().padEnd(header.length + 64 - 2, ' ') + '\n'; // keep 64-byte alignment of the data: 12 + len
+    pre.writeUInt32LE(header.length, 8);
+    return Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+  };
+  const { readNpy: rn } = await import('../src/js/npy.js');
+  const v2 = npyWith(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3], { v2: true });
+  assert.deepEqual(rn(v2).shape, [2, 3]);
+  assert.deepEqual(Array.from(rn(v2).data), [1, 2, 3, 4, 5, 6]);
+  const D = JSON.parse(fs.readFileSync(path.join(d, 'config.json'))).hidden_size;
+  writeNpz(path.join(d, 'f.npz'), [{ name: 'embeddings.cls_token', bytes: npyWith(new Float32Array(D), [1, 1, D], { fortran: true }) }]);
+  await assert.rejects(convert(path.join(d, 'f.npz'), tmpDir('o')), /f\.npz: array "embeddings\.cls_token": fortran_order=True is not supported/);
+  writeNpz(path.join(d, 'v2.npz'), [{ name: 'embeddings.cls_token', bytes: npyWith(new Float32Array(D), [1, 1, D], { v2: true }) }]);
+  // a v2 member is read fine: the conversion then stops at the first tensor the checkpoint lacks
+  await assert.rejects(convert(path.join(d, 'v2.npz'), tmpDir('o')), /missing tensor "embeddings\.position_embeddings"/);
+});
+
 test('npy round trip', () => {
   const data = Float32Array.from({ length: 24 }, (_, i) => i * 0.5 - 3);
   const back = readNpy(writeNpy(data, [2, 3, 4]));
