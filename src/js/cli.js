@@ -14,7 +14,8 @@ const USAGE = `usage:
   vitrine forward <model> --pixels x.npy -o out.json
 common: --threads N  --build mt|st   (<model> = a model folder, manifest path or URL, or "default")`;
 
-const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tga', '.psd', '.pnm', '.ppm', '.pgm', '.hdr', '.pic', '.webp']);
+// What the engine decodes (src/engine/image/decode.cpp: JPEG, PNG, BMP, GIF); other files in a folder are left out.
+const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.bmp', '.gif']);
 
 class UsageError extends Error {}
 

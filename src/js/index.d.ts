@@ -81,7 +81,7 @@ export interface ModelInfo {
   requestedThreads: number;
 }
 
-/** Anything that holds encoded image bytes (JPEG, PNG, BMP, GIF, …), or a file path / URL. */
+/** Encoded image bytes (JPEG, PNG, BMP, GIF), or a file path / URL. */
 export type ImageInput = Uint8Array | ArrayBuffer | ArrayBufferView | Blob | string | URL;
 
 export interface Pixels {
