@@ -86,6 +86,12 @@ async function loadModel(source) {
   });
   apiP.catch(() => {});
 
+  // Both builds use WebAssembly SIMD (every current browser has it; Safari since 16.4).
+  if (!hasSimd()) {
+    throw Object.assign(new Error('This browser does not support WebAssembly SIMD, which the vitrine engine needs. ' +
+      'Use a current Chrome, Edge, Firefox or Safari (16.4 or later).'), { code: 'E_NO_SIMD' });
+  }
+
   // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page.
   const isolated = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
   const cores = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
@@ -177,7 +183,7 @@ async function loadModel(source) {
     if (revoke) URL.revokeObjectURL(revoke);
   }
   const info = { ...mdl.info };
-  mode = { ...mode, build: info.build ?? mode.build, threads: info.threads ?? mode.threads, simd: info.simd ?? true };
+  mode = { ...mode, build: info.build ?? mode.build, threads: info.threads ?? mode.threads, simd: hasSimd() };
   post({
     type: 'ready',
     info: { name: info.name ?? manifest.name, family: info.family, labels: info.labels, imageSize: info.imageSize },
@@ -207,6 +213,15 @@ async function startThreads(threads, threadFailure) {
     await Promise.race([runtime.getRuntime('mt', threads), threadFailure, deadline]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+// A tiny module using one SIMD instruction (i8x16.splat / i8x16.popcnt): validates only where SIMD exists.
+function hasSimd() {
+  try {
+    return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
+  } catch {
+    return false;
   }
 }
 
