@@ -100,7 +100,7 @@ void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* 
   base.ldy = L.out;
   base.y = y;
   const float* packed = static_cast<const float*>(L.packed.get());
-  auto pack = [&](int b0, int b1) { gemm_pack_a(x, K, rows, K, b0, b1, packed_a.get()); };
+  auto pack = [&](int b0, int b1) { dispatch::gemm_pack_a(x, K, rows, K, b0, b1, packed_a.get()); };
   // Threads take contiguous ranges of column panels: each reads all of A but only its share of the weights,
   // and writes disjoint columns of y.
   auto run = [&](int p0, int p1) {

@@ -18,8 +18,13 @@ void attention_rows_scalar(const float* q, const float* packed_k, const float* p
   float* s = tile + static_cast<size_t>(Q) * head_dim;   // [4 * key_blocks][8]
   for (int i0 = q_begin; i0 < q_end; i0 += Q) {
     const int rows = std::min(Q, q_end - i0);
-    for (int c = 0; c < head_dim; ++c)
-      for (int i = 0; i < Q; ++i) qb[c * Q + i] = i < rows ? q[static_cast<size_t>(i0 + i) * ld + c] : 0.0f;
+    // The query block as a [head_dim][8] panel (missing queries of the last block are zero).
+    for (int i = 0; i < rows; ++i) {
+      const float* qi = q + static_cast<size_t>(i0 + i) * ld;
+      for (int c = 0; c < head_dim; ++c) qb[c * Q + i] = qi[c];
+    }
+    for (int i = rows; i < Q; ++i)
+      for (int c = 0; c < head_dim; ++c) qb[c * Q + i] = 0.0f;
     // 1. scores
     for (int b = 0; b < key_blocks; ++b) {
       const float* kb = packed_k + static_cast<size_t>(b) * head_dim * 4;

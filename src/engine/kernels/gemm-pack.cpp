@@ -36,7 +36,7 @@ void gemm_pack_inplace(float* w, int n, int k, float* tmp) {
   }
 }
 
-void gemm_pack_a(const float* x, size_t ldx, int m, int k, int block_begin, int block_end, float* packed_a) {
+void gemm_pack_a_scalar(const float* x, size_t ldx, int m, int k, int block_begin, int block_end, float* packed_a) {
   for (int b = block_begin; b < block_end; ++b) {
     float* dst = packed_a + static_cast<size_t>(b) * 4 * k;
     const int rows = std::min(4, m - 4 * b);
@@ -44,22 +44,6 @@ void gemm_pack_a(const float* x, size_t ldx, int m, int k, int block_begin, int 
     for (int r = 0; r < 4; ++r) src[r] = x + static_cast<size_t>(4 * b + std::min(r, rows - 1)) * ldx;
     for (int kk = 0; kk < k; ++kk) {
       for (int r = 0; r < 4; ++r) dst[4 * kk + r] = r < rows ? src[r][kk] : 0.0f;
-    }
-  }
-}
-
-void attention_pack_k(const float* k, size_t ld, int tokens, int head_dim, float* packed_k) {
-  // Key j, channel c -> packed_k[(j / 4) * head_dim * 4 + c * 4 + j % 4]; padding keys are zero.
-  for (int b = 0; b < attention_key_blocks(tokens); ++b) {
-    float* dst = packed_k + static_cast<size_t>(b) * head_dim * 4;
-    for (int jj = 0; jj < 4; ++jj) {
-      const int j = 4 * b + jj;
-      if (j < tokens) {
-        const float* src = k + static_cast<size_t>(j) * ld;
-        for (int c = 0; c < head_dim; ++c) dst[c * 4 + jj] = src[c];
-      } else {
-        for (int c = 0; c < head_dim; ++c) dst[c * 4 + jj] = 0.0f;
-      }
     }
   }
 }

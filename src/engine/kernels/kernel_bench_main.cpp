@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
       for (int r = 0; r < repeats; ++r) {
         const double t0 = now_ms();
         std::vector<float> pa(gemm_packed_a_floats(s.m, s.k));
-        gemm_pack_a(x.data(), s.k, s.m, s.k, 0, gemm_row_blocks(s.m), pa.data());
+        dispatch::gemm_pack_a(x.data(), s.k, s.m, s.k, 0, gemm_row_blocks(s.m), pa.data());
         GemmArgs a;
         a.m = s.m; a.n = s.n; a.k = s.k; a.a = pa.data(); a.a_stride = size_t(4) * s.k; a.packed = packed.data();
         a.panel_stride = size_t(kGemmNR) * s.k; a.bias = b.data(); a.ep = ep; a.y = y.data(); a.ldy = s.n;

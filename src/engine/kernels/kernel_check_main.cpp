@@ -129,6 +129,7 @@ void layernorm_ref(const float* x, int rows, int dim, const float* g, const floa
 struct Twins {
   const char* name;
   void (*gemm)(const GemmArgs&, int, int);
+  void (*pack_a)(const float*, size_t, int, int, int, int, float*);
   void (*attention_rows)(const float*, const float*, const float*, size_t, int, int, float, int, int, float*, size_t,
                          float*);
   float (*softmax_exp)(float*, int);
@@ -141,10 +142,10 @@ struct Twins {
 
 std::vector<Twins> all_twins() {
   std::vector<Twins> t;
-  t.push_back({"scalar", gemm_scalar, attention_rows_scalar, softmax_exp_scalar, layernorm_scalar, gelu_scalar,
+  t.push_back({"scalar", gemm_scalar, gemm_pack_a_scalar, attention_rows_scalar, softmax_exp_scalar, layernorm_scalar, gelu_scalar,
                relu_scalar, swiglu_scalar, residual_add_scalar});
 #if defined(__wasm_simd128__)
-  t.push_back({"wasmsimd", gemm_wasmsimd, attention_rows_wasmsimd, softmax_exp_wasmsimd, layernorm_wasmsimd,
+  t.push_back({"wasmsimd", gemm_wasmsimd, gemm_pack_a_wasmsimd, attention_rows_wasmsimd, softmax_exp_wasmsimd, layernorm_wasmsimd,
                gelu_wasmsimd, relu_wasmsimd, swiglu_wasmsimd, residual_add_wasmsimd});
 #endif
   return t;
@@ -168,8 +169,8 @@ void check_gemm(Tally& t, const Twins& tw, std::mt19937& rng) {
         gemm_pack(w.data(), n, k, packed.data());
         std::vector<float> y(size_t(m) * n, kNaN);
         std::vector<float> pa(gemm_packed_a_floats(m, k), kNaN);
-        gemm_pack_a(x.data(), ldx, m, k, 0, gemm_row_blocks(m) / 2, pa.data());  // in two calls, like ops.cpp
-        gemm_pack_a(x.data(), ldx, m, k, gemm_row_blocks(m) / 2, gemm_row_blocks(m), pa.data());
+        tw.pack_a(x.data(), ldx, m, k, 0, gemm_row_blocks(m) / 2, pa.data());  // in two calls, like ops.cpp
+        tw.pack_a(x.data(), ldx, m, k, gemm_row_blocks(m) / 2, gemm_row_blocks(m), pa.data());
         GemmArgs a;
         a.m = m; a.n = n; a.k = k; a.a = pa.data(); a.a_stride = size_t(4) * k; a.packed = packed.data();
         a.panel_stride = size_t(kGemmNR) * k; a.bias = with_bias ? b.data() : nullptr; a.ep = ep;

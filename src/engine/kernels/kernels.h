@@ -39,7 +39,9 @@ void gemm_pack_inplace(float* w, int n, int k, float* tmp);
 inline int gemm_row_blocks(int m) { return (m + 3) / 4; }
 inline size_t gemm_packed_a_floats(int m, int k) { return static_cast<size_t>(gemm_row_blocks(m)) * 4 * k; }
 // Packs row blocks [block_begin, block_end) of x (row stride ldx) into packed_a.
-void gemm_pack_a(const float* x, size_t ldx, int m, int k, int block_begin, int block_end, float* packed_a);
+void gemm_pack_a_scalar(const float* x, size_t ldx, int m, int k, int block_begin, int block_end, float* packed_a);
+void gemm_pack_a_wasmsimd(const float* x, size_t ldx, int m, int k, int block_begin, int block_end,
+                          float* packed_a);
 
 // One GEMM call: output columns of panels [panel_begin, panel_end), all m rows. The depth k may be a slice of
 // the packed depth (K-blocking keeps A's slice in L2 and a panel slice in L1): `a` and `packed` then point at
@@ -84,7 +86,6 @@ inline size_t attention_tile_floats(int tokens, int head_dim) {
   return static_cast<size_t>(kAttentionQueries) * (head_dim + 4 * attention_key_blocks(tokens));
 }
 
-void attention_pack_k(const float* k, size_t ld, int tokens, int head_dim, float* packed_k);
 void attention_pack_v(const float* v, size_t ld, int tokens, int head_dim, float* packed_v);
 void attention_rows_scalar(const float* q, const float* packed_k, const float* packed_v, size_t ld, int tokens,
                            int head_dim, float scale, int q_begin, int q_end, float* out, size_t ldo,
@@ -128,6 +129,9 @@ namespace dispatch {
 #else
 #define VITRINE_KERNEL(name) name##_scalar
 #endif
+inline void gemm_pack_a(const float* x, size_t ldx, int m, int k, int block_begin, int block_end, float* packed_a) {
+  VITRINE_KERNEL(gemm_pack_a)(x, ldx, m, k, block_begin, block_end, packed_a);
+}
 inline void gemm(const GemmArgs& a, int panel_begin, int panel_end) {
   VITRINE_KERNEL(gemm)(a, panel_begin, panel_end);
 }
@@ -148,6 +152,11 @@ inline void residual_add(float* x, const float* y, const float* scale, int rows,
 }
 #undef VITRINE_KERNEL
 }  // namespace dispatch
+
+// K's packed layout is packed A's (4 keys interleaved per block), so it is packed by the same kernel.
+inline void attention_pack_k(const float* k, size_t ld, int tokens, int head_dim, float* packed_k) {
+  dispatch::gemm_pack_a(k, ld, tokens, head_dim, 0, attention_key_blocks(tokens), packed_k);
+}
 
 }  // namespace kernels
 }  // namespace vitrine
