@@ -49,7 +49,9 @@ test('convert refuses a bad checkpoint with exit code 1 and the reason', () => {
   assert.match(r.stderr, /safe_serialization=True.*\[E_CONVERT\]/s);
 });
 
-test('usage errors exit 2', () => {
+test('usage errors exit 2; --help and --version exit 0', () => {
+  assert.equal(run(['--help']).status, 0);
+  assert.match(run(['--version']).stdout, /^vitrine \d+\.\d+\.\d+/);
   assert.equal(run([]).status, 2);
   assert.equal(run(['frobnicate']).status, 2);
   assert.equal(run(['convert', 'x']).status, 2);

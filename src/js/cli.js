@@ -217,6 +217,11 @@ const COMMANDS = { convert: cmdConvert, inspect: cmdInspect, classify: cmdClassi
 export async function main(argv) {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') { console.log(USAGE); return cmd ? 0 : 2; }
+  if (cmd === '--version' || cmd === '-v') {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    console.log(`vitrine ${pkg.version}`);
+    return 0;
+  }
   const fn = COMMANDS[cmd];
   if (!fn) { console.error(`vitrine: unknown command "${cmd}"\n${USAGE}`); return 2; }
   try {
