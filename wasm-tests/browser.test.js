@@ -197,6 +197,8 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assertSameAsNode(await h.readTiles(b.page), ['cat_chelsea.png']);
       const cached = (await h.readMarks(b.page))['first-result'];
       t.diagnostic(`page open → first result: cold ${cold.toFixed(0)} ms, cached ${cached.toFixed(0)} ms (model ${path.basename(model.dir)})`);
+    } catch (e) {
+      throw await h.explain(b, e, SHOTS);
     } finally {
       await b.close();
       await srv.close();
@@ -252,6 +254,8 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       await b.page.click('#clear');
       assert.equal(await b.page.locator('#tiles > li').count(), 0);
       assert.equal(await b.page.isHidden('#toolbar'), true);
+    } catch (e) {
+      throw await h.explain(b, e, SHOTS);
     } finally {
       await b.close();
       await srv.close();
@@ -277,6 +281,8 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       await h.waitForTiles(b.page, 1);
       assertSameAsNode(await h.readTiles(b.page), ['dog_beagle.jpg']);
       assert.ok(srv.requests.every((r) => !r.headers['cross-origin-embedder-policy']));
+    } catch (e) {
+      throw await h.explain(b, e, SHOTS);
     } finally {
       await b.close();
       await srv.close();
@@ -296,6 +302,8 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assert.match(st.status, /single-threaded.*multi-threaded build could not start/);
       await h.waitForTiles(b.page, 1);
       assertSameAsNode(await h.readTiles(b.page), ['bird_eagle.jpg']);
+    } catch (e) {
+      throw await h.explain(b, e, SHOTS);
     } finally {
       await b.close();
       await srv.close();
@@ -320,6 +328,8 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       await h.choosePhotos(b.page, [photo('dog_beagle.jpg')]);
       await h.waitForTiles(b.page, 1);
       assert.equal((await h.readTiles(b.page))[0].state, 'done');
+    } catch (e) {
+      throw await h.explain(b, e, SHOTS);
     } finally {
       await b.close();
       await srv.close();
@@ -343,6 +353,8 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       const again = chunkRequests(srv2, mark).map((r) => r.url);
       assert.ok(again.some((u) => u.endsWith('chunk-00003.bin')));
       assert.deepEqual(again.filter((u) => have.has(u)), [], 'chunks that had arrived were not downloaded again');
+    } catch (e) {
+      throw await h.explain(b2, e, SHOTS);
     } finally {
       await b2.close();
       await srv2.close();
@@ -369,6 +381,8 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assert.equal(await h.waitForModel(b.page), 'ready');
       await h.waitForTiles(b.page, 1);
       assert.equal((await h.readTiles(b.page))[0].state, 'done');
+    } catch (e) {
+      throw await h.explain(b, e, SHOTS);
     } finally {
       await b.close();
       await srv.close();
@@ -386,6 +400,8 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       const st = await h.readStatus(b.page);
       assert.match(st.note ?? '', /quota/i, JSON.stringify(st));
       assert.match(st.note, /free disk space|clear/i);
+    } catch (e) {
+      throw await h.explain(b, e, SHOTS);
     } finally {
       await b.close();
       await srv.close();
@@ -417,6 +433,8 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assert.match(b.page.url(), /[?&]model=.*small-chunks.*manifest\.json/);
       await h.waitForTiles(b.page, 1);
       assertSameAsNode(await h.readTiles(b.page), ['horse_jockey.jpg']);
+    } catch (e) {
+      throw await h.explain(b, e, SHOTS);
     } finally {
       await b.close();
       await srv.close();

@@ -141,3 +141,17 @@ export async function readMarks(page) {
   return page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark')
     .filter((m) => m.name.startsWith('vitrine:')).map((m) => [m.name.slice(8), m.startTime])));
 }
+
+/** On a failure: save a screenshot, and add what the page showed and logged to the error's message. */
+export async function explain(b, err, dir) {
+  try {
+    const shot = path.join(dir, `failure-${Date.now()}.png`);
+    await b.page.screenshot({ path: shot, fullPage: true, timeout: 5000 });
+    const status = await readStatus(b.page).catch((e) => `unreadable: ${e.message}`);
+    const tiles = await readTiles(b.page).catch(() => []);
+    err.message += `\n--- page status: ${JSON.stringify(status)}` +
+      `\n--- tiles: ${JSON.stringify(tiles.map((t) => [t.name, t.state, t.error ?? t.labels.map((l) => l.label).join('/')]))}` +
+      `\n--- console:\n${b.consoleLines.slice(-40).join('\n')}\n--- screenshot: ${shot}`;
+  } catch { /* the page is gone: keep the original error */ }
+  return err;
+}
