@@ -225,6 +225,23 @@ def make_inputs():
     png.save(INPUTS / "exif_6.png", exif=exif.tobytes())
     made["exif_6.png"] = True
 
+    # Orientation only in XMP (PIL's getexif falls back to it when EXIF has no Orientation tag), and EXIF 1
+    # overriding an XMP 6.
+    def xmp(o, attr=True):
+        v = f'tiff:Orientation="{o}"' if attr else f"<tiff:Orientation>{o}</tiff:Orientation>"
+        return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                f'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" {v if attr else ""}>'
+                f'{"" if attr else v}</rdf:Description></rdf:RDF></x:xmpmeta>').encode()
+    save("xmp_6.jpg", src, quality=92, xmp=xmp(6))
+    save("xmp_8_element.jpg", src, quality=92, xmp=xmp(8, attr=False))
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    save("exif_1_xmp_6.jpg", src, quality=92, exif=exif.tobytes(), xmp=xmp(6))
+    from PIL.PngImagePlugin import PngInfo
+    info = PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp(3).decode())
+    save("xmp_3.png", src, pnginfo=info)
+
     mid = bird.crop((200, 100, 297, 161))  # 97x61: odd sizes exercise the upsampling edges
     save("gray.jpg", mid.convert("L"), quality=90)
     save("progressive.jpg", mid, quality=90, progressive=True)
@@ -366,8 +383,10 @@ def main():
         plan.append((f"exif_{o}.jpg", "raw", True))
     plan += [("exif_1.jpg", "dinov2", True), ("exif_6.jpg", "dinov2", True), ("exif_7.jpg", "dinov2", True)]
     plan += [("exif_6.jpg", "dinov2", False), ("exif_6.jpg", "raw", False), ("exif_6.png", "raw", True)]
+    for g in ("xmp_6.jpg", "xmp_8_element.jpg", "exif_1_xmp_6.jpg", "xmp_3.png"):
+        plan.append((g, "raw", True))
     for g in generated:
-        if g.startswith("exif_") or g.endswith(".webp"):
+        if g.startswith("exif_") or g.startswith("xmp_") or g.endswith(".webp"):
             continue
         plan.append((g, "dinov2", True))
         if g not in ("panorama_5000x300.jpg",):
