@@ -4,8 +4,8 @@
 // the stored uint8 golden says how many pixels differ and by how much after normalisation.
 //
 // Runs the image check program (src/engine/image/image_check_main.cpp) natively, and its WASM builds for Node
-// (build/wasm-{st,mt}/vitrine-image-check.js) when they exist; then, when the JS API is built
-// (dist/wasm/node/vitrine-st.js), model.preprocess() of tiny models carrying each processor config.
+// (build/wasm-{st,mt}/vitrine-image-check.js) when they exist; then, for each JS API build that exists
+// (dist/wasm/node/vitrine-{st,mt}.js), model.preprocess() of tiny models carrying each processor config.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -38,7 +38,7 @@ function tmp(name) {
 // ---- goldens ----
 
 /** A gzipped .npy of uint8 gradient-predictor residuals (see save_golden in the fixture script) → HWC bytes. */
-export function readGolden(file) {
+function readGolden(file) {
   const b = zlib.gunzipSync(fs.readFileSync(file));
   assert.deepEqual([...b.subarray(0, 6)], [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59], `${file}: not .npy`);
   const major = b[6];
@@ -62,7 +62,7 @@ export function readGolden(file) {
 }
 
 /** transformers' rescale + normalize of a uint8 HWC image, in float32 exactly as numpy does it → CHW. */
-export function hfNormalize({ h, w, data }, cfg) {
+function hfNormalize({ h, w, data }, cfg) {
   const f = Math.fround;
   const out = new Float32Array(3 * h * w);
   for (let c = 0; c < 3; c++) {
