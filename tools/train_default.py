@@ -430,7 +430,7 @@ def main(argv=None):
     model.train()
     while epoch < args.epochs:
         perm = np.random.default_rng([args.seed, epoch]).permutation(len(xtr))
-        t_epoch = time.time()
+        t_epoch = t_shown = time.time()
         for s in range(step_in_epoch, steps_per_epoch):
             rng = np.random.default_rng([args.seed, epoch, s])
             idx = perm[s * args.batch:(s + 1) * args.batch]
@@ -448,7 +448,7 @@ def main(argv=None):
             steps_this_run += 1
             if s % 50 == 0:
                 print(f"  epoch {epoch + 1} step {s}/{steps_per_epoch} loss {loss:.4f} lr {lr:.2e} "
-                      f"({time.time() - t_epoch:.0f} s; {ctl.current} thread(s), last step/s by threads "
+                      f"({time.time() - t_shown:.0f} s; {ctl.current} thread(s), last step/s by threads "
                       f"{ctl.latest})", flush=True)
             if args.max_steps and steps_this_run >= args.max_steps:
                 acc_state["seconds"] += time.time() - t_epoch
