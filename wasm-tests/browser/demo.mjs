@@ -68,13 +68,20 @@ try {
     await b.page.screenshot({ path: path.join(out, 'empty.png') });
     await h.choosePhotos(b.page, SET.map(photo));
     await h.waitForTiles(b.page, SET.length);
-    await sleep(300);
+    await sleep(900);
     await b.page.evaluate(() => window.scrollTo(0, 0));
     await b.page.screenshot({ path: path.join(out, 'results.png') });
-    await b.page.setViewportSize({ width: 390, height: 844 });
-    await sleep(300);
-    await b.page.screenshot({ path: path.join(out, 'phone.png') });
   } finally { await b.close(); }
+
+  // A phone: touch, no hover (the page says "Add photos" and drops the paste and folder hints).
+  const p = await h.launch({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+  try {
+    await p.page.goto(srv.url + pageUrl);
+    await h.choosePhotos(p.page, SET.slice(0, 4).map(photo));
+    await h.waitForTiles(p.page, 4);
+    await sleep(900);                  // the progress bar fades out after the model is ready
+    await p.page.screenshot({ path: path.join(out, 'phone.png') });
+  } finally { await p.close(); }
 
   const slow = await startServer({ root: site, isolation: true, faults: { throttle: [{ match: '/small-chunks/chunk-', bytesPerSecond: Math.max(20_000, small.chunks[0].size / 2) }] } });
   const b2 = await h.launch({ viewport: { width: 1000, height: 640 } });

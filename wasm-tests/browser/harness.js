@@ -31,7 +31,7 @@ export async function skipReason() {
  * A fresh Chromium profile (persistent context, so Cache API and service workers behave as for a person).
  * @returns {Promise<{ context, page, close(): Promise<void>, dir: string }>}
  */
-export async function launch({ viewport = { width: 1200, height: 900 }, colorScheme = 'light' } = {}) {
+export async function launch({ viewport = { width: 1200, height: 900 }, colorScheme = 'light', ...contextOptions } = {}) {
   const chromium = await loadPlaywright();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vitrine-chromium-'));
   const context = await chromium.launchPersistentContext(dir, {
@@ -39,6 +39,7 @@ export async function launch({ viewport = { width: 1200, height: 900 }, colorSch
     headless: true,
     viewport,
     colorScheme,
+    ...contextOptions,                 // e.g. isMobile + hasTouch for a phone
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
