@@ -131,7 +131,8 @@ export async function startServer(options = {}) {
       file = path.join(file, 'index.html');
       try { st = await fsp.stat(file); } catch { st = null; }
     }
-    if (!st || !st.isFile() || path.basename(file).startsWith('.')) {
+    // Nothing hidden (.git/, .ci/, .env …): any path segment starting with a dot is not served.
+    if (!st || !st.isFile() || pathname.split('/').some((seg) => seg.startsWith('.'))) {
       entry.status = 404;
       return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     }

@@ -68,6 +68,9 @@ describe('dev/static server (tools/serve.mjs)', () => {
     assert.equal((await fetch(srv.url + 'manifest.json', { method: 'POST', body: 'x' })).status, 405);
     assert.equal((await fetch(srv.url + '%2e%2e/%2e%2e/etc/passwd')).status, 404);
     assert.equal((await fetch(srv.url + 'nope')).status, 404);
+    fs.mkdirSync(path.join(tmp, '.git'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, '.git/config'), 'secret');
+    assert.equal((await fetch(srv.url + '.git/config')).status, 404, 'hidden folders are not served');
     const part = await fetch(srv.url + 'chunk-00000.bin', { headers: { Range: 'bytes=990-' } });
     assert.equal(part.status, 206);
     assert.equal(part.headers.get('content-range'), 'bytes 990-999/1000');
