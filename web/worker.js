@@ -117,7 +117,7 @@ async function loadModel(source) {
   }
 
   // Where the model comes from: a URL (bundled default, or one the person typed) or a local folder.
-  let manifestUrl, manifest, fetchChunk, revoke = null, cachedBytes = 0, downloadedBytes = 0;
+  let manifestUrl, loadUrl, manifest, fetchChunk, revoke = null, cachedBytes = 0, downloadedBytes = 0;
   let mdl;
   try {
     if (source.kind === 'files') {
@@ -126,8 +126,7 @@ async function loadModel(source) {
       const mf = byName.get('manifest.json');
       if (!mf) throw Object.assign(new Error('That folder has no manifest.json: pick the folder of a model converted with `vitrine convert`.'), { code: 'E_NO_MANIFEST' });
       manifest = parseManifest(await mf.text(), 'manifest.json');
-      manifestUrl = URL.createObjectURL(mf);
-      revoke = manifestUrl;
+      manifestUrl = loadUrl = revoke = URL.createObjectURL(mf);
       const total = manifest.chunks.reduce((s, c) => s + c.size, 0);
       let loaded = 0;
       fetchChunk = async ({ index, file }) => {
@@ -150,8 +149,12 @@ async function loadModel(source) {
         throw Object.assign(new Error(`Could not fetch the model manifest ${manifestUrl}: the server answered ${res.status}` +
           (res.status === 404 ? ' (no model there: is the URL right, or was the default model not built yet?)' : '')), { code: 'E_MANIFEST_HTTP' });
       }
-      manifest = parseManifest(await res.text(), manifestUrl);
+      const text = await res.text();
+      manifest = parseManifest(text, manifestUrl);
       phase('manifest');
+      // load() reads this very text (a blob: URL, no second request), so the engine checks the chunks
+      // against the same SHA-256 list as the cache does, even if the server's copy changes meanwhile.
+      loadUrl = revoke = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
       const cache = await openChunkCache();
       const src = createChunkSource({
         chunks: manifest.chunks,
@@ -176,7 +179,7 @@ async function loadModel(source) {
         mode = { build: 'st', threads: 1, isolated: true, reason: `the multi-threaded build could not start (${e?.message ?? e}), so this runs on one thread` };
       }
     }
-    mdl = await Promise.race([api.load(manifestUrl, { build: mode.build, threads: mode.threads, fetchChunk }),
+    mdl = await Promise.race([api.load(loadUrl, { build: mode.build, threads: mode.threads, fetchChunk }),
       ...(mode.build === 'mt' ? [threadFailure] : [])]);
   } finally {
     self.removeEventListener('error', onThreadError);
