@@ -15,14 +15,13 @@
 import { createChunkSource, openChunkCache, ChunkError } from './chunks.js';
 
 let model = null;
-let loading = null;          // Promise<model> while a load runs
 let loadFailed = false;      // then photos get an answer at once instead of waiting forever
 const queue = [];            // classify requests waiting for the model / for the previous one
 let busy = false;
 
 const post = (m) => self.postMessage(m);
-// The API wraps an error thrown by our fetchChunk (as E_CHUNK_MISSING, "chunk i (file): …"); the chunk
-// source's own error is the precise one (E_CHUNK_HASH, E_NETWORK, …), so report that.
+// An error thrown by our fetchChunk comes back from load() wrapped (`cause`); the chunk source's own error
+// is the precise one (E_CHUNK_HASH, E_NETWORK, …, with the chunk named), so report that.
 const errInfo = (e) => {
   if (e?.cause instanceof ChunkError) e = e.cause;
   return { code: e?.code ?? (e?.name === 'AbortError' ? 'E_ABORTED' : 'E_INTERNAL'), message: String(e?.message ?? e) };
@@ -31,7 +30,7 @@ const errInfo = (e) => {
 self.onmessage = (ev) => {
   const m = ev.data;
   if (m.type === 'load') {
-    loading = loadModel(m.source).then((mdl) => { model = mdl; pump(); return mdl; }, (e) => {
+    loadModel(m.source).then((mdl) => { model = mdl; pump(); return mdl; }, (e) => {
       loadFailed = true;
       post({ type: 'load-error', ...errInfo(e) });
       // Requests waiting for this model cannot run; tell the page so each photo can say why.
