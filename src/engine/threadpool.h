@@ -20,14 +20,16 @@ class ThreadPool {
   // Number of threads that run work, including the calling thread (>= 1).
   int size() const { return size_; }
 
-  // Calls fn(begin, end) on disjoint ranges that together cover [0, n); the calling thread takes a range too.
-  // Ranges are contiguous and at most size() of them, so fn may keep per-range state (e.g. scratch indexed by
-  // the range) — use range_index() for that. Returns when every range is done. A parallel_for issued from
-  // inside another one (or while another thread is using the pool) runs inline rather than deadlocking.
+  // Calls fn(begin, end) on disjoint contiguous ranges that together cover [0, n); the calling thread works
+  // too. [0, n) is cut into up to 4 chunks per thread, which the threads claim one at a time: a thread that the
+  // OS deschedules (on a shared machine) then delays only its current chunk, not a fixed share of the op.
+  // Returns when every chunk is done. A parallel_for issued from inside another one (or while another thread
+  // is using the pool) runs inline rather than deadlocking.
   void parallel_for(int n, const std::function<void(int begin, int end)>& fn);
 
-  // Like parallel_for, but also passes which of the size() slots the range runs in (0 <= slot < size()), so
-  // the caller can hand each slot its own scratch memory.
+  // Like parallel_for, but also passes which of the size() slots (threads) runs the chunk (0 <= slot <
+  // size()), so the caller can hand each slot its own scratch memory. Calls with the same slot never overlap;
+  // a slot may receive several chunks.
   void parallel_for_slots(int n, const std::function<void(int slot, int begin, int end)>& fn);
 
  private:
