@@ -44,10 +44,8 @@ void prepare_linear(Linear& L, float* weight_storage) {
 }
 
 namespace {
-inline float gelu_erf(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
-}  // namespace
 
-namespace {
+inline float gelu_erf(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
 
 // The reference Linear on PyTorch's [out, in] layout.
 void linear_plain(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
@@ -101,8 +99,8 @@ void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* 
   base.y = y;
   const float* packed = static_cast<const float*>(L.packed.get());
   auto pack = [&](int b0, int b1) { dispatch::gemm_pack_a(x, K, rows, K, b0, b1, packed_a.get()); };
-  // Threads take contiguous ranges of column panels: each reads all of A but only its share of the weights,
-  // and writes disjoint columns of y.
+  // Threads claim chunks of contiguous column panels: each chunk reads all of A (from L2) but only its panels
+  // of the weights, and writes disjoint columns of y.
   auto run = [&](int p0, int p1) {
     for (int k0 = 0; k0 < K; k0 += slice) {
       GemmArgs a = base;
