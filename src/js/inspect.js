@@ -65,7 +65,9 @@ export function formatDescription(d) {
   if (md.dropped?.length) lines.push(`  dropped       ${md.dropped.join(', ')}`);
   for (const n of md.notes ?? []) lines.push(`  note          ${n}`);
   for (const [k, v] of Object.entries(md)) {
-    if (!['source', 'converter', 'dropped', 'notes', 'preprocess_source'].includes(k)) lines.push(`  ${k.padEnd(13)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    if (['source', 'converter', 'dropped', 'notes', 'preprocess_source'].includes(k)) continue;
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    lines.push(`  ${k.padEnd(13)} ${text.length > 160 ? `${text.slice(0, 157)}… (--json for all)` : text}`);
   }
   for (const p of d.problems) lines.push(`  PROBLEM       ${p}`);
   return lines.join('\n');
