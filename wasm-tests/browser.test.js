@@ -319,7 +319,7 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
     }
   });
 
-  test('interrupted download: a chunk cut mid-way is resumed, then a failed load continues from the chunks it has', async () => {
+  test('interrupted download: a chunk cut mid-way is resumed; a failed load, or a tab reloaded mid-download, continues from the chunks it has', async () => {
     const srv = await startServer({ root: site, isolation: true, faults: { drop: [{ match: '/small-chunks/chunk-00002.bin', times: 1 }] } });
     const b = await h.launch();
     try {
@@ -367,6 +367,37 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
     } finally {
       await b2.close();
       await srv2.close();
+    }
+
+    // The tab is reloaded in the middle of a slow download: the new page asks only for the chunks that were
+    // not yet in the cache.
+    const perChunk = small.chunks[0].size;
+    const srv3 = await startServer({ root: site, isolation: true, faults: { throttle: [{ match: '/small-chunks/chunk-', bytesPerSecond: perChunk * 2 }] } });
+    const b3 = await h.launch();
+    try {
+      await b3.page.goto(srv3.url + smallUrl);
+      // The cache's keys end in the chunk's SHA-256: map them back to file names.
+      const cachedFiles = async () => {
+        const keys = await b3.page.evaluate(async () => (await (await caches.open('vitrine-chunks-v1')).keys()).map((r) => r.url));
+        return small.chunks.filter((c) => keys.some((k) => k.endsWith(c.sha256))).map((c) => c.file);
+      };
+      for (const end = Date.now() + 60_000; (await cachedFiles()).length < 2 && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+      await b3.page.goto(srv3.url + 'web/coi-setup.js');    // the tab leaves mid-download (same origin, to look)
+      await new Promise((r) => setTimeout(r, 300));
+      const kept = await cachedFiles();
+      assert.ok(kept.length >= 2 && kept.length < small.chunks.length, `${kept.length} chunks cached when the tab went away`);
+      srv3.faults.forEach((f) => { f.times = 0; });
+      const mark = srv3.requests.length;
+      await b3.page.goto(srv3.url + smallUrl);
+      assert.equal(await h.waitForModel(b3.page), 'ready');
+      const fetched = chunkRequests(srv3, mark).map((r) => path.basename(r.url));
+      assert.deepEqual(fetched.filter((f) => kept.includes(f)), [], 'chunks in the cache are not downloaded again');
+      assert.deepEqual([...new Set([...kept, ...fetched])].sort(), small.chunks.map((c) => c.file).sort(), 'the missing ones are');
+    } catch (e) {
+      throw await h.explain(b3, e, SHOTS);
+    } finally {
+      await b3.close();
+      await srv3.close();
     }
   });
 
