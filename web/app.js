@@ -57,7 +57,7 @@ function startWorker(src) {
     modelFailed({ code: 'E_WORKER', message: `The engine worker failed to start${ev.message ? `: ${ev.message}` : ''}.` });
   };
   w.postMessage({ type: 'load', source: src.kind === 'files' ? { kind: 'files', files: src.files } : { kind: 'url', url: src.url } });
-  // Everything not classified yet goes to the new worker (a model switch re-labels every photo).
+  // Every photo on the page goes to the new worker: a model switch (or "Try again") re-labels them all.
   for (const t of tiles.values()) send(t);
 }
 
