@@ -350,6 +350,11 @@ def make_inputs():
     arith = bytearray(jpg)
     arith[sof + 1] = 0xC9
     (INPUTS / "arithmetic_sof9.jpg").write_bytes(bytes(arith))
+    # A Huffman table claiming 510 symbols (stb 2.27 would write past its arrays).
+    dht = bytearray(jpg)
+    i = dht.index(b"\xff\xc4")
+    dht[i + 5] = dht[i + 6] = 255  # the first two of the 16 code-length counts
+    (INPUTS / "bad_dht.jpg").write_bytes(bytes(dht))
     twelve = bytearray(jpg)
     twelve[sof + 4] = 12
     (INPUTS / "twelve_bit.jpg").write_bytes(bytes(twelve))
@@ -421,7 +426,8 @@ def main():
            ("huge_header.jpg", "image too large"), ("huge_header.png", "image too large"),
            ("truncated.png", "corrupt PNG"), ("small.webp", "WebP"), ("many_scans.jpg", "more than 500 scans"),
            ("arithmetic_sof9.jpg", "unsupported JPEG: arithmetic-coded sequential"),
-           ("twelve_bit.jpg", "unsupported JPEG: 12-bit samples")]
+           ("twelve_bit.jpg", "unsupported JPEG: 12-bit samples"),
+           ("bad_dht.jpg", "bad Huffman table (DHT)")]
     for image, expect in bad:
         try:
             with Image.open(INPUTS / image) as im:
