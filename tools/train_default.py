@@ -66,8 +66,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="maximum intra-op threads")
     p.add_argument("--adaptive-threads", type=int, default=1,
-                   help="on a shared, busy machine: every 60 steps try the other thread count (1 vs --threads) "
-                        "for 10 steps and keep whichever is faster in wall time")
+                   help="on a shared, busy machine: every 60-480 steps try the other thread count (1 vs --threads) "
+                        "for 6 steps and keep whichever is faster in wall time")
     # evaluation / bookkeeping
     p.add_argument("--eval-every", type=int, default=2, help="full test-set evaluation every N epochs (and the last)")
     p.add_argument("--eval-subset", type=int, default=2000, help="test images evaluated on the other epochs (0: none)")
@@ -249,11 +249,13 @@ class ThreadControl:
     With a niced process on a 2-core machine where other jobs run, a 2-thread step often waits at every
     OpenMP barrier for the thread that got no core, and 1 thread is faster; on an idle machine 2 threads are ~2x
     faster. So: run the current choice, every `period` steps run the other count for `window` steps, keep the
-    faster (median step time of the latest window of each)."""
+    faster (median step time of the latest window of each). A probe that loses doubles the period (up to
+    `max_period`); a switch resets it."""
 
-    def __init__(self, torch, max_threads, enabled, period=60, window=10):
+    def __init__(self, torch, max_threads, enabled, period=60, window=6, max_period=480):
         self.torch, self.max, self.enabled = torch, max_threads, enabled and max_threads > 1
         self.period, self.window = period, window
+        self.base_period, self.max_period = period, max_period
         self.current = max_threads
         self.times = {1: [], max_threads: []}
         self.latest = {}
@@ -279,9 +281,12 @@ class ThreadControl:
             t.clear()
             if self.probing:
                 self.probing = False
-                other = 1 if self.current == self.max else self.max
-                if other in self.latest and self.latest[other] < self.latest[self.current]:
-                    self._set(other)
+                before = 1 if self.current == self.max else self.max  # the count used before the probe
+                if before in self.latest and self.latest[before] <= self.latest[self.current]:
+                    self._set(before)  # the probe lost: go back, probe less often (it costs `window` slow steps)
+                    self.period = min(self.max_period, self.period * 2)
+                else:  # the probe won: keep it
+                    self.period = self.base_period
                 self.times[self.current].clear()
         if not self.probing and self.since_probe >= self.period:
             self.since_probe = 0
