@@ -245,7 +245,11 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--root') o.root = path.resolve(argv[++i]);
-    else if (a === '--port') { o.port = Number(argv[++i]); o.portGiven = true; }
+    else if (a === '--port') {
+      o.port = Number(argv[++i]);
+      o.portGiven = true;
+      if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) { console.error(`serve: bad --port ${argv[i]}`); process.exit(2); }
+    }
     else if (a === '--no-isolation') o.isolation = false;
     else if (a === '--build') o.build = true;
     else if (a === '-h' || a === '--help') {
@@ -282,7 +286,7 @@ async function main() {
   }
   const page = fs.existsSync(path.join(o.root, 'web/index.html')) ? `${srv.url}web/` : srv.url;
   console.log(`vitrine: serving ${path.relative(process.cwd(), o.root) || '.'} on ${page}` +
-    (o.isolation ? '  (cross-origin isolated: multi-threaded)' : '  (no COOP/COEP)'));
+    (o.isolation ? '  (cross-origin isolated: multi-threaded)' : '  (no COOP/COEP: single-threaded until coi-serviceworker reloads the page)'));
   console.log('Press Ctrl+C to stop.');
   const stop = () => srv.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
