@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import { load } from '../src/js/index.js';
-import { BUILDS, PHOTOS, FIXTURES, ROOT, convertedCase, caseInfo, caseInputs, requireBuild, maxAbsDiff, npy, tmpDir } from './helpers/env.js';
+import { BUILDS, PHOTOS, FIXTURES, ROOT, convertedCase, caseInfo, caseInputs, requireBuild, maxAbsDiff, npy, tmpDir, copyDir } from './helpers/env.js';
 
 const IMAGE = path.join(FIXTURES, 'vit/image.png');
 const rowsEqual = (a, b) => assert.equal(maxAbsDiff(a, b), 0);
@@ -189,6 +189,16 @@ for (const build of BUILDS) {
         await m.dispose();
         await assert.rejects(load(srv.url.replace('manifest.json', 'nope.json'), { build }), (e) => e.code === 'E_MANIFEST' && /HTTP 404/.test(e.message));
       } finally { await srv.close(); }
+      // Over HTTP too: a missing chunk is named, and an abort mid-way stops the download.
+      const small = await convertedCase('deit', { chunkSize: 8192 });
+      const broken = copyDir(small, tmpDir('http-broken'));
+      fs.rmSync(path.join(broken, 'chunk-00004.bin'));
+      const srv2 = await serve(broken);
+      try {
+        await assert.rejects(load(srv2.url, { build }), (e) => e.code === 'E_CHUNK_MISSING' && /chunk 4 \(chunk-00004\.bin\): HTTP 404/.test(e.message));
+        const ac = new AbortController();
+        await assert.rejects(load(srv2.url, { build, signal: ac.signal, onProgress: (p) => { if (p.loaded > 0) ac.abort(); } }), (e) => e.code === 'E_ABORTED');
+      } finally { await srv2.close(); }
     });
 
     test('DINOv2 with registers: mean pooling skips CLS and the register tokens', async () => {
