@@ -232,6 +232,9 @@ def make_inputs():
         return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
                 f'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" {v if attr else ""}>'
                 f'{"" if attr else v}</rdf:Description></rdf:RDF></x:xmpmeta>').encode()
+    # Big-endian ("MM") EXIF, as many cameras write it; PIL's Exif.tobytes() writes little-endian.
+    tiff_mm = b"MM\0*" + struct.pack(">IH", 8, 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 8, 0) + struct.pack(">I", 0)
+    save("exif_8_mm.jpg", src, quality=92, exif=b"Exif\0\0" + tiff_mm)
     save("xmp_6.jpg", src, quality=92, xmp=xmp(6))
     save("xmp_8_element.jpg", src, quality=92, xmp=xmp(8, attr=False))
     exif = Image.Exif()
@@ -393,7 +396,7 @@ def main():
         plan.append((f"exif_{o}.jpg", "raw", True))
     plan += [("exif_1.jpg", "dinov2", True), ("exif_6.jpg", "dinov2", True), ("exif_7.jpg", "dinov2", True)]
     plan += [("exif_6.jpg", "dinov2", False), ("exif_6.jpg", "raw", False), ("exif_6.png", "raw", True)]
-    for g in ("xmp_6.jpg", "xmp_8_element.jpg", "exif_1_xmp_6.jpg", "xmp_3.png"):
+    for g in ("xmp_6.jpg", "xmp_8_element.jpg", "exif_1_xmp_6.jpg", "xmp_3.png", "exif_8_mm.jpg"):
         plan.append((g, "raw", True))
     for g in generated:
         if g.startswith("exif_") or g.startswith("xmp_") or g.endswith(".webp") or g == "tall_photo.jpg":
