@@ -259,7 +259,6 @@ Status parse_preprocess(const json& j, image::PreprocessConfig* p, std::string* 
   f.number("rescale_factor", &p->rescale_factor);
   f.boolean("do_normalize", &p->do_normalize);
   if (!f.status().ok()) return f.status();
-  if (p->resample > 3) return Status::Err("manifest: preprocess: resample " + std::to_string(p->resample) + " is not supported (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic)");
   if (const json* s = f.get("size")) {
     Status st = parse_size(*s, "size", &p->size);
     if (!st.ok()) return st;

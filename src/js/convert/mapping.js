@@ -222,7 +222,7 @@ export function normalisePreprocess(pp, family) {
     resample: get('resample'),
     do_center_crop: bool('do_center_crop'),
   };
-  if (![0, 1, 2, 3].includes(out.resample)) throw convertError(`preprocessor_config.json: resample ${JSON.stringify(out.resample)} is not supported (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic)`);
+  if (![0, 1, 2, 3, 4, 5].includes(out.resample)) throw convertError(`preprocessor_config.json: resample ${JSON.stringify(out.resample)} is not supported (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming)`);
   if (out.do_center_crop) out.crop_size = sizeDict(get('crop_size'), 'crop_size', true);
   out.do_rescale = bool('do_rescale');
   out.rescale_factor = get('rescale_factor');
