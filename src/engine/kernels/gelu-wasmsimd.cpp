@@ -27,7 +27,7 @@ inline void map_inplace(float* x, size_t n, F f) {
 void gelu_wasmsimd(float* x, size_t n) { map_inplace(x, n, [](v128_t v) { return simd::gelu(v); }); }
 
 void relu_wasmsimd(float* x, size_t n) {
-  map_inplace(x, n, [](v128_t v) { return wasm_f32x4_max(v, wasm_f32x4_splat(0.0f)); });
+  map_inplace(x, n, [](v128_t v) { return wasm_f32x4_pmax(v, wasm_f32x4_splat(0.0f)); });
 }
 
 void swiglu_wasmsimd(const float* ab, int rows, int width, float* out) {

@@ -48,6 +48,22 @@ void gemm_pack_a_scalar(const float* x, size_t ldx, int m, int k, int block_begi
   }
 }
 
+void attention_pack_k(const float* k, size_t ld, int tokens, int head_dim, float* packed_k) {
+  // Key j, channel c -> packed_k[(j / 8) * head_dim * 8 + c * 8 + j % 8]; padding keys are zero.
+  for (int p = 0; p < attention_key_panels(tokens); ++p) {
+    float* dst = packed_k + static_cast<size_t>(p) * head_dim * 8;
+    for (int jj = 0; jj < 8; ++jj) {
+      const int j = 8 * p + jj;
+      if (j < tokens) {
+        const float* src = k + static_cast<size_t>(j) * ld;
+        for (int c = 0; c < head_dim; ++c) dst[c * 8 + jj] = src[c];
+      } else {
+        for (int c = 0; c < head_dim; ++c) dst[c * 8 + jj] = 0.0f;
+      }
+    }
+  }
+}
+
 void attention_pack_v(const float* v, size_t ld, int tokens, int head_dim, float* packed_v) {
   // Token j, channel c -> packed_v[(c / 8) * tokens * 8 + j * 8 + c % 8].
   for (int p = 0; p < head_dim / kGemmNR; ++p) {

@@ -17,7 +17,7 @@ namespace {
 
 inline v128_t epilogue(v128_t v, Epilogue ep) {
   if (ep == Epilogue::GeluErf) return simd::gelu(v);
-  if (ep == Epilogue::Relu) return wasm_f32x4_max(v, wasm_f32x4_splat(0.0f));
+  if (ep == Epilogue::Relu) return wasm_f32x4_pmax(v, wasm_f32x4_splat(0.0f));
   return v;
 }
 

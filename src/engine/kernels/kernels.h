@@ -67,25 +67,27 @@ void gemm_wasmsimd(const GemmArgs& a, int panel_begin, int panel_end);
 // Attention for one head: out[i] = softmax(q_i · Kᵀ · scale) · V for query rows [q_begin, q_end).
 // q points at the head's first column; its rows are `ld` floats apart (the qkv matrix row stride).
 // Per head, K and V are packed once (attention_pack_k / _v) so both products run on the GEMM micro-kernel:
-//   K in packed-A layout: blocks of 4 keys interleaved, [ceil(T/4)][head_dim][4] (padding keys zero);
+//   K in panel layout: 8 keys per panel, [ceil(T/8)][head_dim][8] (padding keys zero);
 //   V in panel layout: [head_dim/8][T][8].
-// Queries are taken 8 at a time: their [head_dim][8] copy is the "panel" against which the K blocks give the
-// scores, stored as a [keys][8 queries] tile; softmax runs down that tile (one lane per query), and the tile is
-// then "packed A" (a_step 8) for P·V. head_dim must be a multiple of 8 (every supported checkpoint has 64);
-// ops.cpp falls back to its plain loop otherwise. Only the tile is materialised, never the T × T matrix.
+// Queries are taken 8 at a time, packed as two 4-query blocks of packed A ([2][head_dim][4]). Each (4-query
+// block, key panel) pair gives a 4x8 score tile with the long, cheap loop over head_dim; it is transposed into
+// a [keys][8 queries] tile, softmax runs down that tile (one lane per query), and the tile is then "packed A"
+// (a_step 8) for P·V. head_dim must be a multiple of 8 (every supported checkpoint has 64); ops.cpp falls back
+// to its plain loop otherwise. Only the tile is materialised, never the T × T matrix.
 constexpr int kAttentionQueries = 8;  // queries per block
-inline int attention_key_blocks(int tokens) { return (tokens + 3) / 4; }
+inline int attention_key_panels(int tokens) { return (tokens + 7) / 8; }
 inline size_t attention_packed_k_floats(int tokens, int head_dim) {
-  return static_cast<size_t>(attention_key_blocks(tokens)) * 4 * head_dim;
+  return static_cast<size_t>(attention_key_panels(tokens)) * 8 * head_dim;
 }
 inline size_t attention_packed_v_floats(int tokens, int head_dim) {
   return static_cast<size_t>(tokens) * head_dim;
 }
-// Scratch per call: the query block copy and the score tile.
+// Scratch per call: the packed query block and the score tile.
 inline size_t attention_tile_floats(int tokens, int head_dim) {
-  return static_cast<size_t>(kAttentionQueries) * (head_dim + 4 * attention_key_blocks(tokens));
+  return static_cast<size_t>(kAttentionQueries) * (head_dim + 8 * attention_key_panels(tokens));
 }
 
+void attention_pack_k(const float* k, size_t ld, int tokens, int head_dim, float* packed_k);
 void attention_pack_v(const float* v, size_t ld, int tokens, int head_dim, float* packed_v);
 void attention_rows_scalar(const float* q, const float* packed_k, const float* packed_v, size_t ld, int tokens,
                            int head_dim, float scale, int q_begin, int q_end, float* out, size_t ldo,
@@ -153,10 +155,6 @@ inline void residual_add(float* x, const float* y, const float* scale, int rows,
 #undef VITRINE_KERNEL
 }  // namespace dispatch
 
-// K's packed layout is packed A's (4 keys interleaved per block), so it is packed by the same kernel.
-inline void attention_pack_k(const float* k, size_t ld, int tokens, int head_dim, float* packed_k) {
-  dispatch::gemm_pack_a(k, ld, tokens, head_dim, 0, attention_key_blocks(tokens), packed_k);
-}
 
 }  // namespace kernels
 }  // namespace vitrine

@@ -12,7 +12,7 @@ namespace kernels {
 float softmax_exp_wasmsimd(float* x, int n) {
   int i = 0;
   v128_t vmax = wasm_f32x4_splat(x[0]);
-  for (; i + 4 <= n; i += 4) vmax = wasm_f32x4_max(vmax, wasm_v128_load(x + i));
+  for (; i + 4 <= n; i += 4) vmax = wasm_f32x4_pmax(vmax, wasm_v128_load(x + i));
   float mx = std::max(std::max(wasm_f32x4_extract_lane(vmax, 0), wasm_f32x4_extract_lane(vmax, 1)),
                       std::max(wasm_f32x4_extract_lane(vmax, 2), wasm_f32x4_extract_lane(vmax, 3)));
   for (; i < n; ++i) mx = std::max(mx, x[i]);
