@@ -17,6 +17,8 @@ if [[ "$what" == all || "$what" == wasm ]]; then
     threads=OFF; [[ $variant == mt ]] && threads=ON
     emcmake cmake -S . -B "build/wasm-$variant" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVITRINE_THREADS=$threads >/dev/null
     cmake --build "build/wasm-$variant" -j "$jobs"
+    # The *_main.cpp programs linked for Node are CommonJS too.
+    echo '{ "type": "commonjs" }' > "build/wasm-$variant/package.json"
   done
   mkdir -p dist/wasm/node dist/wasm/web
   for variant in mt st; do
