@@ -45,7 +45,7 @@ export function describe(dirOrFile, { verify = false } = {}) {
 export function formatDescription(d) {
   const pp = d.preprocess ?? {};
   const size = pp.size ? (pp.size.shortest_edge ? `shortest edge ${pp.size.shortest_edge}` : `${pp.size.height}×${pp.size.width}`) : '?';
-  const resample = ['nearest', 'lanczos', 'bilinear', 'bicubic'][pp.resample] ?? pp.resample;
+  const resample = ['nearest', 'lanczos', 'bilinear', 'bicubic', 'box', 'hamming'][pp.resample] ?? pp.resample;
   const lines = [
     `${d.name}  (vitrine format v${d.version})`,
     `  family        ${d.family}${d.swiglu ? ' (SwiGLU)' : ''}${d.numRegisterTokens ? `, ${d.numRegisterTokens} register tokens` : ''}`,
