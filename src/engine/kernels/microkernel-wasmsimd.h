@@ -3,16 +3,15 @@
 // i.e. 4 rows of a packed A (4 values per k, a_step floats apart) against one packed 8-wide panel.
 // Include only from *-wasmsimd.cpp files.
 //
-// Why this exact shape of loop: V8's TurboFan code for it is bound by instruction count, not by the vector
-// units. Per k it needs 2 panel loads + 4 broadcast loads (vbroadcastss) + 8 mul + 8 add; everything else is
-// overhead. Measured on this machine (CPU time, same process conditions), for one ViT-B GEMM shape:
-//   x rows read through 4 pointers, plain loop                 ~15 GFLOP/s
-//   x rows through 4 pointers, k unrolled by 4                 ~20-23 GFLOP/s (TurboFan hoists all 24 loads of
-//                                                               the unrolled body to the top and spills them)
-//   packed A (1 pointer), k unrolled by 2 / 4                  ~31-34 GFLOP/s (same spilling, less of it)
-//   packed A (1 pointer), plain loop ending on a pointer       ~42 GFLOP/s   <- this one
-// The plain loop keeps 8 accumulators + 2 panel vectors + 1 broadcast live (11 of the 16 xmm registers) and
-// has 2 pointer adds + compare/branch as its only integer work. Larger tiles (6x8, 8x8) spill.
+// Why this exact shape of loop: V8's TurboFan code for it is bound by the vector multiply/add throughput (8
+// mulps + 8 addps per 64 flops, ~12 flops/cycle on this x64 core without FMA), and anything that adds
+// instructions or spills costs directly. Per k the loop needs 2 panel loads + 4 broadcast loads (vbroadcastss) +
+// 8 mul + 8 add; its only integer work is 2 pointer adds and a compare/branch (clang unrolls it x2 itself).
+// 8 accumulators + 2 panel vectors + 1 broadcast keep 11 of the 16 xmm registers live. Measured here:
+//   - this loop: 42-46 GFLOP/s alone, ~41 inside the model;
+//   - unrolling k by hand (x2, x4) makes TurboFan schedule all loads of the body first and spill them:
+//     31-34 GFLOP/s with packed A, 20-23 with 4 row pointers in a loop-only test;
+//   - 6x8 / 4x12 tiles: no better (more registers than x64 has, or the same port limit).
 // (No FMA: relaxed SIMD is not usable with this toolchain and Node 20.)
 #pragma once
 #include <wasm_simd128.h>
