@@ -23,18 +23,24 @@ constexpr int kChunksPerThread = 4;
 
 #ifdef VITRINE_THREADS
 
-// One job at a time. The caller publishes the job and bumps `generation` under the mutex; workers notice it
+// One job at a time. The caller publishes the job under the mutex and bumps `generation`; workers notice it
 // either while spinning briefly (cheap wake-up for the ~100 back-to-back parallel_for calls of a forward pass)
-// or, after the spin, blocked on the condition variable (so an idle Engine does not burn a core). Every state
-// change happens under the mutex, so a waiter that checks its predicate under the mutex never misses a wake-up.
+// or, after the spin, blocked on the condition variable (so an idle Engine does not burn a core).
+//
+// Chunks are claimed from `ticket` = generation << 32 | next chunk index, by compare-and-swap, so a worker
+// that wakes late can never claim a chunk of a newer job with an older job's description. The caller waits
+// only for chunks that were actually claimed (`active`), never for a particular worker: a worker the OS does
+// not schedule — or, in WASM, a pthread that has not started yet because it needs the main thread's event
+// loop — cannot stall or deadlock a parallel_for; the caller then simply runs every chunk itself.
 struct ThreadPool::Impl {
   std::mutex mu;
   std::condition_variable start_cv, done_cv;
   std::atomic<uint64_t> generation{0};
-  std::atomic<int> remaining{0};   // workers not done with the current job yet
-  std::atomic<int> next_chunk{0};  // next chunk of the current job to claim
-  std::atomic<bool> busy{false};   // a job is running: nested or concurrent calls run inline
+  std::atomic<uint64_t> ticket{0};  // generation << 32 | next chunk to claim
+  std::atomic<int> active{0};       // threads that may be running a chunk of the current job
+  std::atomic<bool> busy{false};    // a job is running: nested or concurrent calls run inline
   bool stop = false;
+  // The current job; written under `mu` before `generation` changes, read under `mu` by workers.
   const std::function<void(int, int, int)>* job = nullptr;
   int job_n = 0, job_chunks = 0;
   std::vector<std::thread> workers;
@@ -43,19 +49,29 @@ struct ThreadPool::Impl {
   // when the machine is shared.
   static constexpr int kSpin = 20000;
 
-  // Claims chunks until none is left.
-  void run_chunks(int slot) {
+  // Claims and runs chunks of job `gen` until none is left (or a newer job replaced it).
+  void run_chunks(int slot, uint32_t gen, const std::function<void(int, int, int)>& fn, int n, int chunks) {
     for (;;) {
-      const int c = next_chunk.fetch_add(1, std::memory_order_relaxed);
-      if (c >= job_chunks) return;
-      (*job)(slot, range_begin(c, job_chunks, job_n), range_begin(c + 1, job_chunks, job_n));
-    }
-  }
-
-  void finish_one() {
-    if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mu);
-      done_cv.notify_one();
+      // Announce first, then claim: the caller, once every chunk is claimed, waits for `active` to drain, so
+      // it can never miss a chunk that is being claimed right now.
+      active.fetch_add(1);
+      uint64_t t = ticket.load();
+      bool claimed = false;
+      while (static_cast<uint32_t>(t >> 32) == gen && static_cast<int>(t & 0xffffffffu) < chunks) {
+        if (ticket.compare_exchange_weak(t, t + 1)) {
+          claimed = true;
+          break;
+        }
+      }
+      if (claimed) {
+        const int c = static_cast<int>(t & 0xffffffffu);
+        fn(slot, range_begin(c, chunks, n), range_begin(c + 1, chunks, n));
+      }
+      if (active.fetch_sub(1) == 1) {
+        std::lock_guard<std::mutex> lock(mu);
+        done_cv.notify_all();
+      }
+      if (!claimed) return;
     }
   }
 
@@ -66,14 +82,19 @@ struct ThreadPool::Impl {
       for (int i = 0; i < kSpin; ++i) {
         if (generation.load(std::memory_order_acquire) != seen) { have = true; break; }
       }
+      const std::function<void(int, int, int)>* fn;
+      int n, chunks;
       {
         std::unique_lock<std::mutex> lock(mu);
         if (!have) start_cv.wait(lock, [&] { return stop || generation.load() != seen; });
         if (stop) return;
         seen = generation.load();
+        fn = job;
+        n = job_n;
+        chunks = job_chunks;
       }
-      run_chunks(slot);
-      finish_one();
+      // `fn` stays valid while this thread holds a claimed chunk: the caller does not return before that.
+      if (fn) run_chunks(slot, static_cast<uint32_t>(seen), *fn, n, chunks);
     }
   }
 };
@@ -81,10 +102,11 @@ struct ThreadPool::Impl {
 ThreadPool::ThreadPool(int threads) {
   size_ = std::max(1, threads);
   if (size_ == 1) return;
-  impl_ = std::make_unique<Impl>();
+  impl_ = std::make_shared<Impl>();
   impl_->workers.reserve(size_ - 1);
   for (int slot = 1; slot < size_; ++slot) {
-    impl_->workers.emplace_back([this, slot] { impl_->worker_loop(slot); });
+    std::shared_ptr<Impl> impl = impl_;
+    impl_->workers.emplace_back([impl, slot] { impl->worker_loop(slot); });
   }
 }
 
@@ -95,7 +117,10 @@ ThreadPool::~ThreadPool() {
     impl_->stop = true;
   }
   impl_->start_cv.notify_all();
-  for (auto& t : impl_->workers) t.join();
+  // Detach rather than join: in WASM a worker whose pthread never got started (it needs the main thread's
+  // event loop, which a blocking join would never give back) would make join wait forever. Each worker holds
+  // its own reference to Impl, sees `stop` whenever it runs, and exits; no job can be in flight here.
+  for (auto& t : impl_->workers) t.detach();
 }
 
 void ThreadPool::parallel_for_slots(int n, const std::function<void(int, int, int)>& fn) {
@@ -105,28 +130,32 @@ void ThreadPool::parallel_for_slots(int n, const std::function<void(int, int, in
     return;
   }
   Impl& p = *impl_;
+  const int chunks = std::min(n, size_ * kChunksPerThread);
+  uint32_t gen;
   {
     std::lock_guard<std::mutex> lock(p.mu);
     p.job = &fn;
     p.job_n = n;
-    p.job_chunks = std::min(n, size_ * kChunksPerThread);
-    p.next_chunk.store(0, std::memory_order_relaxed);
-    // Every worker wakes for every job (even when there is no chunk left for it) so that `remaining` counts
-    // all of them; this keeps the protocol simple and costs nothing measurable at 2-4 threads.
-    p.remaining.store(size_ - 1, std::memory_order_relaxed);
-    p.generation.fetch_add(1, std::memory_order_release);
+    p.job_chunks = chunks;
+    gen = static_cast<uint32_t>(p.generation.load() + 1);
+    p.ticket.store(static_cast<uint64_t>(gen) << 32);
+    p.generation.store(gen);  // only the low 32 bits matter: they tag the tickets
   }
   p.start_cv.notify_all();
-  p.run_chunks(0);
+  p.run_chunks(0, gen, fn, n, chunks);
+  // Every chunk is claimed now; wait for the ones still running on workers.
   bool done = false;
   for (int i = 0; i < Impl::kSpin; ++i) {
-    if (p.remaining.load(std::memory_order_acquire) == 0) { done = true; break; }
+    if (p.active.load() == 0) { done = true; break; }
   }
   if (!done) {
     std::unique_lock<std::mutex> lock(p.mu);
-    p.done_cv.wait(lock, [&] { return p.remaining.load(std::memory_order_acquire) == 0; });
+    p.done_cv.wait(lock, [&] { return p.active.load() == 0; });
   }
-  p.job = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    p.job = nullptr;  // a worker waking after this finds no job
+  }
   p.busy.store(false, std::memory_order_release);
 }
 

@@ -35,7 +35,8 @@ class ThreadPool {
  private:
   struct Impl;
   int size_ = 1;
-  std::unique_ptr<Impl> impl_;  // nullptr when running inline
+  // nullptr when running inline. Shared with the workers, which may outlive the pool object (see ~ThreadPool).
+  std::shared_ptr<Impl> impl_;
 };
 
 // Convenience for ops: run on the pool when there is one, inline otherwise.

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -363,6 +364,31 @@ void check_ops(Tally& t, std::mt19937& rng) {
   }
 }
 
+// More pool threads than the WASM build pre-creates (PTHREAD_POOL_SIZE=4 for these programs): workers whose
+// pthread cannot start while main() blocks must not stall parallel_for (the caller runs their chunks), and
+// destroying the pools must not wait for them.
+void check_pool_oversubscribed(Tally& t) {
+  bool ok = true;
+  {
+    std::vector<std::unique_ptr<ThreadPool>> pools;
+    for (int i = 0; i < 3; ++i) pools.push_back(std::make_unique<ThreadPool>(3));
+    for (int it = 0; it < 200; ++it) {
+      for (auto& p : pools) {
+        std::vector<int> hits(1000, 0);
+        p->parallel_for(1000, [&](int a, int b) {
+          for (int i = a; i < b; ++i) ++hits[i];
+        });
+        for (int h : hits) ok = ok && h == 1;
+      }
+    }
+  }
+  if (ok) ++t.passed;
+  else {
+    ++t.failed;
+    std::printf("FAIL thread pools beyond the pre-created workers: some index not visited exactly once\n");
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -374,6 +400,7 @@ int main() {
     check_elementwise(t, tw, rng);
   }
   check_ops(t, rng);
+  check_pool_oversubscribed(t);
   std::printf("kernel-check: %d passed, %d failed\n", t.passed, t.failed);
   return t.failed == 0 ? 0 : 1;
 }
