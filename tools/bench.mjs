@@ -221,6 +221,29 @@ function table(results) {
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+// The issue's targets, checked per row (wall-time medians, like the table).
+function targets(results) {
+  const lines = [];
+  const mark = (ok) => (ok ? 'ok  ' : 'MISS');
+  for (const r of results) {
+    const one = results.find((q) => q.model === r.model && q.threads === 1);
+    if (r.speedup !== undefined) {
+      lines.push(`${mark(r.speedup >= 1.5)} ${r.label} ${r.threads}T: ${r.speedup.toFixed(2)}× vs onnxruntime-web (≥ 1.5×; CPU time ${r.cpuSpeedup.toFixed(2)}×)`);
+    }
+    if (r.threads > 1 && one) {
+      const sc = one.vitrineMs / r.vitrineMs;
+      lines.push(`${mark(sc >= 1.8)} ${r.label} ${r.threads}T: speed-up ${sc.toFixed(2)}× over 1 thread (≥ 1.8×)`);
+    }
+    if (r.model === 'vit-b16' && r.threads === 1) {
+      lines.push(`${mark(r.gflopsPerThread >= 45)} ${r.label} 1T: ${r.gflopsPerThread.toFixed(1)} GFLOP/s per core (≥ 45)`);
+    }
+    if (r.threads === 1) {
+      lines.push(`${mark(r.peakRssMB <= r.rssLimitMB)} ${r.label}: peak RSS ${r.peakRssMB.toFixed(0)} MB (≤ ${r.rssLimitMB.toFixed(0)})`);
+    }
+  }
+  return lines.join('\n');
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.child) return child(opts);
@@ -237,6 +260,7 @@ async function main() {
       loadavg: os.loadavg() }, results }, null, 2));
   } else {
     console.log(table(results));
+    console.log(`\ntargets:\n${targets(results)}`);
     console.log(`\nmedian of ${opts.runs} runs after ${opts.warmup} warm-up, vitrine and ORT interleaved in one process per row;` +
       ` load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`);
   }
