@@ -22,7 +22,8 @@ namespace kernels {
 // The last panel is zero-padded when n is not a multiple of 8. A panel is exactly the 8 rows of W it came
 // from, transposed, so when n % 8 == 0 the packing can be done in place.
 constexpr int kGemmNR = 8;  // output features per panel
-constexpr int kGemmMR = 4;  // rows per micro-tile: 4x8 keeps 8 accumulators + 3 temporaries in 16 registers
+constexpr int kGemmMR = 4;  // rows per micro-tile (= rows per packed-A block): 4x8 keeps 8 accumulators +
+                            // 3 temporaries in x64's 16 vector registers
 
 inline int gemm_panels(int n) { return (n + kGemmNR - 1) / kGemmNR; }
 inline size_t gemm_packed_floats(int n, int k) { return static_cast<size_t>(gemm_panels(n)) * kGemmNR * k; }
@@ -33,9 +34,8 @@ void gemm_pack(const float* w, int n, int k, float* packed);
 void gemm_pack_inplace(float* w, int n, int k, float* tmp);
 
 // x is packed per call into blocks of 4 rows, interleaved: block b holds, for every kk, x[4b + 0..3][kk]
-// (rows past m are zero). The micro-kernel then walks one pointer through A and one through the panel — the
-// fewest integer instructions per step, which is what V8's code for this loop is bound by (see
-// microkernel-wasmsimd.h).
+// (rows past m are zero). The micro-kernel then walks one pointer through A and one through the panel, with
+// no integer work per step beyond two pointer adds (see microkernel-wasmsimd.h).
 inline int gemm_row_blocks(int m) { return (m + 3) / 4; }
 inline size_t gemm_packed_a_floats(int m, int k) { return static_cast<size_t>(gemm_row_blocks(m)) * 4 * k; }
 // Packs row blocks [block_begin, block_end) of x (row stride ldx) into packed_a.
@@ -97,8 +97,8 @@ void attention_rows_wasmsimd(const float* q, const float* packed_k, const float*
                              float* tile);
 
 // ---------------------------------------------------------------------------------------------------------
-// Softmax building block: x[i] = exp(x[i] - max(x)) for i < n; returns the sum (the caller normalises, which
-// attention folds into its output scaling).
+// Softmax building block for row-major data: x[i] = exp(x[i] - max(x)) for i < n; returns the sum (the caller
+// normalises). (Attention runs its own column-wise softmax on its score tile.)
 float softmax_exp_scalar(float* x, int n);
 float softmax_exp_wasmsimd(float* x, int n);
 
@@ -154,7 +154,6 @@ inline void residual_add(float* x, const float* y, const float* scale, int rows,
 }
 #undef VITRINE_KERNEL
 }  // namespace dispatch
-
 
 }  // namespace kernels
 }  // namespace vitrine
