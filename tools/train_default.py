@@ -66,7 +66,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="maximum intra-op threads")
     p.add_argument("--adaptive-threads", type=int, default=1,
-                   help="on a shared, busy machine: every 60-480 steps try the other thread count (1 vs --threads) "
+                   help="on a shared, busy machine: every 60-240 steps (sooner when steps slow down) try the other thread count (1 vs --threads) "
                         "for 6 steps and keep whichever is faster in wall time")
     # evaluation / bookkeeping
     p.add_argument("--eval-every", type=int, default=2, help="full test-set evaluation every N epochs (and the last)")
@@ -250,9 +250,9 @@ class ThreadControl:
     OpenMP barrier for the thread that got no core, and 1 thread is faster; on an idle machine 2 threads are ~2x
     faster. So: run the current choice, every `period` steps run the other count for `window` steps, keep the
     faster (median step time of the latest window of each). A probe that loses doubles the period (up to
-    `max_period`); a switch resets it."""
+    `max_period`); a switch resets it, and so does a window 1.4x slower or faster than the previous one (the load changed)."""
 
-    def __init__(self, torch, max_threads, enabled, period=60, window=6, max_period=480):
+    def __init__(self, torch, max_threads, enabled, period=60, window=6, max_period=240):
         self.torch, self.max, self.enabled = torch, max_threads, enabled and max_threads > 1
         self.period, self.window = period, window
         self.base_period, self.max_period = period, max_period
@@ -277,8 +277,12 @@ class ThreadControl:
         t.append(seconds)
         self.since_probe += 1
         if len(t) >= self.window:
-            self.latest[self.current] = float(np.median(t[1:]))  # the first step after a switch warms up
+            med = float(np.median(t[1:]))  # the first step after a switch warms up
+            prev = self.latest.get(self.current)
+            self.latest[self.current] = med
             t.clear()
+            if not self.probing and prev is not None and not prev / 1.4 <= med <= 1.4 * prev:
+                self.since_probe = self.period = self.base_period  # the load changed: probe now
             if self.probing:
                 self.probing = False
                 before = 1 if self.current == self.max else self.max  # the count used before the probe
