@@ -31,6 +31,14 @@ export class Lock {
   }
 }
 
+/**
+ * pthreads to pre-create for an engine pool of `threads`: the calling thread works too, so threads - 1 (at least
+ * 1: the module's -sPTHREAD_POOL_SIZE=Module.vitrineThreads||4 would read 0 as "unset").
+ */
+function workerCount(threads) {
+  return Math.max(1, threads - 1);
+}
+
 async function createNodeModule(build, poolSize) {
   const [{ createRequire }, fs, { fileURLToPath }] = await Promise.all([import('node:module'), import('node:fs'), import('node:url')]);
   const jsPath = fileURLToPath(new URL(`../../dist/wasm/node/vitrine-${build}.js`, import.meta.url));
@@ -40,14 +48,14 @@ async function createNodeModule(build, poolSize) {
   }
   const require = createRequire(import.meta.url);
   const factory = require(jsPath);
-  return factory({ wasmBinary: fs.readFileSync(wasmPath), vitrineThreads: poolSize });
+  return factory({ wasmBinary: fs.readFileSync(wasmPath), vitrineThreads: workerCount(poolSize) });
 }
 
 async function createWebModule(build, poolSize) {
   const url = new URL(`../../dist/wasm/web/vitrine-${build}.mjs`, import.meta.url);
   const mod = await import(/* @vite-ignore */ url.href);
   return mod.default({
-    vitrineThreads: poolSize,
+    vitrineThreads: workerCount(poolSize),
     locateFile: (p) => new URL(p, url).href,
     mainScriptUrlOrBlob: url.href,
   });
