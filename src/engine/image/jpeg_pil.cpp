@@ -44,8 +44,54 @@ inline uint8_t clamp255(int v) { return static_cast<uint8_t>(v < 0 ? 0 : v > 255
 
 }  // namespace
 
+// One 8-point pass of jidctint.c's islow IDCT on samples s[0..7] (stride apart), before descaling:
+// out[i] is output sample i scaled by 2^CONST_BITS. Both passes (columns, then rows) run exactly this.
+template <typename T>
+void idct_1d(const T* s, int step, int64_t out[8]) {
+  int64_t z2 = s[2 * step], z3 = s[6 * step];
+  int64_t z1 = (z2 + z3) * FIX_0_541196100;
+  int64_t tmp2 = z1 + z3 * -FIX_1_847759065;
+  int64_t tmp3 = z1 + z2 * FIX_0_765366865;
+  int64_t tmp0 = (int64_t{s[0]} + s[4 * step]) * (int64_t{1} << kConstBits);
+  int64_t tmp1 = (int64_t{s[0]} - s[4 * step]) * (int64_t{1} << kConstBits);
+  const int64_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
+
+  tmp0 = s[7 * step];
+  tmp1 = s[5 * step];
+  tmp2 = s[3 * step];
+  tmp3 = s[1 * step];
+  z1 = tmp0 + tmp3;
+  z2 = tmp1 + tmp2;
+  z3 = tmp0 + tmp2;
+  int64_t z4 = tmp1 + tmp3;
+  const int64_t z5 = (z3 + z4) * FIX_1_175875602;
+  tmp0 = tmp0 * FIX_0_298631336;
+  tmp1 = tmp1 * FIX_2_053119869;
+  tmp2 = tmp2 * FIX_3_072711026;
+  tmp3 = tmp3 * FIX_1_501321110;
+  z1 = z1 * -FIX_0_899976223;
+  z2 = z2 * -FIX_2_562915447;
+  z3 = z3 * -FIX_1_961570560;
+  z4 = z4 * -FIX_0_390180644;
+  z3 += z5;
+  z4 += z5;
+  tmp0 += z1 + z3;
+  tmp1 += z2 + z4;
+  tmp2 += z2 + z3;
+  tmp3 += z1 + z4;
+  out[0] = tmp10 + tmp3;
+  out[7] = tmp10 - tmp3;
+  out[1] = tmp11 + tmp2;
+  out[6] = tmp11 - tmp2;
+  out[2] = tmp12 + tmp1;
+  out[5] = tmp12 - tmp1;
+  out[3] = tmp13 + tmp0;
+  out[4] = tmp13 - tmp0;
+}
+
 void idct_islow(uint8_t* out, int stride, short coeffs[64]) {
   int ws[64];
+  int64_t v[8];
   // Pass 1: columns from the coefficients into the work array, scaled up by 2^PASS1_BITS.
   for (int c = 0; c < 8; c++) {
     const short* in = coeffs + c;
@@ -55,47 +101,8 @@ void idct_islow(uint8_t* out, int stride, short coeffs[64]) {
       for (int r = 0; r < 8; r++) w[r * 8] = dc;
       continue;
     }
-    int64_t z2 = in[16], z3 = in[48];
-    int64_t z1 = (z2 + z3) * FIX_0_541196100;
-    int64_t tmp2 = z1 + z3 * -FIX_1_847759065;
-    int64_t tmp3 = z1 + z2 * FIX_0_765366865;
-    z2 = in[0];
-    z3 = in[32];
-    int64_t tmp0 = (z2 + z3) * (int64_t{1} << kConstBits);
-    int64_t tmp1 = (z2 - z3) * (int64_t{1} << kConstBits);
-    const int64_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
-
-    tmp0 = in[56];
-    tmp1 = in[40];
-    tmp2 = in[24];
-    tmp3 = in[8];
-    z1 = tmp0 + tmp3;
-    z2 = tmp1 + tmp2;
-    z3 = tmp0 + tmp2;
-    int64_t z4 = tmp1 + tmp3;
-    const int64_t z5 = (z3 + z4) * FIX_1_175875602;
-    tmp0 = tmp0 * FIX_0_298631336;
-    tmp1 = tmp1 * FIX_2_053119869;
-    tmp2 = tmp2 * FIX_3_072711026;
-    tmp3 = tmp3 * FIX_1_501321110;
-    z1 = z1 * -FIX_0_899976223;
-    z2 = z2 * -FIX_2_562915447;
-    z3 = z3 * -FIX_1_961570560;
-    z4 = z4 * -FIX_0_390180644;
-    z3 += z5;
-    z4 += z5;
-    tmp0 += z1 + z3;
-    tmp1 += z2 + z4;
-    tmp2 += z2 + z3;
-    tmp3 += z1 + z4;
-    w[0] = static_cast<int>(descale(tmp10 + tmp3, kConstBits - kPass1Bits));
-    w[56] = static_cast<int>(descale(tmp10 - tmp3, kConstBits - kPass1Bits));
-    w[8] = static_cast<int>(descale(tmp11 + tmp2, kConstBits - kPass1Bits));
-    w[48] = static_cast<int>(descale(tmp11 - tmp2, kConstBits - kPass1Bits));
-    w[16] = static_cast<int>(descale(tmp12 + tmp1, kConstBits - kPass1Bits));
-    w[40] = static_cast<int>(descale(tmp12 - tmp1, kConstBits - kPass1Bits));
-    w[24] = static_cast<int>(descale(tmp13 + tmp0, kConstBits - kPass1Bits));
-    w[32] = static_cast<int>(descale(tmp13 - tmp0, kConstBits - kPass1Bits));
+    idct_1d(in, 8, v);
+    for (int r = 0; r < 8; r++) w[r * 8] = static_cast<int>(descale(v[r], kConstBits - kPass1Bits));
   }
   // Pass 2: rows from the work array to samples, removing both scale factors and the factor 8.
   constexpr int kFinal = kConstBits + kPass1Bits + 3;
@@ -107,45 +114,8 @@ void idct_islow(uint8_t* out, int stride, short coeffs[64]) {
       std::memset(o, dc, 8);
       continue;
     }
-    int64_t z2 = w[2], z3 = w[6];
-    int64_t z1 = (z2 + z3) * FIX_0_541196100;
-    int64_t tmp2 = z1 + z3 * -FIX_1_847759065;
-    int64_t tmp3 = z1 + z2 * FIX_0_765366865;
-    int64_t tmp0 = (int64_t{w[0]} + w[4]) * (int64_t{1} << kConstBits);
-    int64_t tmp1 = (int64_t{w[0]} - w[4]) * (int64_t{1} << kConstBits);
-    const int64_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
-
-    tmp0 = w[7];
-    tmp1 = w[5];
-    tmp2 = w[3];
-    tmp3 = w[1];
-    z1 = tmp0 + tmp3;
-    z2 = tmp1 + tmp2;
-    z3 = tmp0 + tmp2;
-    int64_t z4 = tmp1 + tmp3;
-    const int64_t z5 = (z3 + z4) * FIX_1_175875602;
-    tmp0 = tmp0 * FIX_0_298631336;
-    tmp1 = tmp1 * FIX_2_053119869;
-    tmp2 = tmp2 * FIX_3_072711026;
-    tmp3 = tmp3 * FIX_1_501321110;
-    z1 = z1 * -FIX_0_899976223;
-    z2 = z2 * -FIX_2_562915447;
-    z3 = z3 * -FIX_1_961570560;
-    z4 = z4 * -FIX_0_390180644;
-    z3 += z5;
-    z4 += z5;
-    tmp0 += z1 + z3;
-    tmp1 += z2 + z4;
-    tmp2 += z2 + z3;
-    tmp3 += z1 + z4;
-    o[0] = idct_limit(descale(tmp10 + tmp3, kFinal));
-    o[7] = idct_limit(descale(tmp10 - tmp3, kFinal));
-    o[1] = idct_limit(descale(tmp11 + tmp2, kFinal));
-    o[6] = idct_limit(descale(tmp11 - tmp2, kFinal));
-    o[2] = idct_limit(descale(tmp12 + tmp1, kFinal));
-    o[5] = idct_limit(descale(tmp12 - tmp1, kFinal));
-    o[3] = idct_limit(descale(tmp13 + tmp0, kFinal));
-    o[4] = idct_limit(descale(tmp13 - tmp0, kFinal));
+    idct_1d(w, 1, v);
+    for (int i = 0; i < 8; i++) o[i] = idct_limit(descale(v[i], kFinal));
   }
 }
 
