@@ -15,6 +15,7 @@
 import { createChunkSource, openChunkCache, ChunkError } from './chunks.js';
 
 let model = null;
+let source = null;           // what was loaded, to load it again after an engine trap
 let loadFailed = false;      // then photos get an answer at once instead of waiting forever
 const queue = [];            // classify requests waiting for the model / for the previous one
 let busy = false;
@@ -30,6 +31,7 @@ const errInfo = (e) => {
 self.onmessage = (ev) => {
   const m = ev.data;
   if (m.type === 'load') {
+    source = m.source;
     loadModel(m.source).then((mdl) => { model = mdl; pump(); return mdl; }, (e) => {
       loadFailed = true;
       post({ type: 'load-error', ...errInfo(e) });
@@ -65,6 +67,19 @@ async function pump() {
         post({ type: 'result', id: r.id, ms, top: top.map(({ index, label, score }) => ({ index, label, score })) });
       } catch (e) {
         post({ type: 'result', id: r.id, error: errInfo(e) });
+        // A trap leaves the WASM instance unusable (the API drops it): load the model again (from the cache
+        // or the picked files, so it is quick) and go on with the other photos.
+        if (e?.code === 'E_WASM') {
+          try {
+            model = await loadModel(source);
+            post({ type: 'note', code: 'E_RESTARTED', message: 'The engine failed on one photo (see its tile) and was started again; the other photos go on.' });
+          } catch (e2) {
+            model = null;
+            loadFailed = true;
+            post({ type: 'load-error', ...errInfo(e2) });
+            for (const q of queue.splice(0)) post({ type: 'result', id: q.id, error: { code: 'E_NO_MODEL', message: 'The model did not load (see above).' } });
+          }
+        }
       }
     }
   } finally {
