@@ -16,6 +16,22 @@ const reason = await h.skipReason();
 const TOL = 1e-5;
 // Screenshots the tests take, to look at after a run (docs/screenshots/ is made by browser/demo.mjs).
 const SHOTS = path.join(os.tmpdir(), 'vitrine-browser-test-screenshots');
+
+// Every page test gets its own server and browser; a failure carries a screenshot, the page's status and its
+// console (h.explain), and both are closed whatever happens.
+async function withBrowser(serverOptions, launchOptions, fn) {
+  const srv = await startServer(serverOptions);
+  const b = await h.launch(launchOptions);
+  try {
+    return await fn(srv, b);
+  } catch (e) {
+    throw await h.explain(b, e, SHOTS);
+  } finally {
+    await b.close();
+    await srv.close();
+  }
+}
+
 fs.mkdirSync(SHOTS, { recursive: true });
 const photo = (n) => path.join(h.PHOTOS, n);
 const GOOD = ['dog_beagle.jpg', 'cat_chelsea.png', 'bird_eagle.jpg', 'horse_jockey.jpg', 'automobile_sportscar.jpg',
@@ -147,9 +163,7 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
   const chunkRequests = (srv, from = 0) => srv.requests.slice(from).filter((r) => /\/chunk-\d+\.bin$/.test(r.url));
 
   test('cross-origin isolated: MT build with 2 threads, labels equal the Node API, one bad file fails alone, reload downloads nothing', async (t) => {
-    const srv = await startServer({ root: site, isolation: true });
-    const b = await h.launch();
-    try {
+    await withBrowser({ root: site, isolation: true }, undefined, async (srv, b) => {
       const log = await h.recordRequests(b.context);
       await b.page.goto(srv.url + pageUrl);
       // Photos chosen before the model is ready wait in the queue.
@@ -200,18 +214,11 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assertSameAsNode(await h.readTiles(b.page), ['cat_chelsea.png']);
       const cached = (await h.readMarks(b.page))['first-result'];
       t.diagnostic(`page open → first result: cold ${cold.toFixed(0)} ms, cached ${cached.toFixed(0)} ms (model ${path.basename(model.dir)})`);
-    } catch (e) {
-      throw await h.explain(b, e, SHOTS);
-    } finally {
-      await b.close();
-      await srv.close();
-    }
+    });
   });
 
   test('not cross-origin isolated: falls back to the ST build, says so, same labels; keyboard, drop and paste work', async () => {
-    const srv = await startServer({ root: site, isolation: false });
-    const b = await h.launch({ viewport: { width: 390, height: 844 } });
-    try {
+    await withBrowser({ root: site, isolation: false }, { viewport: { width: 390, height: 844 } }, async (srv, b) => {
       await b.page.goto(srv.url + pageUrl + (pageUrl.includes('?') ? '&' : '?') + 'nocoi');
       await h.choosePhotos(b.page, GOOD.slice(0, 4).map(photo));
       assert.equal(await h.waitForModel(b.page), 'ready');
@@ -263,18 +270,11 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       await b.page.click('#clear');
       assert.equal(await b.page.locator('#tiles > li').count(), 0);
       assert.equal(await b.page.isHidden('#toolbar'), true);
-    } catch (e) {
-      throw await h.explain(b, e, SHOTS);
-    } finally {
-      await b.close();
-      await srv.close();
-    }
+    });
   });
 
   test('static host without COOP/COEP: coi-serviceworker makes the page isolated, MT runs', async () => {
-    const srv = await startServer({ root: site, isolation: false });
-    const b = await h.launch();
-    try {
+    await withBrowser({ root: site, isolation: false }, undefined, async (srv, b) => {
       await b.page.goto(srv.url + pageUrl);
       // The service worker registers, then reloads the page once; poll across that navigation.
       const deadline = Date.now() + 60_000;
@@ -290,18 +290,11 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       await h.waitForTiles(b.page, 1);
       assertSameAsNode(await h.readTiles(b.page), ['dog_beagle.jpg']);
       assert.ok(srv.requests.every((r) => !r.headers['cross-origin-embedder-policy']));
-    } catch (e) {
-      throw await h.explain(b, e, SHOTS);
-    } finally {
-      await b.close();
-      await srv.close();
-    }
+    });
   });
 
   test('isolated, but the thread workers cannot start: falls back to ST and says why', async () => {
-    const srv = await startServer({ root: site, isolation: true, faults: { status: [{ match: 'vitrine-mt.worker.js', code: 404, times: Infinity }] } });
-    const b = await h.launch();
-    try {
+    await withBrowser({ root: site, isolation: true, faults: { status: [{ match: 'vitrine-mt.worker.js', code: 404, times: Infinity }] } }, undefined, async (srv, b) => {
       await b.page.goto(srv.url + pageUrl);
       await h.choosePhotos(b.page, [photo('bird_eagle.jpg')]);
       assert.equal(await h.waitForModel(b.page), 'ready', JSON.stringify(await h.readStatus(b.page)));
@@ -311,18 +304,11 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assert.match(st.status, /single-threaded.*multi-threaded build could not start/);
       await h.waitForTiles(b.page, 1);
       assertSameAsNode(await h.readTiles(b.page), ['bird_eagle.jpg']);
-    } catch (e) {
-      throw await h.explain(b, e, SHOTS);
-    } finally {
-      await b.close();
-      await srv.close();
-    }
+    });
   });
 
   test('interrupted download: a chunk cut mid-way is resumed; a failed load, or a tab reloaded mid-download, continues from the chunks it has', async () => {
-    const srv = await startServer({ root: site, isolation: true, faults: { drop: [{ match: '/small-chunks/chunk-00002.bin', times: 1 }] } });
-    const b = await h.launch();
-    try {
+    await withBrowser({ root: site, isolation: true, faults: { drop: [{ match: '/small-chunks/chunk-00002.bin', times: 1 }] } }, undefined, async (srv, b) => {
       await b.page.goto(srv.url + smallUrl);
       assert.equal(await h.waitForModel(b.page), 'ready', JSON.stringify(await h.readStatus(b.page)));
       const reqs = chunkRequests(srv);
@@ -337,12 +323,7 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       await h.choosePhotos(b.page, [photo('dog_beagle.jpg')]);
       await h.waitForTiles(b.page, 1);
       assert.equal((await h.readTiles(b.page))[0].state, 'done');
-    } catch (e) {
-      throw await h.explain(b, e, SHOTS);
-    } finally {
-      await b.close();
-      await srv.close();
-    }
+    });
 
     // A chunk that never arrives: the load fails with a named error; "Try again" only fetches what is missing.
     const srv2 = await startServer({ root: site, isolation: true, faults: { drop: [{ match: '/small-chunks/chunk-00003.bin', afterBytes: 100, times: Infinity }] } });
@@ -402,9 +383,7 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
   });
 
   test('tampered chunk: fetched once more, then a named E_CHUNK_HASH error (never a wrong model); a one-off bad copy heals', async () => {
-    const srv = await startServer({ root: site, isolation: true, faults: { tamper: [{ match: '/small-chunks/chunk-00001.bin' }] } });
-    const b = await h.launch();
-    try {
+    await withBrowser({ root: site, isolation: true, faults: { tamper: [{ match: '/small-chunks/chunk-00001.bin' }] } }, undefined, async (srv, b) => {
       await b.page.goto(srv.url + smallUrl);
       await h.choosePhotos(b.page, [photo('dog_beagle.jpg')]);
       assert.equal(await h.waitForModel(b.page), 'error');
@@ -421,18 +400,11 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assert.equal(await h.waitForModel(b.page), 'ready');
       await h.waitForTiles(b.page, 1);
       assert.equal((await h.readTiles(b.page))[0].state, 'done');
-    } catch (e) {
-      throw await h.explain(b, e, SHOTS);
-    } finally {
-      await b.close();
-      await srv.close();
-    }
+    });
   });
 
   test('storage quota exceeded: the model still works and the page says what to do', async () => {
-    const srv = await startServer({ root: site, isolation: true });
-    const b = await h.launch();
-    try {
+    await withBrowser({ root: site, isolation: true }, undefined, async (srv, b) => {
       const cdp = await b.context.newCDPSession(b.page);
       await cdp.send('Storage.overrideQuotaForOrigin', { origin: srv.url.replace(/\/$/, ''), quotaSize: 4096 });
       await b.page.goto(srv.url + smallUrl);
@@ -440,18 +412,11 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       const st = await h.readStatus(b.page);
       assert.match(st.note ?? '', /quota/i, JSON.stringify(st));
       assert.match(st.note, /free disk space|clear/i);
-    } catch (e) {
-      throw await h.explain(b, e, SHOTS);
-    } finally {
-      await b.close();
-      await srv.close();
-    }
+    });
   });
 
   test('another model: a local folder (read from the File objects, nothing uploaded) and a URL', async () => {
-    const srv = await startServer({ root: site, isolation: true });
-    const b = await h.launch();
-    try {
+    await withBrowser({ root: site, isolation: true }, undefined, async (srv, b) => {
       const log = await h.recordRequests(b.context);
       await b.page.goto(srv.url + pageUrl);
       assert.equal(await h.waitForModel(b.page), 'ready');
@@ -473,11 +438,6 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assert.match(b.page.url(), /[?&]model=.*small-chunks.*manifest\.json/);
       await h.waitForTiles(b.page, 1);
       assertSameAsNode(await h.readTiles(b.page), ['horse_jockey.jpg']);
-    } catch (e) {
-      throw await h.explain(b, e, SHOTS);
-    } finally {
-      await b.close();
-      await srv.close();
-    }
+    });
   });
 });
