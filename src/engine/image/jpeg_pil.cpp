@@ -120,6 +120,23 @@ void idct_islow(uint8_t* out, int stride, short coeffs[64]) {
 }
 
 // ---- jdsample.c ----
+// The horizontal half of libjpeg's "fancy" 2x upsampling: each output pair is (3·near + neighbour + bias) >> shift,
+// with the edge samples as their own missing neighbours. h2v1 runs it on samples (biases 1, 2; >> 2), h2v2 on
+// column sums of 3·near + far (biases 8, 7; >> 4).
+template <typename T>
+void fancy_upsample_h2(const T* in, int w, int bias_left, int bias_right, int shift, uint8_t* o) {
+  auto at = [&](int i) { return static_cast<int>(in[i]); };
+  o[0] = static_cast<uint8_t>((at(0) * 3 + at(0) + bias_left) >> shift);
+  o[1] = static_cast<uint8_t>((at(0) * 3 + at(1) + bias_right) >> shift);
+  for (int i = 1; i < w - 1; i++) {
+    const int v3 = at(i) * 3;
+    o[2 * i] = static_cast<uint8_t>((v3 + at(i - 1) + bias_left) >> shift);
+    o[2 * i + 1] = static_cast<uint8_t>((v3 + at(i + 1) + bias_right) >> shift);
+  }
+  o[2 * w - 2] = static_cast<uint8_t>((at(w - 1) * 3 + at(w - 2) + bias_left) >> shift);
+  o[2 * w - 1] = static_cast<uint8_t>((at(w - 1) * 3 + at(w - 1) + bias_right) >> shift);
+}
+
 // libjpeg feeds the upsamplers "context rows" that repeat the first and the last real sample row at the top
 // and bottom of the component (jdmainct.c), and its fancy loops special-case the first and last column in a way
 // that equals repeating the edge sample. So every neighbour below is clamped to the real component size.
@@ -143,17 +160,8 @@ bool upsample(const Plane& p, int max_h, int max_v, int image_w, int y0, int y1,
   if (hs == 2 && vs == 1 && fancy_h2) {  // h2v1_fancy_upsample
     for (int y = y0; y < y1; y++) {
       const uint8_t* in = row(y);
-      uint8_t* o = wide.data();
-      o[0] = static_cast<uint8_t>((in[0] * 3 + in[0] + 1) >> 2);
-      o[1] = static_cast<uint8_t>((in[0] * 3 + in[1] + 2) >> 2);
-      for (int i = 1; i < w - 1; i++) {
-        const int v3 = in[i] * 3;
-        o[2 * i] = static_cast<uint8_t>((v3 + in[i - 1] + 1) >> 2);
-        o[2 * i + 1] = static_cast<uint8_t>((v3 + in[i + 1] + 2) >> 2);
-      }
-      o[2 * w - 2] = static_cast<uint8_t>((in[w - 1] * 3 + in[w - 2] + 1) >> 2);
-      o[2 * w - 1] = static_cast<uint8_t>((in[w - 1] * 3 + in[w - 1] + 2) >> 2);
-      std::memcpy(out + (y - y0) * ow, o, ow);
+      fancy_upsample_h2(in, w, 1, 2, 2, wide.data());
+      std::memcpy(out + (y - y0) * ow, wide.data(), ow);
     }
     return true;
   }
@@ -176,18 +184,8 @@ bool upsample(const Plane& p, int max_h, int max_v, int image_w, int y0, int y1,
       const uint8_t* near = row(r);
       const uint8_t* far = row((y % 2) == 0 ? r - 1 : r + 1);
       for (int i = 0; i < w; i++) colsum[i] = near[i] * 3 + far[i];
-      const int* cs = colsum.data();
-      uint8_t* o = wide.data();
-      o[0] = static_cast<uint8_t>((cs[0] * 3 + cs[0] + 8) >> 4);
-      o[1] = static_cast<uint8_t>((cs[0] * 3 + cs[1] + 7) >> 4);
-      for (int i = 1; i < w - 1; i++) {
-        const int t3 = cs[i] * 3;
-        o[2 * i] = static_cast<uint8_t>((t3 + cs[i - 1] + 8) >> 4);
-        o[2 * i + 1] = static_cast<uint8_t>((t3 + cs[i + 1] + 7) >> 4);
-      }
-      o[2 * w - 2] = static_cast<uint8_t>((cs[w - 1] * 3 + cs[w - 2] + 8) >> 4);
-      o[2 * w - 1] = static_cast<uint8_t>((cs[w - 1] * 3 + cs[w - 1] + 7) >> 4);
-      std::memcpy(out + (y - y0) * ow, o, ow);
+      fancy_upsample_h2(colsum.data(), w, 8, 7, 4, wide.data());
+      std::memcpy(out + (y - y0) * ow, wide.data(), ow);
     }
     return true;
   }
