@@ -49,6 +49,26 @@ for (const build of BUILDS) {
       await loadFails(dir, 'E_CHUNK_HASH', /chunk 2 \(chunk-00002\.bin\): SHA-256 mismatch/);
       await stillWorks();
     });
+    test('chunks are hashed four at a time: a flipped bit in any lane, or in the odd-sized last chunk, is found and named', async () => {
+      const n = JSON.parse(fs.readFileSync(path.join(await convertedCase('deit', { chunkSize: 8192 }), 'manifest.json'))).chunks.length;
+      assert.ok(n >= 9, 'enough chunks for two full groups of four');
+      for (const i of [4, 5, 6, 7, n - 1]) {
+        const dir = await brokenCopy('deit', (d, m) => {
+          const f = path.join(d, m.chunks[i].file);
+          const b = fs.readFileSync(f); b[b.length - 1] ^= 0x80; fs.writeFileSync(f, b);
+        }, { chunkSize: 8192 });
+        await loadFails(dir, 'E_CHUNK_HASH', new RegExp(`chunk ${i} \\(chunk-${String(i).padStart(5, '0')}\\.bin\\): SHA-256 mismatch`));
+      }
+      // Two bad chunks in one batch: the lower index is reported, whichever kind of error it has.
+      const dir = await brokenCopy('deit', (d, m) => {
+        const f6 = path.join(d, m.chunks[6].file);
+        const b = fs.readFileSync(f6); b[0] ^= 1; fs.writeFileSync(f6, b);
+        const f5 = path.join(d, m.chunks[5].file);
+        fs.writeFileSync(f5, fs.readFileSync(f5).subarray(0, 100));
+      }, { chunkSize: 8192 });
+      await loadFails(dir, 'E_CHUNK_SIZE', /chunk 5 \(chunk-00005\.bin\): expected 8192 bytes, got 100/);
+      await stillWorks();
+    });
     test('truncated chunk → E_CHUNK_SIZE with both sizes', async () => {
       const dir = await brokenCopy('deit', (d, m) => {
         const f = path.join(d, m.chunks[1].file);

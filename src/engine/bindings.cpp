@@ -4,6 +4,8 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <vector>
+
 #include "engine.h"
 
 using namespace emscripten;
@@ -20,6 +22,16 @@ std::string begin_load(Engine& e, const std::string& json) { return e.begin_load
 std::string commit_chunk(Engine& e, int i, double n) {
   if (!(n >= 0)) return "commitChunk: bad byte count";
   return e.commit_chunk(i, static_cast<size_t>(n)).error;
+}
+// sizes: a JS array of byte counts for chunks first, first + 1, ...
+std::string commit_chunks(Engine& e, int first, val sizes) {
+  const std::vector<double> n = vecFromJSArray<double>(sizes);
+  std::vector<size_t> nbytes(n.size());
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!(n[i] >= 0)) return "commitChunks: bad byte count";
+    nbytes[i] = static_cast<size_t>(n[i]);
+  }
+  return e.commit_chunks(first, static_cast<int>(nbytes.size()), nbytes.data()).error;
 }
 std::string finish_load(Engine& e) { return e.finish_load().error; }
 std::string preprocess(Engine& e, double n, bool exif, double max_pixels) {
@@ -72,6 +84,7 @@ EMSCRIPTEN_BINDINGS(vitrine) {
       .function("chunkExpectedSize", optional_override([](Engine& e, int i) { return double(e.chunk_expected_size(i)); }))
       .function("chunkFile", &Engine::chunk_file)
       .function("commitChunk", &commit_chunk)
+      .function("commitChunks", &commit_chunks)
       .function("finishLoad", &finish_load)
       .function("abortLoad", &Engine::abort_load)
       .function("loaded", &Engine::loaded)

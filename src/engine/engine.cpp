@@ -1,10 +1,12 @@
 #include "engine.h"
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 
 #include "image/image.h"
+#include "kernels/kernels.h"
 #include "manifest.h"
 #include "model.h"
 #include "sha256.h"
@@ -63,19 +65,56 @@ std::string Engine::chunk_file(int index) const {
   return pending_->manifest.chunks[index].file;
 }
 
-Status Engine::commit_chunk(int index, size_t nbytes) {
+Status Engine::commit_chunk(int index, size_t nbytes) { return commit_chunks(index, 1, &nbytes); }
+
+Status Engine::commit_chunks(int first, int count, const size_t* nbytes) {
   if (!pending_) return Status::Err("no load in progress (call begin_load first)");
-  if (index < 0 || index >= chunk_count()) return Status::Err("chunk index " + std::to_string(index) + " is out of range");
-  const ChunkInfo& c = pending_->manifest.chunks[index];
-  const std::string what = "chunk " + std::to_string(index) + " (" + c.file + "): ";
-  if (nbytes != c.size)
-    return Status::Err(what + "expected " + std::to_string(c.size) + " bytes, got " + std::to_string(nbytes) +
-                       (nbytes < c.size ? " (truncated)" : ""));
-  uint8_t digest[32];
-  sha256(chunk_target(index), nbytes, digest);
-  if (std::memcmp(digest, c.sha256, 32) != 0)
-    return Status::Err(what + "SHA-256 mismatch (file is corrupt or was tampered with)");
-  pending_->committed[index] = true;
+  if (count < 1) return Status::Err("no chunks to commit");
+  for (int index : {first, first + count - 1})
+    if (index < 0 || index >= chunk_count())
+      return Status::Err("chunk index " + std::to_string(index) + " is out of range");
+  const auto& info = pending_->manifest.chunks;
+  auto what = [&](int index) { return "chunk " + std::to_string(index) + " (" + info[index].file + "): "; };
+  std::vector<std::string> errors(count);
+  // Chunks of the right length are hashed four at a time when they have equal sizes (all but a model's last
+  // chunk do), the groups spread over the pool's threads.
+  std::vector<std::vector<int>> groups;
+  for (int j = 0; j < count; ++j) {
+    const int index = first + j;
+    if (nbytes[j] != info[index].size) {
+      errors[j] = what(index) + "expected " + std::to_string(info[index].size) + " bytes, got " +
+                  std::to_string(nbytes[j]) + (nbytes[j] < info[index].size ? " (truncated)" : "");
+      continue;
+    }
+    if (groups.empty() || groups.back().size() == 4 || info[groups.back()[0]].size != info[index].size)
+      groups.emplace_back();
+    groups.back().push_back(index);
+  }
+  std::vector<std::array<uint8_t, 32>> digests(count);
+  pool_->parallel_for(static_cast<int>(groups.size()), [&](int begin, int end) {
+    for (int g = begin; g < end; ++g) {
+      const std::vector<int>& group = groups[g];
+      const size_t size = static_cast<size_t>(info[group[0]].size);
+      if (group.size() == 4) {
+        const uint8_t* data[4];
+        uint8_t digest[4][32];
+        for (int l = 0; l < 4; ++l) data[l] = chunk_target(group[l]);
+        kernels::dispatch::sha256_x4(data, size, digest);
+        for (int l = 0; l < 4; ++l) std::memcpy(digests[group[l] - first].data(), digest[l], 32);
+      } else {
+        for (int index : group) sha256(chunk_target(index), size, digests[index - first].data());
+      }
+    }
+  });
+  for (const std::vector<int>& group : groups)
+    for (int index : group) {
+      if (std::memcmp(digests[index - first].data(), info[index].sha256, 32) != 0)
+        errors[index - first] = what(index) + "SHA-256 mismatch (file is corrupt or was tampered with)";
+      else
+        pending_->committed[index] = true;
+    }
+  for (const std::string& e : errors)
+    if (!e.empty()) return Status::Err(e);
   return Status::Ok();
 }
 

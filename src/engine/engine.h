@@ -3,8 +3,8 @@
 // (native_main.cpp) drives the same class directly.
 //
 // Loading follows docs/FORMAT.md §8: begin_load() validates the whole manifest and only then allocates the
-// stream buffer; the caller copies each chunk straight to chunk_target(i) and calls commit_chunk(i), which
-// checks its length and SHA-256; finish_load() binds the tensors and swaps the new model in. Until
+// stream buffer; the caller copies each chunk straight to chunk_target(i) and calls commit_chunk(i) (or
+// commit_chunks for a run of them, hashed four at a time per thread), which checks length and SHA-256; finish_load() binds the tensors and swaps the new model in. Until
 // finish_load() succeeds, a previously loaded model keeps working, and a failed load frees what it took.
 #pragma once
 #include <cstddef>
@@ -45,6 +45,9 @@ class Engine {
   size_t chunk_expected_size(int index) const;
   std::string chunk_file(int index) const;    // the chunk's file name from the manifest
   Status commit_chunk(int index, size_t nbytes);
+  // Commits chunks first .. first + count - 1 with the given byte counts; the error, if any, is the one of the
+  // lowest failing index. Chunks that passed stay committed.
+  Status commit_chunks(int first, int count, const size_t* nbytes);
   Status finish_load();
   void abort_load();
   bool loaded() const;

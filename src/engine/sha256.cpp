@@ -3,9 +3,8 @@
 #include <cstring>
 
 namespace vitrine {
-namespace {
 
-constexpr uint32_t K[64] = {
+const uint32_t kSha256K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
     0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
     0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
@@ -14,6 +13,10 @@ constexpr uint32_t K[64] = {
     0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
     0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
     0xc67178f2};
+const uint32_t kSha256H0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                               0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+namespace {
 
 inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
@@ -28,7 +31,7 @@ void compress(uint32_t h[8], const uint8_t block[64]) {
   }
   uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
   for (int i = 0; i < 64; ++i) {
-    uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+    uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kSha256K[i] + w[i];
     uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
     hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
   }
@@ -38,16 +41,12 @@ void compress(uint32_t h[8], const uint8_t block[64]) {
 }  // namespace
 
 void sha256(const uint8_t* data, size_t size, uint8_t digest[32]) {
-  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  uint32_t h[8];
+  std::memcpy(h, kSha256H0, sizeof h);
   size_t full = size / 64;
   for (size_t i = 0; i < full; ++i) compress(h, data + 64 * i);
-  uint8_t tail[128] = {};
-  size_t rest = size - 64 * full;
-  if (rest) std::memcpy(tail, data + 64 * full, rest);
-  tail[rest] = 0x80;
-  size_t tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
-  uint64_t bits = uint64_t(size) * 8;
-  for (int i = 0; i < 8; ++i) tail[tail_len - 1 - i] = uint8_t(bits >> (8 * i));
+  uint8_t tail[128];
+  size_t tail_len = sha256_tail(data, size, tail);
   for (size_t off = 0; off < tail_len; off += 64) compress(h, tail + off);
   for (int i = 0; i < 8; ++i) {
     digest[4 * i] = uint8_t(h[i] >> 24);
@@ -55,6 +54,17 @@ void sha256(const uint8_t* data, size_t size, uint8_t digest[32]) {
     digest[4 * i + 2] = uint8_t(h[i] >> 8);
     digest[4 * i + 3] = uint8_t(h[i]);
   }
+}
+
+size_t sha256_tail(const uint8_t* data, size_t size, uint8_t tail[128]) {
+  std::memset(tail, 0, 128);
+  const size_t rest = size % 64;
+  if (rest) std::memcpy(tail, data + (size - rest), rest);
+  tail[rest] = 0x80;
+  const size_t tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
+  const uint64_t bits = uint64_t(size) * 8;
+  for (int i = 0; i < 8; ++i) tail[tail_len - 1 - i] = uint8_t(bits >> (8 * i));
+  return tail_len;
 }
 
 std::string sha256_hex(const uint8_t* data, size_t size) {

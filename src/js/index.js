@@ -84,13 +84,15 @@ export async function load(source, options = {}) {
       index: i, file: engine.chunkFile(i), size: engine.chunkExpectedSize(i), sha256: manifest.chunks[i].sha256,
     }));
     const total = chunks.reduce((a, c) => a + c.size, 0);
+    // The engine hashes equal-size chunks four at a time per thread (kernels/sha256x4-*): commit that many.
+    const batch = 4 * threads;
     let loaded = 0;
     const progress = (n) => { loaded += n; if (onProgress) onProgress({ loaded, total }); };
     if (onProgress) onProgress({ loaded: 0, total });
     if (src.kind === 'file' && !fetchChunk) {
       const { fsp, path } = await node();
       // Read each chunk file straight into the engine's stream buffer (no intermediate copy of the model),
-      // the next one while the engine hashes the current one. The module lock is held for the whole load:
+      // the next batch while the engine hashes the current one. The module lock is held for the whole load:
       // no other engine call (which could grow memory under an in-flight read) runs meanwhile.
       const readInto = async (c) => {
         let fh;
@@ -121,17 +123,17 @@ export async function load(source, options = {}) {
         } finally { await fh.close(); }
       };
       await lock.run(async () => {
-        let pending = readInto(chunks[0]);
+        const readBatch = (k) => Promise.all(chunks.slice(k, k + batch).map(readInto));
+        let pending = readBatch(0);
         try {
-          for (let k = 0; k < chunks.length; k++) {
-            const c = chunks[k];
-            const nbytes = await pending;
+          for (let k = 0; k < chunks.length; k += batch) {
+            const sizes = await pending;
             pending = null;
             if (signal?.aborted) throw abortError(signal);
-            if (k + 1 < chunks.length) { pending = readInto(chunks[k + 1]); pending.catch(() => {}); }
-            const e = engine.commitChunk(c.index, nbytes);
+            if (k + batch < chunks.length) { pending = readBatch(k + batch); pending.catch(() => {}); }
+            const e = engine.commitChunks(k, sizes);
             if (e) throw err(chunkErrorCode(e), e);
-            progress(c.size);
+            for (const c of chunks.slice(k, k + batch)) progress(c.size);
           }
         } finally {
           if (pending) await pending.catch(() => {});
@@ -158,7 +160,7 @@ export async function load(source, options = {}) {
           if (!url) throw err('E_CHUNK_MISSING', `chunk ${c.index} (${c.file}): no URL to fetch it from (the manifest came from ${src.url.protocol} URL; pass fetchChunk)`);
           return fetchUrlChunk(url, c, signal);
         };
-      // A small window of chunks in flight; each one is copied into the heap and committed in order.
+      // A small window of chunks in flight; each one is copied into the heap in order.
       const inflight = [];
       let next = 0;
       const launch = () => {
@@ -169,17 +171,23 @@ export async function load(source, options = {}) {
         }
       };
       launch();
+      // Chunks are copied into the heap as they arrive and committed (hashed) a batch at a time.
+      let first = 0;
+      const sizes = [];
       for (const c of chunks) {
         if (signal?.aborted) throw abortError(signal);
         const data = await inflight.shift();
         launch();
         await lock.run(() => {
-          const target = engine.chunkTarget(c.index);
-          heapU8(Module).set(data.subarray(0, Math.min(data.length, c.size)), target);
-          const e = engine.commitChunk(c.index, data.length);
+          heapU8(Module).set(data.subarray(0, Math.min(data.length, c.size)), engine.chunkTarget(c.index));
+          sizes.push(data.length);
+          if (sizes.length < batch && c.index + 1 < chunks.length) return;
+          const e = engine.commitChunks(first, sizes);
           if (e) throw err(chunkErrorCode(e), e);
+          first += sizes.length;
+          sizes.length = 0;
         });
-        progress(c.size);
+        progress(c.size); // downloaded (the last batch is verified before load() resolves)
       }
     }
     if (signal?.aborted) throw abortError(signal);

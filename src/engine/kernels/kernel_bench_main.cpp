@@ -158,6 +158,20 @@ int main(int argc, char** argv) {
       best = std::min(best, now_ms() - t0);
     }
     std::printf("gelu 197x3072: %.3f ms\n", best);
+    // Chunk verification at load: four 4 MiB chunks, one after the other vs. four lanes at once.
+    const size_t chunk = size_t(4) << 20;
+    std::vector<uint8_t> bytes(4 * chunk, 0x5a);
+    const uint8_t* data[4] = {bytes.data(), bytes.data() + chunk, bytes.data() + 2 * chunk, bytes.data() + 3 * chunk};
+    uint8_t digest[4][32];
+    for (const auto& tw : {std::make_pair("scalar", sha256_x4_scalar), std::make_pair("dispatch", dispatch::sha256_x4)}) {
+      best = 1e30;
+      for (int r = 0; r < 3; ++r) {
+        const double t0 = now_ms();
+        tw.second(data, chunk, digest);
+        best = std::min(best, now_ms() - t0);
+      }
+      std::printf("sha256 x4 (%s) 4 x 4 MiB: %.1f ms  %.0f MB/s\n", tw.first, best, 4 * chunk / (best * 1e-3) / 1e6);
+    }
   }
   for (int threads : {1, 2}) {
     profile_layer("ViT-S/16", 197, 384, 6, 1536, threads, repeats);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../ops.h"
+#include "../sha256.h"
 #include "../threadpool.h"
 #include "kernels.h"
 
@@ -389,6 +390,55 @@ void check_pool_oversubscribed(Tally& t) {
   }
 }
 
+// The plain SHA-256 against FIPS 180-4's examples (it is the oracle below), then each sha256_x4 twin against it
+// on four different messages per call, at lengths around the padding edges (55/56/63/64 bytes) and beyond.
+void check_sha256(Tally& t, std::mt19937& rng) {
+  const struct { const char* msg; const char* hex; } known[] = {
+      {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+  };
+  for (const auto& k : known) {
+    const std::string got = sha256_hex(reinterpret_cast<const uint8_t*>(k.msg), std::strlen(k.msg));
+    if (got == k.hex) ++t.passed;
+    else {
+      ++t.failed;
+      std::printf("FAIL sha256(\"%s\") = %s, want %s\n", k.msg, got.c_str(), k.hex);
+    }
+  }
+  using X4 = void (*)(const uint8_t* const[4], size_t, uint8_t[4][32]);
+  std::vector<std::pair<const char*, X4>> twins = {{"scalar", sha256_x4_scalar}};
+#if defined(__wasm_simd128__)
+  twins.push_back({"wasmsimd", sha256_x4_wasmsimd});
+#endif
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (size_t size : {size_t(0), size_t(1), size_t(55), size_t(56), size_t(63), size_t(64), size_t(65), size_t(119),
+                      size_t(128), size_t(1000), size_t(65536 + 7)}) {
+    std::vector<uint8_t> buf(4 * size + 4);
+    for (auto& b : buf) b = static_cast<uint8_t>(byte(rng));
+    // Unaligned and distinct starts, so a lane mix-up or an aligned-load assumption shows.
+    const uint8_t* data[4] = {buf.data() + 1, buf.data() + 1 + size + 1, buf.data() + 2 + 2 * size + 1,
+                              buf.data() + 3 + 3 * size};
+    for (const auto& tw : twins) {
+      uint8_t got[4][32];
+      std::memset(got, 0, sizeof got);
+      tw.second(data, size, got);
+      bool ok = true;
+      for (int l = 0; l < 4; ++l) {
+        uint8_t want[32];
+        sha256(data[l], size, want);
+        ok = ok && std::memcmp(got[l], want, 32) == 0;
+      }
+      if (ok) ++t.passed;
+      else {
+        ++t.failed;
+        std::printf("FAIL sha256_x4_%s, %zu bytes: differs from sha256()\n", tw.first, size);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -401,6 +451,7 @@ int main() {
   }
   check_ops(t, rng);
   check_pool_oversubscribed(t);
+  check_sha256(t, rng);
   std::printf("kernel-check: %d passed, %d failed\n", t.passed, t.failed);
   return t.failed == 0 ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 // hands each call its slice.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 #include "../ops.h"  // Epilogue
 
@@ -123,6 +124,12 @@ void residual_add_scalar(float* x, const float* y, const float* scale, int rows,
 void residual_add_wasmsimd(float* x, const float* y, const float* scale, int rows, int dim);
 
 // ---------------------------------------------------------------------------------------------------------
+// SHA-256 of four messages of the same length (weight chunks at load), digest[l] for data[l]. The SIMD twin
+// hashes one message per lane; the plain twin calls sha256() four times.
+void sha256_x4_scalar(const uint8_t* const data[4], size_t size, uint8_t digest[4][32]);
+void sha256_x4_wasmsimd(const uint8_t* const data[4], size_t size, uint8_t digest[4][32]);
+
+// ---------------------------------------------------------------------------------------------------------
 // The twin ops.cpp uses: the SIMD one when the build has WASM SIMD, else the plain C++ one (natively the
 // compiler auto-vectorises the scalar twins, which are written with that in mind).
 namespace dispatch {
@@ -151,6 +158,9 @@ inline void relu(float* x, size_t n) { VITRINE_KERNEL(relu)(x, n); }
 inline void swiglu(const float* ab, int rows, int width, float* out) { VITRINE_KERNEL(swiglu)(ab, rows, width, out); }
 inline void residual_add(float* x, const float* y, const float* scale, int rows, int dim) {
   VITRINE_KERNEL(residual_add)(x, y, scale, rows, dim);
+}
+inline void sha256_x4(const uint8_t* const data[4], size_t size, uint8_t digest[4][32]) {
+  VITRINE_KERNEL(sha256_x4)(data, size, digest);
 }
 #undef VITRINE_KERNEL
 }  // namespace dispatch
