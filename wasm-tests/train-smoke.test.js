@@ -1,8 +1,10 @@
 // Smoke test of tools/train_default.py (the default model's training script): `--smoke` trains a tiny ViT for
 // a few steps on a tiny subset (synthetic images when the CIFAR-10 zips are not there), writes the run files to a
 // temp dir, and an interrupted + resumed run must end bit-identical to an uninterrupted one.
-// Runs only when tools/.venv/bin/python can import torch + transformers (CI has no torch): otherwise it is
-// reported as skipped, with the reason.
+// Python: $VITRINE_TRAIN_PYTHON if set, else the full reference environment tools/.venv (PyPI torch 2.5) when it
+// imports, else tools/.venv-smoke (Debian's torch 1.13 + transformers 4.40), which `npm test` builds through
+// tools/setup.sh --test, so CI runs this too. No usable interpreter is a failure that says how to get one,
+// never a skip.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,37 +14,43 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PY = path.join(ROOT, 'tools/.venv/bin/python');
 const SCRIPT = path.join(ROOT, 'tools/train_default.py');
 
-function skipReason() {
-  if (!fs.existsSync(PY)) return `no ${path.relative(ROOT, PY)} (the training environment is not installed)`;
-  const r = spawnSync(PY, ['-c', 'import torch, transformers, safetensors'], { encoding: 'utf8', timeout: 60_000 });
-  if (r.status !== 0) return `${path.relative(ROOT, PY)} cannot import torch/transformers: ${(r.stderr || '').trim().split('\n').pop()}`;
-  return null;
+function findPython() {
+  const tried = [];
+  const candidates = process.env.VITRINE_TRAIN_PYTHON ? [process.env.VITRINE_TRAIN_PYTHON]
+    : ['tools/.venv/bin/python', 'tools/.venv-smoke/bin/python'].map((p) => path.join(ROOT, p));
+  for (const py of candidates) {
+    if (!fs.existsSync(py)) { tried.push(`${py}: missing`); continue; }
+    const r = spawnSync(py, ['-c', 'import torch, transformers, safetensors'], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status === 0) return { py };
+    tried.push(`${py}: ${(r.stderr || String(r.error ?? r.status)).trim().split('\n').pop()}`);
+  }
+  return { problem: `no Python that imports torch + transformers + safetensors (${tried.join('; ')}); ` +
+    '`bash tools/setup.sh --test` (part of `npm test`) creates tools/.venv-smoke' };
 }
 
-const reason = skipReason();
+const { py: PY, problem } = findPython();
 
-function run(args, timeout = 60_000) {
-  const t0 = Date.now();
+// The timeout only guards against a hang (tests assert no timings).
+function run(args, timeout = 300_000) {
   const r = spawnSync(PY, [SCRIPT, '--smoke', ...args], { encoding: 'utf8', timeout, env: { ...process.env, PYTHONHASHSEED: '0' } });
-  const seconds = (Date.now() - t0) / 1000;
   assert.equal(r.status, 0, `train_default.py ${args.join(' ')} failed (${r.signal ?? r.status}):\n${r.stdout}\n${r.stderr}`);
-  return { ...r, seconds };
+  return r;
 }
 
 const readLog = (dir) => fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-describe('tools/train_default.py --smoke', { skip: reason ?? false, concurrency: 1 }, () => {
+describe('tools/train_default.py --smoke', { concurrency: 1 }, () => {
+  test('a Python environment with torch + transformers is there', () => assert.ok(PY, problem));
+
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vitrine-train-smoke-'));
   process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
   const a = path.join(tmp, 'a');
   const b = path.join(tmp, 'b');
 
-  test('trains a few steps in < 60 s and writes checkpoint, log and plot', () => {
-    const r = run(['--out', a]);
-    assert.ok(r.seconds < 60, `took ${r.seconds} s`);
+  test('trains a few steps and writes checkpoint, log and plot', { skip: !PY && 'no Python (see above)' }, () => {
+    run(['--out', a]);
     for (const f of ['config.json', 'last.pt', 'epoch-001.pt', 'epoch-002.pt', 'log.jsonl', 'curve.png']) {
       assert.ok(fs.existsSync(path.join(a, f)), `${f} missing`);
     }
@@ -54,7 +62,7 @@ describe('tools/train_default.py --smoke', { skip: reason ?? false, concurrency:
     }
   });
 
-  test('interrupted twice and resumed with the same command: same log as the uninterrupted run', () => {
+  test('interrupted twice and resumed with the same command: same log as the uninterrupted run', { skip: !PY && 'no Python (see above)' }, () => {
     assert.match(run(['--out', b, '--max-steps', '5']).stdout, /stopped after --max-steps 5/);
     assert.match(run(['--out', b, '--max-steps', '4']).stdout, /resumed from .*: epoch 0, step 5/);
     assert.match(run(['--out', b]).stdout, /done: 2 epochs/);
@@ -64,8 +72,8 @@ describe('tools/train_default.py --smoke', { skip: reason ?? false, concurrency:
     assert.match(run(['--out', b]).stdout, /done: 2 epochs/);
   });
 
-  test('refuses to resume a run directory with a different config', () => {
-    const r = spawnSync(PY, [SCRIPT, '--smoke', '--out', a, '--lr', '0.5'], { encoding: 'utf8', timeout: 60_000 });
+  test('refuses to resume a run directory with a different config', { skip: !PY && 'no Python (see above)' }, () => {
+    const r = spawnSync(PY, [SCRIPT, '--smoke', '--out', a, '--lr', '0.5'], { encoding: 'utf8', timeout: 300_000 });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /different config/);
   });
