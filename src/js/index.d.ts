@@ -30,7 +30,7 @@ export interface ChunkRequest {
 export interface LoadOptions {
   /** Worker threads of the mt build (default 2 in Node; up to 4 by hardware in browsers). Ignored by st (1). */
   threads?: number;
-  /** 'mt' (threads + SIMD; needs SharedArrayBuffer / cross-origin isolation) or 'st' (SIMD). Default: mt when possible. */
+  /** 'mt' (threads + SIMD; needs SharedArrayBuffer / cross-origin isolation) or 'st' (SIMD). Default: mt when possible, st for `threads: 1`. */
   build?: Build;
   /** Bytes over all chunks, one monotone sequence from { loaded: 0 } to { loaded: total }. */
   onProgress?: (p: { loaded: number; total: number }) => void;
