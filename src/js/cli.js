@@ -1,16 +1,20 @@
 #!/usr/bin/env node
-// vitrine command line: convert, inspect, classify, embed, forward.
+// vitrine command line: convert, inspect, classify, embed, train-head, forward.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ProgressBar } from './progress.js';
+import { trainHead } from './head/train.js';
 
 const USAGE = `usage:
   vitrine convert <hf-folder|model.npz> -o <out-dir> [--config config.json] [--chunk-size 4M] [--name NAME]
   vitrine inspect <model-dir> [--json] [--verify]
   vitrine classify <model> <files or folders…> [--top 5] [--format csv|json|jsonl] [-o out] [--no-exif]
   vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean] [--no-exif]
+  vitrine train-head <model> <folder with one sub-folder per label> -o <out-dir> [--hidden 0] [--epochs 100]
+          [--lr 0.001] [--weight-decay 0.0001] [--batch 64] [--val 0.2] [--pooling cls|mean|cls+mean] [--seed 0]
+          [--name NAME] [--no-exif]
   vitrine forward <model> --pixels x.npy -o out.json
 common: --threads N  --build mt|st   (<model> = a model folder, manifest path or URL, or "default")`;
 
@@ -35,6 +39,13 @@ function intOpt(v, name, min = 1) {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function numOpt(v, name, min, max) {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -191,6 +202,90 @@ async function cmdEmbed(args) {
   return failed ? 1 : 0;
 }
 
+// The student's recipe made instant: embed a folder of labelled photos with a model's backbone, train a small
+// head on the embeddings (src/js/head/train.js), and write a new model = backbone + head that classifies with
+// those labels everywhere a model loads (page, API, CLI).
+async function cmdTrainHead(args) {
+  const { values, positionals } = opts(args, {
+    hidden: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' },
+    batch: { type: 'string' }, val: { type: 'string' }, pooling: { type: 'string' }, seed: { type: 'string' },
+    name: { type: 'string' }, 'no-exif': { type: 'boolean' },
+  });
+  if (values.help) return console.log(USAGE);
+  if (positionals.length !== 2 || !values.output) throw new UsageError('train-head needs <model> <labelled-folder> -o <out-dir>');
+  const o = {
+    hidden: intOpt(values.hidden, 'hidden', 0) ?? 0, epochs: intOpt(values.epochs, 'epochs') ?? 100,
+    lr: numOpt(values.lr, 'lr', 1e-6, 1) ?? 1e-3, weightDecay: numOpt(values['weight-decay'], 'weight-decay', 0, 1) ?? 1e-4,
+    batch: intOpt(values.batch, 'batch') ?? 64, valFraction: numOpt(values.val, 'val', 0, 0.9) ?? 0.2,
+    seed: intOpt(values.seed, 'seed', 0) ?? 0,
+  };
+  const pooling = values.pooling ?? 'cls';
+  if (!['cls', 'mean', 'cls+mean'].includes(pooling)) throw new UsageError(`--pooling must be cls, mean or cls+mean, got ${pooling}`);
+  const base = positionals[0] === 'default' ? fileURLToPath(new URL('../../weights/cifar10-vit', import.meta.url)) : positionals[0];
+  if (/^[a-z]+:/i.test(base) && !fs.existsSync(base)) throw new UsageError('train-head needs the base model as a local folder');
+  const root = positionals[1];
+  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new UsageError(`${root}: not a folder`);
+  const classes = fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)
+    .sort((a, b) => a.localeCompare(b));
+  if (classes.length < 2) throw new UsageError(`${root}: needs one sub-folder of images per label, at least 2 (found ${classes.length})`);
+  const labelOf = new Map();
+  for (const [i, c] of classes.entries()) {
+    const files = collectImages([path.join(root, c)]);
+    if (!files.length) throw new UsageError(`${path.join(root, c)}: no image files (${[...IMAGE_EXT].join(' ')})`);
+    for (const f of files) labelOf.set(f, i);
+  }
+
+  const model = await loadModel(base, values);
+  const rows = [];
+  let failed;
+  try {
+    ({ failed } = await forEachImage(model, [...labelOf.keys()], values, async (file) => {
+      rows.push({ file, label: labelOf.get(file), embedding: await model.embed(file, { pooling, exif: !values['no-exif'] }) });
+    }));
+  } finally {
+    await model.dispose();
+  }
+  const counts = classes.map((_, i) => rows.filter((r) => r.label === i).length);
+  const empty = classes.filter((_, i) => !counts[i]);
+  if (empty.length) throw new UsageError(`no usable image for label(s) ${empty.join(', ')}`);
+  const dim = rows[0].embedding.length;
+  const features = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => features.set(r.embedding, i * dim));
+  const labels = rows.map((r) => r.label);
+
+  const say = values.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`);
+  say(`train-head: ${classes.length} labels (${classes.map((c, i) => `${c} ${counts[i]}`).join(', ')}), ${rows.length} images` +
+    `${failed ? ` (${failed} unreadable, left out)` : ''}, ${pooling} embeddings of ${dim}`);
+  const pct = (x) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+  const res = trainHead(features, labels, { dim, numClasses: classes.length, ...o,
+    onEpoch: (r) => { if (r.valAccuracy !== undefined || r.epoch === o.epochs) say(`  epoch ${r.epoch}: loss ${r.loss.toFixed(4)}, train ${pct(r.trainAccuracy)}` +
+      `${r.valAccuracy === undefined ? '' : `, validation ${pct(r.valAccuracy)}`}`); } });
+  const report = {
+    base: path.resolve(base), folder: path.resolve(root), labels: classes, counts, pooling, ...o,
+    images: rows.length, unreadable: failed, train: res.split.train.length, validation: res.split.val.length,
+    trainAccuracy: res.trainAccuracy, valAccuracy: res.valAccuracy, confusion: res.confusion, history: res.history,
+  };
+  const { writeHeadModel } = await import('./head/model.js');
+  const m = await writeHeadModel(base, values.output, { pooling, layers: res.layers, tensors: res.tensors, labels: classes },
+    { name: values.name, metadata: { ...report, base: path.basename(path.resolve(base)), folder: path.basename(path.resolve(root)), history: undefined } });
+  // The full report, with each validation image's probabilities (what the new model must give for it).
+  report.validationImages = res.split.val.map((row, r) => ({ file: rows[row].file, label: classes[labels[row]],
+    probabilities: Array.from(res.valProbabilities.subarray(r * classes.length, (r + 1) * classes.length)) }));
+  fs.writeFileSync(path.join(values.output, 'head-training.json'), JSON.stringify(report, null, 1) + '\n');
+  if (res.split.val.length) {
+    const w = Math.max(...classes.map((c) => c.length), 5);
+    say(`validation accuracy ${pct(res.valAccuracy)} on ${res.split.val.length} images (training ${pct(res.trainAccuracy)}); rows = true label, columns = predicted:`);
+    say(`  ${''.padEnd(w)} ${classes.map((c) => c.padStart(w)).join(' ')}`);
+    res.confusion.forEach((row, i) => say(`  ${classes[i].padEnd(w)} ${row.map((v) => String(v).padStart(w)).join(' ')}`));
+  } else {
+    say(`training accuracy ${pct(res.trainAccuracy)}; no validation images (--val ${o.valFraction}: ` +
+      `${o.valFraction ? 'too few images per label to hold some out' : 'none held out'})`);
+  }
+  say(`${values.output}: ${m.name} — ${o.hidden ? `MLP head (${dim} → ${o.hidden} → ${classes.length})` : `linear head (${dim} → ${classes.length})`} ` +
+    `on ${pooling}, report in head-training.json`);
+  return failed ? 1 : 0;
+}
+
 async function cmdForward(args) {
   const { values, positionals } = opts(args, { pixels: { type: 'string' } });
   if (values.help) return console.log(USAGE);
@@ -212,7 +307,7 @@ async function cmdForward(args) {
   return 0;
 }
 
-const COMMANDS = { convert: cmdConvert, inspect: cmdInspect, classify: cmdClassify, embed: cmdEmbed, forward: cmdForward };
+const COMMANDS = { convert: cmdConvert, inspect: cmdInspect, classify: cmdClassify, embed: cmdEmbed, 'train-head': cmdTrainHead, forward: cmdForward };
 
 export async function main(argv) {
   const [cmd, ...rest] = argv;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { VitrineError } from '../errors.js';
 import { openSafetensors, openSafetensorsFolder, openNpz } from './sources.js';
 import { mapName, architectureFromConfig, expectedTensors, normalisePreprocess, familyDefaultPreprocess } from './mapping.js';
-import { ChunkWriter, chunkFileName } from './writer.js';
+import { chunkFileName, formatManifest, writeModelFolder } from './writer.js';
 
 export const CONVERTER_VERSION = '0.1.0';
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
@@ -285,54 +285,13 @@ export async function convert(src, outDir, opts = {}) {
   if (!Number.isInteger(chunkSize) || chunkSize < 64 || chunkSize % 64) throw convertError(`--chunk-size must be a multiple of 64 bytes, ≥ 64 (got ${opts.chunkSize})`);
   const { manifest, plan: planned, close } = planConversion(src, opts);
   try {
-    fs.mkdirSync(outDir, { recursive: true });
-    // A previous model in the same folder: its manifest goes first so a half-written folder never looks valid.
-    fs.rmSync(path.join(outDir, 'manifest.json'), { force: true });
     manifest.chunk_size = chunkSize;
-    const writer = new ChunkWriter(outDir, chunkSize);
-    const total = manifest.stream_size;
-    let lastReport = 0;
-    for (const p of planned) {
-      writer.padTo(p.offset);
-      for (const part of p.parts) part.read((bytes) => writer.write(bytes));
-      const expectedEnd = p.offset + p.shape.reduce((a, b) => a * b, 1) * 4;
-      if (writer.position !== expectedEnd) throw convertError(`internal: tensor "${p.name}" wrote ${writer.position - p.offset} bytes, expected ${expectedEnd - p.offset}`);
-      if (opts.onProgress && (writer.position - lastReport > (8 << 20) || writer.position === total)) {
-        lastReport = writer.position;
-        opts.onProgress({ written: writer.position, total });
-      }
-      // Give the event loop a turn now and then (progress bars, signals).
-      if (p.parts.length && p.offset % 16 === 0) await null;
-    }
-    manifest.chunks = writer.finish();
-    // Remove stale chunk files of an earlier, larger conversion in the same folder.
-    for (const f of fs.readdirSync(outDir)) {
-      const m = /^chunk-(\d{5,})\.bin$/.exec(f);
-      if (m && Number(m[1]) >= manifest.chunks.length) fs.rmSync(path.join(outDir, f));
-    }
-    fs.writeFileSync(path.join(outDir, 'manifest.json'), formatManifest(manifest));
-    return manifest;
+    const items = planned.map((p) => ({ name: p.name, offset: p.offset, bytes: p.shape.reduce((a, b) => a * b, 1) * 4,
+      write: (sink) => { for (const part of p.parts) part.read(sink); } }));
+    return await writeModelFolder(outDir, manifest, items, opts);
   } finally {
     close();
   }
 }
 
-export { chunkFileName };
-
-/** JSON with one tensor / chunk per line: readable and diffable, not 10 lines per tensor. */
-export function formatManifest(m) {
-  const lines = ['{'];
-  const keys = Object.keys(m);
-  keys.forEach((k, i) => {
-    const comma = i < keys.length - 1 ? ',' : '';
-    if (Array.isArray(m[k]) && (k === 'tensors' || k === 'chunks')) {
-      lines.push(`  ${JSON.stringify(k)}: [`);
-      m[k].forEach((e, j) => lines.push(`    ${JSON.stringify(e)}${j < m[k].length - 1 ? ',' : ''}`));
-      lines.push(`  ]${comma}`);
-    } else {
-      lines.push(`  ${JSON.stringify(k)}: ${JSON.stringify(m[k], null, 2).replace(/\n/g, '\n  ')}${comma}`);
-    }
-  });
-  lines.push('}');
-  return lines.join('\n') + '\n';
-}
+export { chunkFileName, formatManifest };

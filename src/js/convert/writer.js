@@ -1,5 +1,6 @@
-// Streams the tensor stream into fixed-size chunk files, hashing each as it goes (never more than one
-// piece of one tensor in memory).
+// Writes a model folder (docs/FORMAT.md): the tensor stream into fixed-size chunk files, hashing each as it goes
+// (never more than one piece of one tensor in memory), then the manifest. Used by `vitrine convert` and
+// `vitrine train-head`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -54,4 +55,55 @@ export class ChunkWriter {
     if (this.fd !== null) this.#close();
     return this.chunks;
   }
+}
+
+/**
+ * Write `manifest` (chunk_size and stream_size set; chunks filled in here) and its tensors into outDir.
+ * items, in stream order: { name, offset, bytes, write(sink) }, where write() passes the tensor's bytes to
+ * sink(Uint8Array) in order. The manifest is removed first and written last, so a half-written folder never
+ * looks valid; chunk files of an earlier, larger model in the same folder are removed. Options: onProgress({
+ * written, total }). Returns the manifest.
+ */
+export async function writeModelFolder(outDir, manifest, items, { onProgress } = {}) {
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.rmSync(path.join(outDir, 'manifest.json'), { force: true });
+  const writer = new ChunkWriter(outDir, manifest.chunk_size);
+  const total = manifest.stream_size;
+  let lastReport = 0;
+  for (const [i, t] of items.entries()) {
+    writer.padTo(t.offset);
+    t.write((bytes) => writer.write(bytes));
+    if (writer.position !== t.offset + t.bytes) throw new Error(`internal: tensor "${t.name}" wrote ${writer.position - t.offset} bytes, expected ${t.bytes}`);
+    if (onProgress && (writer.position - lastReport > (8 << 20) || writer.position === total)) {
+      lastReport = writer.position;
+      onProgress({ written: writer.position, total });
+    }
+    if (i % 16 === 0) await null; // give the event loop a turn now and then (progress bars, signals)
+  }
+  writer.padTo(total);
+  manifest.chunks = writer.finish();
+  for (const f of fs.readdirSync(outDir)) {
+    const m = /^chunk-(\d{5,})\.bin$/.exec(f);
+    if (m && Number(m[1]) >= manifest.chunks.length) fs.rmSync(path.join(outDir, f));
+  }
+  fs.writeFileSync(path.join(outDir, 'manifest.json'), formatManifest(manifest));
+  return manifest;
+}
+
+/** JSON with one tensor / chunk per line: readable and diffable, not 10 lines per tensor. */
+export function formatManifest(m) {
+  const lines = ['{'];
+  const keys = Object.keys(m);
+  keys.forEach((k, i) => {
+    const comma = i < keys.length - 1 ? ',' : '';
+    if (Array.isArray(m[k]) && (k === 'tensors' || k === 'chunks')) {
+      lines.push(`  ${JSON.stringify(k)}: [`);
+      m[k].forEach((e, j) => lines.push(`    ${JSON.stringify(e)}${j < m[k].length - 1 ? ',' : ''}`));
+      lines.push(`  ]${comma}`);
+    } else {
+      lines.push(`  ${JSON.stringify(k)}: ${JSON.stringify(m[k], null, 2).replace(/\n/g, '\n  ')}${comma}`);
+    }
+  });
+  lines.push('}');
+  return lines.join('\n') + '\n';
 }
