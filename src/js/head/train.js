@@ -11,7 +11,7 @@
 //   decay over all steps, shuffled mini-batches. float64 arithmetic: the problem is small.
 
 /** Deterministic PRNG in [0, 1) (mulberry32). */
-export function rng(seed) {
+export function rng(seed = 1) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
