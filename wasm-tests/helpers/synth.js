@@ -6,7 +6,9 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 
 // The seeded PRNG (mulberry32) of the head trainer.
-export { rng } from '../../src/js/head/train.js';
+import { rng } from '../../src/js/head/train.js';
+
+export { rng };
 
 const prod = (s) => s.reduce((a, b) => a * b, 1);
 
