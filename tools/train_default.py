@@ -64,6 +64,8 @@ def parse_args(argv=None):
     p.add_argument("--bf16", type=int, default=0, help="bf16 autocast for the forward/backward (AMX/AVX512-BF16)")
     p.add_argument("--compile", type=int, default=0, help="torch.compile the model")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", help="start from this checkpoint's weights (epoch-NNN.pt or last.pt of an earlier run): a new "
+                                  "run with a fresh optimiser and its own schedule, e.g. a second, shorter cosine cycle")
     p.add_argument("--threads", type=int, default=2, help="maximum intra-op threads")
     p.add_argument("--adaptive-threads", type=int, default=1,
                    help="on a shared, busy machine: every 60-240 steps (sooner when steps slow down) try the other thread count (1 vs --threads) "
@@ -407,6 +409,8 @@ def main(argv=None):
 
     os.makedirs(args.out, exist_ok=True)
     cfg = {k: getattr(args, k) for k in CONFIG_KEYS}
+    if args.init:  # only when set, so runs from before --init existed still resume
+        cfg["init"] = os.path.relpath(os.path.abspath(args.init), os.path.dirname(HERE))
     cfg_path = os.path.join(args.out, "config.json")
     if os.path.exists(cfg_path):
         old = json.load(open(cfg_path))
@@ -426,6 +430,10 @@ def main(argv=None):
         epoch, step_in_epoch, acc_state = ck["epoch"], ck["step_in_epoch"], ck["acc_state"]
         torch.set_rng_state(ck["torch_rng"])
         print(f"resumed from {last}: epoch {epoch}, step {step_in_epoch}", flush=True)
+    elif args.init:
+        ck = torch.load(args.init, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        print(f"initialised from {args.init} (epoch {ck.get('epoch')} of its run)", flush=True)
     log = [json.loads(l) for l in open(log_path)] if os.path.exists(log_path) else []
     log = [r for r in log if r["epoch"] <= epoch]  # a line for an epoch whose checkpoint was lost is redone
 

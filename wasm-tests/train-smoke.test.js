@@ -72,6 +72,17 @@ describe('tools/train_default.py --smoke', { concurrency: 1 }, () => {
     assert.match(run(['--out', b]).stdout, /done: 2 epochs/);
   });
 
+  test('--init starts a new run from a checkpoint: with learning rate 0 its weights stay exactly those', { skip: !PY && 'no Python (see above)' }, () => {
+    const c = path.join(tmp, 'c');
+    assert.match(run(['--out', c, '--init', path.join(a, 'epoch-002.pt'), '--lr', '0', '--min-lr', '0']).stdout, /initialised from .*epoch-002\.pt \(epoch 2 of its run\)/);
+    const cmp = spawnSync(PY, ['-c', `import torch, sys
+a = torch.load(sys.argv[1], weights_only=False)["model"]; b = torch.load(sys.argv[2], weights_only=False)["model"]
+print(max((a[k] - b[k]).abs().max().item() for k in a))`, path.join(a, 'epoch-002.pt'), path.join(c, 'epoch-002.pt')], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(cmp.status, 0, cmp.stderr);
+    assert.equal(Number(cmp.stdout.trim()), 0);
+    assert.match(fs.readFileSync(path.join(c, 'config.json'), 'utf8'), /"init": ".*epoch-002\.pt"/);
+  });
+
   test('refuses to resume a run directory with a different config', { skip: !PY && 'no Python (see above)' }, () => {
     const r = spawnSync(PY, [SCRIPT, '--smoke', '--out', a, '--lr', '0.5'], { encoding: 'utf8', timeout: 300_000 });
     assert.notEqual(r.status, 0);
