@@ -132,10 +132,22 @@ def main(argv=None):
     lp = os.path.join(a.run, "log.jsonl")
     if os.path.exists(lp):
         log = [json.loads(l) for l in open(lp)]
+    # A run started with --init continues an earlier one: follow the chain for the total epochs and time.
+    chain, seconds, prior_epochs, c = [], sum(r.get("train_seconds", 0) for r in log if r["epoch"] <= epoch), 0, cfg
+    while c.get("init"):
+        init = os.path.join(ROOT, c["init"])
+        parent = os.path.dirname(init)
+        pck = torch.load(init, map_location="cpu", weights_only=False)
+        plog = [json.loads(l) for l in open(os.path.join(parent, "log.jsonl"))] if os.path.exists(os.path.join(parent, "log.jsonl")) else []
+        seconds += sum(r.get("train_seconds", 0) for r in plog if r["epoch"] <= pck["epoch"])
+        prior_epochs += pck["epoch"]
+        chain.append({"run": os.path.relpath(parent, ROOT), "epoch": pck["epoch"], "config": pck["config"]})
+        c = pck["config"]
     man["metadata"]["training"] = {
         "script": "tools/train_default.py", "docs": "docs/TRAINING.md", "dataset": "CIFAR-10 (JPEG q75 copy), 50,000 train",
         "epoch": epoch, "epochs_planned": cfg["epochs"], "config": cfg,
-        "train_seconds": round(sum(r.get("train_seconds", 0) for r in log if r["epoch"] <= epoch), 1),
+        "continues": chain or None, "total_epochs": prior_epochs + epoch,
+        "train_seconds": round(seconds, 1),
         "test_top1_pytorch_fp32": res["top1"], "test_images": res["test_images"],
         "per_class_top1": {k: round(v, 1) for k, v in per_class.items()},
     }
