@@ -124,12 +124,18 @@ async function child(opts) {
   // vitrine alone, before onnxruntime-web exists in the process: the 2-thread scaling is taken from these. With
   // onnxruntime-web's module and workers in the process, vitrine's 2-thread runs are ~8 % slower (measured on
   // ViT-S: 121-125 ms alone, 131-134 ms interleaved, with or without a pause between calls; 1 thread: no change).
-  const aloneTimes = [];
-  for (let i = 0; i < opts.runs; i++) {
+  // Besides wall time, each timed call records the process CPU time (all threads): on a shared machine wall
+  // time includes waiting for a core, CPU time does not, so its ratio is the steadier one.
+  const timed = async (fn, times, cpu) => {
+    const c0 = process.cpuUsage();
     const w0 = performance.now();
-    await vForward();
-    aloneTimes.push(performance.now() - w0);
-  }
+    await fn();
+    times.push(performance.now() - w0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e3);
+  };
+  const aloneTimes = [];
+  for (let i = 0; i < opts.runs; i++) await timed(vForward, aloneTimes, []);
   result.vitrineAloneMs = median(aloneTimes);
 
   let oRun = null, oOut = null;
@@ -150,17 +156,8 @@ async function child(opts) {
     result.diffVitrineOrt = maxAbsDiff(vOut.logits, oOut);
   }
 
-  // Interleaved timed runs. Besides wall time, the process CPU time of each call (all threads): on a shared
-  // machine wall time includes waiting for a core, CPU time does not, so its ratio is the steadier one.
+  // Interleaved timed runs.
   const vTimes = [], oTimes = [], vCpu = [], oCpu = [];
-  const timed = async (fn, times, cpu) => {
-    const c0 = process.cpuUsage();
-    const w0 = performance.now();
-    await fn();
-    times.push(performance.now() - w0);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1e3);
-  };
   for (let i = 0; i < opts.runs; i++) {
     await timed(vForward, vTimes, vCpu);
     if (oRun) await timed(oRun, oTimes, oCpu);

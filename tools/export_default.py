@@ -42,6 +42,14 @@ def newest_epoch(run):
     return eps[-1]
 
 
+def train_seconds(run, upto_epoch):
+    """Training time of a run's epochs 1..upto_epoch, from its log.jsonl (0 without one)."""
+    lp = os.path.join(run, "log.jsonl")
+    if not os.path.exists(lp):
+        return 0.0
+    return sum(r.get("train_seconds", 0) for r in map(json.loads, open(lp)) if r["epoch"] <= upto_epoch)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", default=os.path.join(HERE, "runs", "default"))
@@ -128,18 +136,13 @@ def main(argv=None):
     subprocess.run(cmd, check=True)
     man_path = os.path.join(tmp, "manifest.json")
     man = json.load(open(man_path))
-    log = []
-    lp = os.path.join(a.run, "log.jsonl")
-    if os.path.exists(lp):
-        log = [json.loads(l) for l in open(lp)]
     # A run started with --init continues an earlier one: follow the chain for the total epochs and time.
-    chain, seconds, prior_epochs, c = [], sum(r.get("train_seconds", 0) for r in log if r["epoch"] <= epoch), 0, cfg
+    chain, seconds, prior_epochs, c = [], train_seconds(a.run, epoch), 0, cfg
     while c.get("init"):
         init = os.path.join(ROOT, c["init"])
         parent = os.path.dirname(init)
         pck = torch.load(init, map_location="cpu", weights_only=False)
-        plog = [json.loads(l) for l in open(os.path.join(parent, "log.jsonl"))] if os.path.exists(os.path.join(parent, "log.jsonl")) else []
-        seconds += sum(r.get("train_seconds", 0) for r in plog if r["epoch"] <= pck["epoch"])
+        seconds += train_seconds(parent, pck["epoch"])
         prior_epochs += pck["epoch"]
         chain.append({"run": os.path.relpath(parent, ROOT), "epoch": pck["epoch"], "config": pck["config"]})
         c = pck["config"]

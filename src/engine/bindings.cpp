@@ -19,10 +19,6 @@ uintptr_t input_buffer(Engine& e, double n) {
   return reinterpret_cast<uintptr_t>(e.input_buffer(static_cast<size_t>(n)));
 }
 std::string begin_load(Engine& e, const std::string& json) { return e.begin_load(json).error; }
-std::string commit_chunk(Engine& e, int i, double n) {
-  if (!(n >= 0)) return "commitChunk: bad byte count";
-  return e.commit_chunk(i, static_cast<size_t>(n)).error;
-}
 // sizes: a JS array of byte counts for chunks first, first + 1, ...
 std::string commit_chunks(Engine& e, int first, val sizes) {
   const std::vector<double> n = vecFromJSArray<double>(sizes);
@@ -83,7 +79,6 @@ EMSCRIPTEN_BINDINGS(vitrine) {
       .function("chunkTarget", &chunk_target)
       .function("chunkExpectedSize", optional_override([](Engine& e, int i) { return double(e.chunk_expected_size(i)); }))
       .function("chunkFile", &Engine::chunk_file)
-      .function("commitChunk", &commit_chunk)
       .function("commitChunks", &commit_chunks)
       .function("finishLoad", &finish_load)
       .function("abortLoad", &Engine::abort_load)

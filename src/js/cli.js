@@ -5,7 +5,6 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ProgressBar } from './progress.js';
-import { trainHead } from './head/train.js';
 
 const USAGE = `usage:
   vitrine convert <hf-folder|model.npz> -o <out-dir> [--config config.json] [--chunk-size 4M] [--name NAME]
@@ -22,6 +21,9 @@ common: --threads N  --build mt|st   (<model> = a model folder, manifest path or
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.bmp', '.gif']);
 
 class UsageError extends Error {}
+
+/** <model> as a local folder: "default" is the bundled model. */
+const modelDir = (p) => (p === 'default' ? fileURLToPath(new URL('../../weights/cifar10-vit', import.meta.url)) : p);
 
 function opts(args, spec) {
   const common = {
@@ -116,9 +118,7 @@ async function cmdInspect(args) {
   if (values.help) return console.log(USAGE);
   if (positionals.length !== 1) throw new UsageError('inspect needs <model-dir>');
   const { describe, formatDescription } = await import('./inspect.js');
-  let p = positionals[0];
-  if (p === 'default') p = fileURLToPath(new URL('../../weights/cifar10-vit', import.meta.url));
-  const d = describe(p, { verify: values.verify });
+  const d = describe(modelDir(positionals[0]), { verify: values.verify });
   console.log(values.json ? JSON.stringify(d, null, 2) : formatDescription(d));
   return d.problems.length ? 1 : 0;
 }
@@ -221,7 +221,7 @@ async function cmdTrainHead(args) {
   };
   const pooling = values.pooling ?? 'cls';
   if (!['cls', 'mean', 'cls+mean'].includes(pooling)) throw new UsageError(`--pooling must be cls, mean or cls+mean, got ${pooling}`);
-  const base = positionals[0] === 'default' ? fileURLToPath(new URL('../../weights/cifar10-vit', import.meta.url)) : positionals[0];
+  const base = modelDir(positionals[0]);
   if (/^[a-z]+:/i.test(base) && !fs.existsSync(base)) throw new UsageError('train-head needs the base model as a local folder');
   const root = positionals[1];
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new UsageError(`${root}: not a folder`);
@@ -257,6 +257,7 @@ async function cmdTrainHead(args) {
   say(`train-head: ${classes.length} labels (${classes.map((c, i) => `${c} ${counts[i]}`).join(', ')}), ${rows.length} images` +
     `${failed ? ` (${failed} unreadable, left out)` : ''}, ${pooling} embeddings of ${dim}`);
   const pct = (x) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+  const { trainHead } = await import('./head/train.js');
   const res = trainHead(features, labels, { dim, numClasses: classes.length, ...o,
     onEpoch: (r) => { if (r.valAccuracy !== undefined || r.epoch === o.epochs) say(`  epoch ${r.epoch}: loss ${r.loss.toFixed(4)}, train ${pct(r.trainAccuracy)}` +
       `${r.valAccuracy === undefined ? '' : `, validation ${pct(r.valAccuracy)}`}`); } });

@@ -128,6 +128,7 @@ export function trainHead(features, labels, { dim, numClasses, hidden = 0, epoch
   const totalSteps = epochs * stepsPerEpoch;
   let step = 0;
   const history = [];
+  const zVal = gather(z, dim, split.val);
   const order = split.train.slice();
   for (let epoch = 1; epoch <= epochs; epoch++) {
     shuffle(order, random);
@@ -186,13 +187,13 @@ export function trainHead(features, labels, { dim, numClasses, hidden = 0, epoch
       }
     }
     const rec = { epoch, loss: lossSum / order.length, trainAccuracy: correct / order.length };
-    if (split.val.length && (epoch % 10 === 0 || epoch === epochs)) rec.valAccuracy = accuracy(predict(layers, gather(z, dim, split.val), split.val.length), split.val, labels, numClasses);
+    if (split.val.length && (epoch % 10 === 0 || epoch === epochs)) rec.valAccuracy = accuracy(predict(layers, zVal, split.val.length), split.val, labels, numClasses);
     history.push(rec);
     onEpoch?.(rec);
   }
 
   const trainAccuracy = accuracy(predict(layers, gather(z, dim, split.train), split.train.length), split.train, labels, numClasses);
-  const valProbabilities = predict(layers, gather(z, dim, split.val), split.val.length);
+  const valProbabilities = predict(layers, zVal, split.val.length);
   const confusion = Array.from({ length: numClasses }, () => new Array(numClasses).fill(0));
   split.val.forEach((row, r) => { confusion[labels[row]][argmaxRow(valProbabilities, r, numClasses)]++; });
 
