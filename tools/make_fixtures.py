@@ -772,6 +772,17 @@ def generate(root):
         "Dinov2Model, embeddings scaled by 1e-4 so layer 0's norm1 sees variance ~1e-8: eps 1e-6 (config) must be "
         "used; 1e-12 moves the outputs by O(1).", want_logits=False, tweak=shrink_embeddings)
 
+    # hidden_act other than "gelu": each maps to its own code path in the engine (FORMAT.md §4 hidden_act).
+    for act, seed in (("gelu_new", 1300), ("gelu_pytorch_tanh", 1400), ("relu", 1500), ("silu", 1600)):
+        cfg = vit_config(32, 8, hidden=32, heads=2, inter=64, labels=labels_for(3))
+        cfg.hidden_act = act
+        px, _ = make_pixels(seed + 1, 32, 32, HALF, HALF)
+        case_classifier(
+            w, "vit-act-" + act.replace("_", "-"), "vit", ViTForImageClassification, cfg, vit_processor(32), seed,
+            [("", px)], "cls",
+            f"ViTForImageClassification with hidden_act={act!r} in the MLP (not the default erf GELU); "
+            "golden for that activation's code path.")
+
     write_bad(root)
     return w.summary
 
@@ -889,7 +900,7 @@ def hf_to_vitrine(sd, family):
     return out, dropped
 
 
-def np_forward(t, arch, pixels, head=None, gelu="erf", eps=None, antialias=None, registers_in_mean=True):
+def np_forward(t, arch, pixels, head=None, swap_gelu=False, eps=None, antialias=None, registers_in_mean=True):
     """t: vitrine tensors (float64 numpy); arch: FORMAT.md §4 object (+ hf_antialias for registers). Returns
     (last_hidden_state [T,D], logits or None). Keyword knobs re-create common mistakes (for the sensitivity table)."""
     from math import erf
@@ -924,10 +935,15 @@ def np_forward(t, arch, pixels, head=None, gelu="erf", eps=None, antialias=None,
         var = ((v - mu) ** 2).mean(-1, keepdims=True)
         return (v - mu) / np.sqrt(var + eps) * t[name + ".weight"] + t[name + ".bias"]
 
-    def act(v):
-        if gelu == "erf":
-            return v * 0.5 * (1.0 + np.vectorize(erf)(v / math.sqrt(2.0)))
-        return 0.5 * v * (1 + np.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3)))
+    def act(v, name):
+        if name == "relu":
+            return np.maximum(v, 0.0)
+        if name in ("silu", "swish"):
+            return v / (1.0 + np.exp(-v))
+        tanh = name in ("gelu_new", "gelu_pytorch_tanh")
+        if tanh != swap_gelu:
+            return 0.5 * v * (1 + np.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3)))
+        return v * 0.5 * (1.0 + np.vectorize(erf)(v / math.sqrt(2.0)))
 
     def lin(v, name):
         return v @ t[name + ".weight"].T + t[name + ".bias"]
@@ -948,7 +964,7 @@ def np_forward(t, arch, pixels, head=None, gelu="erf", eps=None, antialias=None,
             I = arch["intermediate_size"]
             f = f[:, :I] / (1 + np.exp(-f[:, :I])) * f[:, I:]
         else:
-            f = act(f)
+            f = act(f, arch["hidden_act"])
         f = lin(f, p + "mlp.fc2")
         h = h + (f * t[p + "ls2"] if arch["use_layer_scale"] else f)
     h = ln(h, "norm")
@@ -968,7 +984,7 @@ def np_forward(t, arch, pixels, head=None, gelu="erf", eps=None, antialias=None,
         v = pooled
         for k, layer in enumerate(head["layers"]):
             v = lin(v, f"head.{k}") if layer["type"] == "linear" else (np.maximum(v, 0) if layer["type"] == "relu"
-                                                                       else act(v))
+                                                                       else act(v, "gelu"))
         return h, v
     raise ValueError(c)
 
@@ -1017,7 +1033,7 @@ def reference_check(root):
             worst = max(worst, diff())
             if sfx == "" or name == "dinov2-interp":
                 key = name + sfx
-                sens[key] = {"gelu_tanh": diff(gelu="tanh"), "eps_1e-5": diff(eps=1e-5),
+                sens[key] = {"gelu_swapped": diff(swap_gelu=True), "eps_1e-5": diff(eps=1e-5),
                              "eps_swapped": diff(eps=1e-6 if arch["layer_norm_eps"] < 1e-9 else 1e-12)}
                 if arch["interpolate_pos_encoding"] and "pos_interpolation" in item:
                     sens[key]["antialias_flipped"] = diff(antialias=not arch["hf_antialias"])

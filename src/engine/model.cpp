@@ -136,15 +136,8 @@ void activation_inplace(Activation act, float* x, size_t n) {
   switch (act) {
     case Activation::GeluErf: gelu_erf_inplace(x, n); break;
     case Activation::Relu: relu_inplace(x, n); break;
-    case Activation::GeluTanh:
-      for (size_t i = 0; i < n; ++i) {
-        const float v = x[i];
-        x[i] = 0.5f * v * (1.f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
-      }
-      break;
-    case Activation::Silu:
-      for (size_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::exp(-x[i]));
-      break;
+    case Activation::GeluTanh: gelu_tanh_inplace(x, n); break;
+    case Activation::Silu: silu_inplace(x, n); break;
   }
 }
 

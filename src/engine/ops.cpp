@@ -229,6 +229,17 @@ void gelu_erf_inplace(float* x, size_t n) { kernels::dispatch::gelu(x, n); }
 
 void relu_inplace(float* x, size_t n) { kernels::dispatch::relu(x, n); }
 
+void gelu_tanh_inplace(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    x[i] = 0.5f * v * (1.f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+  }
+}
+
+void silu_inplace(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::exp(-x[i]));
+}
+
 void swiglu_rows(const float* ab, int rows, int width, float* out) { kernels::dispatch::swiglu(ab, rows, width, out); }
 
 void residual_add(float* x, const float* y, const float* scale, int rows, int dim) {
