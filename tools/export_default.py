@@ -5,6 +5,7 @@ weights/cifar10-vit/ (the bundled default model).
     tools/.venv/bin/python tools/export_default.py                       # newest epoch-NNN.pt of tools/runs/default
     tools/.venv/bin/python tools/export_default.py --checkpoint tools/runs/default/epoch-012.pt
     tools/.venv/bin/python tools/export_default.py --no-convert          # only the HF folder + PyTorch evaluation
+    tools/.venv/bin/python tools/export_default.py --average 5           # mean weights of the last 5 epochs
 
 Steps:
 1. Rebuild the `ViTForImageClassification` from the run's config and load the checkpoint's weights.
@@ -57,6 +58,9 @@ def main(argv=None):
     p.add_argument("--hf-out", help="HF folder to write (default: <run>/hf)")
     p.add_argument("--weights", default=os.path.join(ROOT, "weights", "cifar10-vit"))
     p.add_argument("--name", default="cifar10-vit")
+    p.add_argument("--average", type=int, default=1, metavar="K",
+                   help="export the mean of the weights of the K epochs ending at the checkpoint (same run): "
+                        "checkpoint averaging, which smooths the noise of the last low-LR epochs (default 1: none)")
     p.add_argument("--no-convert", action="store_true")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--data", default=T.DEFAULT_DATA)
@@ -75,9 +79,24 @@ def main(argv=None):
     for k, v in cfg.items():
         setattr(targs, k, v)
     model = ViTForImageClassification(T.make_config(targs))
-    model.load_state_dict(ck["model"])
-    model.eval()
     epoch = ck["epoch"]
+    state = ck["model"]
+    averaged = [epoch]
+    if a.average > 1:
+        run_dir = os.path.dirname(ck_path)
+        averaged = list(range(epoch - a.average + 1, epoch + 1))
+        paths = [os.path.join(run_dir, f"epoch-{e:03d}.pt") for e in averaged[:-1]]
+        missing = [q for q in paths if not os.path.exists(q)]
+        if averaged[0] < 1 or missing:
+            sys.exit(f"--average {a.average}: needs epochs {averaged[0]}..{epoch} in {run_dir}; missing {missing}")
+        state = {k: v.clone().double() for k, v in state.items()}
+        for q in paths:
+            for k, v in torch.load(q, map_location="cpu", weights_only=False)["model"].items():
+                state[k] += v.double()
+        state = {k: (v / a.average).float() for k, v in state.items()}
+        print(f"weights averaged over epochs {averaged[0]}..{epoch}", flush=True)
+    model.load_state_dict(state)
+    model.eval()
     print(f"{ck_path}: epoch {epoch}, {sum(p.numel() for p in model.parameters()) / 1e6:.3f} M parameters", flush=True)
 
     hf = a.hf_out or os.path.join(a.run, "hf")
@@ -110,7 +129,7 @@ def main(argv=None):
     conf = np.zeros((10, 10), np.int64)
     np.add.at(conf, (yte.astype(np.int64), pred), 1)
     per_class = {c: float(conf[i, i] / conf[i].sum() * 100) for i, c in enumerate(T.CLASSES)}
-    res = {"checkpoint": os.path.relpath(ck_path, ROOT), "epoch": epoch, "test_images": int(len(yte)),
+    res = {"checkpoint": os.path.relpath(ck_path, ROOT), "epoch": epoch, "averaged_epochs": averaged, "test_images": int(len(yte)),
            "top1": round(acc, 2), "correct": int((pred == yte).sum()), "per_class_top1": per_class,
            "confusion_rows_true_cols_pred": conf.tolist(), "eval_seconds": round(time.time() - t0, 1),
            "evaluated": "PyTorch float32, eager attention, ViTImageProcessor from the exported folder"}
@@ -148,7 +167,7 @@ def main(argv=None):
         c = pck["config"]
     man["metadata"]["training"] = {
         "script": "tools/train_default.py", "docs": "docs/TRAINING.md", "dataset": "CIFAR-10 (JPEG q75 copy), 50,000 train",
-        "epoch": epoch, "epochs_planned": cfg["epochs"], "config": cfg,
+        "epoch": epoch, "averaged_epochs": averaged, "epochs_planned": cfg["epochs"], "config": cfg,
         "continues": chain or None, "total_epochs": prior_epochs + epoch,
         "train_seconds": round(seconds, 1),
         "test_top1_pytorch_fp32": res["top1"], "test_images": res["test_images"],
