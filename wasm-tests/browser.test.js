@@ -177,6 +177,10 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assert.equal(st.mode, 'mt');
       assert.equal(st.threads, 2, 'this machine has 2 cores: 2 threads');
       assert.match(st.status, /multi-threaded · 2 threads · SIMD on/);
+      // The page states the accuracy recorded in the manifest (the default model's), and nothing for a model without one.
+      const ev = JSON.parse(fs.readFileSync(path.join(model.dir, 'manifest.json'), 'utf8')).metadata?.evaluation;
+      if (ev) assert.ok(st.known.includes(`Top-1 accuracy ${ev.top1} % on 10,000 CIFAR-10 test images.`), st.known);
+      else assert.ok(!/accuracy/.test(st.known), st.known);
       const tiles = await h.readTiles(b.page);
       assertSameAsNode(tiles, [...GOOD, NOT_AN_IMAGE.name, 'elephants_truncated.jpg']);
       const bad = tiles.find((x) => x.name === NOT_AN_IMAGE.name);

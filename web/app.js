@@ -134,6 +134,12 @@ function modelReady(m) {
   ui.known.textContent = labels.length === 0 ? 'This model has no classifier head.'
     : labels.length <= 30 ? `Knows ${labels.length} classes: ${labels.join(', ')}.`
       : `Knows ${labels.length} classes.`;
+  // A measured accuracy (tools/eval_default.mjs --record) sets expectations before the first photo.
+  const ev = info.evaluation;
+  // metadata is free-form (FORMAT.md), so a model from elsewhere may have anything there: use it only when well-typed.
+  if (labels.length && typeof ev?.top1 === 'number' && Number.isInteger(ev.images) && typeof ev.dataset === 'string') {
+    ui.known.textContent += ` Top-1 accuracy ${ev.top1} % on ${ev.images.toLocaleString('en')} ${ev.dataset}.`;
+  }
   ui.known.hidden = false;
   ui.progress.dataset.done = '1';
   setTimeout(() => { if (ready) ui.progress.hidden = true; }, 600);

@@ -203,7 +203,8 @@ async function loadModel(source) {
   mode = { ...mode, build: info.build ?? mode.build, threads: info.threads ?? mode.threads, simd: hasSimd() };
   post({
     type: 'ready',
-    info: { name: info.name ?? manifest.name, family: info.family, labels: info.labels, imageSize: info.imageSize },
+    info: { name: info.name ?? manifest.name, family: info.family, labels: info.labels, imageSize: info.imageSize,
+      evaluation: info.metadata?.evaluation ?? null },
     mode,
     loadMs: performance.now() - t0,
     phases: { ...phases, ready: Math.round(performance.now()) },

@@ -130,6 +130,7 @@ export async function readStatus(page) {
     threads: Number(document.documentElement.dataset.threads),
     name: document.getElementById('model-name').textContent,
     status: document.getElementById('status').textContent,
+    known: document.getElementById('known').textContent,
     error: document.getElementById('model-error').hidden ? null : document.getElementById('model-error-text').textContent,
     errorCode: document.getElementById('model-error').dataset.code || null,
     note: document.getElementById('note').hidden ? null : document.getElementById('note').textContent,
