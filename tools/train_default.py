@@ -81,7 +81,7 @@ def parse_args(argv=None):
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps in this invocation (testing)")
     a = p.parse_args(argv)
     if a.smoke:
-        a.width, a.depth, a.heads, a.mlp = 32, 2, 2, 2.0
+        a.width, a.depth, a.heads = 32, 2, 2  # --mlp stays settable: the widening test grows it
         a.epochs, a.batch, a.warmup = 2, 32, 0.5
         a.eval_every, a.eval_subset, a.compile = 1, 0, 0
     return a
@@ -211,6 +211,40 @@ def make_model(args, torch):
     except Exception:
         pass
     return model
+
+
+def init_weights(model, state, torch):
+    """Load an earlier run's weights, widening the MLPs if this model's are wider.
+
+    Widening keeps the function: the old hidden units are copied, the new ones keep their random
+    input weights but get zero output weights, so the widened model starts with exactly the old
+    model's logits and the new units learn from there (Net2Net-style growth instead of a
+    from-scratch run for a bigger model)."""
+    own = model.state_dict()
+    grown = []
+    for name, old in state.items():
+        new = own.get(name)
+        if new is None:
+            sys.exit(f"--init: {name} is not a weight of this model")
+        if new.shape == old.shape:
+            new.copy_(old)
+        elif name.endswith("intermediate.dense.weight") and old.shape[1] == new.shape[1] and old.shape[0] < new.shape[0]:
+            new[: old.shape[0]].copy_(old)
+            grown.append(name)
+        elif name.endswith("intermediate.dense.bias") and old.shape[0] < new.shape[0]:
+            new[: old.shape[0]].copy_(old)
+        elif name.endswith("output.dense.weight") and old.shape[0] == new.shape[0] and old.shape[1] < new.shape[1]:
+            new[:, : old.shape[1]].copy_(old)
+            new[:, old.shape[1]:].zero_()
+        else:
+            sys.exit(f"--init: {name} has shape {tuple(old.shape)}, this model has {tuple(new.shape)}; "
+                     "only a wider MLP can be grown from a checkpoint")
+    missing = set(own) - set(state)
+    if missing:
+        sys.exit(f"--init: the checkpoint lacks {sorted(missing)[:3]}")
+    if grown:
+        print(f"--init: widened {len(grown)} MLPs from {state[grown[0]].shape[0]} to "
+              f"{own[grown[0]].shape[0]} hidden units (new units start with zero output weights)", flush=True)
 
 
 def lr_at(args, step, steps_per_epoch):
@@ -432,7 +466,7 @@ def main(argv=None):
         print(f"resumed from {last}: epoch {epoch}, step {step_in_epoch}", flush=True)
     elif args.init:
         ck = torch.load(args.init, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
+        init_weights(model, ck["model"], torch)
         print(f"initialised from {args.init} (epoch {ck.get('epoch')} of its run)", flush=True)
     log = [json.loads(l) for l in open(log_path)] if os.path.exists(log_path) else []
     log = [r for r in log if r["epoch"] <= epoch]  # a line for an epoch whose checkpoint was lost is redone

@@ -83,6 +83,37 @@ print(max((a[k] - b[k]).abs().max().item() for k in a))`, path.join(a, 'epoch-00
     assert.match(fs.readFileSync(path.join(c, 'config.json'), 'utf8'), /"init": ".*epoch-002\.pt"/);
   });
 
+  test('--init into a wider MLP keeps the function: same logits, old units copied, new units with zero output weights', { skip: !PY && 'no Python (see above)' }, () => {
+    const w = path.join(tmp, 'w');
+    assert.match(run(['--out', w, '--mlp', '4', '--init', path.join(a, 'epoch-002.pt'), '--lr', '0', '--min-lr', '0']).stdout,
+      /widened 2 MLPs from 64 to 128 hidden units/);
+    const cmp = spawnSync(PY, ['-c', `import sys, torch
+sys.path.insert(0, sys.argv[3])
+import train_default as T
+out = []
+x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+for f in sys.argv[1:3]:
+    ck = torch.load(f, weights_only=False)
+    args = T.parse_args(["--smoke"] + [t for k, v in ck["config"].items() if k in ("mlp", "patch") for t in ("--" + k, str(v))])
+    m = T.make_model(args, torch); m.load_state_dict(ck["model"]); m.eval()
+    with torch.no_grad(): out.append(m(pixel_values=x).logits)
+    sd = ck["model"]
+print(sd["vit.encoder.layer.0.intermediate.dense.weight"].shape[0], (out[0] - out[1]).abs().max().item(), out[0].abs().max().item())`,
+    path.join(a, 'epoch-002.pt'), path.join(w, 'epoch-002.pt'), path.join(ROOT, 'tools')], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(cmp.status, 0, cmp.stderr);
+    const [hidden, diff, scale] = cmp.stdout.trim().split(/\s+/).map(Number);
+    assert.equal(hidden, 128);
+    assert.ok(scale > 0.01, `logits too small to compare (${scale})`);
+    assert.ok(diff <= 1e-6, `widened model's logits differ by ${diff}`);
+  });
+
+  test('--init refuses a checkpoint of another shape, naming the weight', { skip: !PY && 'no Python (see above)' }, () => {
+    const r = spawnSync(PY, [SCRIPT, '--smoke', '--out', path.join(tmp, 'x'), '--patch', '8', '--init', path.join(a, 'epoch-002.pt')],
+      { encoding: 'utf8', timeout: 300_000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--init: vit\.embeddings\.\S+ has shape .* only a wider MLP can be grown/);
+  });
+
   test('refuses to resume a run directory with a different config', { skip: !PY && 'no Python (see above)' }, () => {
     const r = spawnSync(PY, [SCRIPT, '--smoke', '--out', a, '--lr', '0.5'], { encoding: 'utf8', timeout: 300_000 });
     assert.notEqual(r.status, 0);
