@@ -213,7 +213,7 @@ def make_model(args, torch):
     return model
 
 
-def init_weights(model, state, torch):
+def init_weights(model, state):
     """Load an earlier run's weights, widening the MLPs if this model's are wider.
 
     Widening keeps the function: the old hidden units are copied, the new ones keep their random
@@ -233,7 +233,7 @@ def init_weights(model, state, torch):
             grown.append(name)
         elif name.endswith("intermediate.dense.bias") and old.shape[0] < new.shape[0]:
             new[: old.shape[0]].copy_(old)
-        elif name.endswith("output.dense.weight") and old.shape[0] == new.shape[0] and old.shape[1] < new.shape[1]:
+        elif name.endswith("output.dense.weight") and "attention" not in name and old.shape[0] == new.shape[0] and old.shape[1] < new.shape[1]:
             new[:, : old.shape[1]].copy_(old)
             new[:, old.shape[1]:].zero_()
         else:
@@ -466,7 +466,7 @@ def main(argv=None):
         print(f"resumed from {last}: epoch {epoch}, step {step_in_epoch}", flush=True)
     elif args.init:
         ck = torch.load(args.init, map_location="cpu", weights_only=False)
-        init_weights(model, ck["model"], torch)
+        init_weights(model, ck["model"])
         print(f"initialised from {args.init} (epoch {ck.get('epoch')} of its run)", flush=True)
     log = [json.loads(l) for l in open(log_path)] if os.path.exists(log_path) else []
     log = [r for r in log if r["epoch"] <= epoch]  # a line for an epoch whose checkpoint was lost is redone
