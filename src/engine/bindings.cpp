@@ -74,7 +74,12 @@ val to_f32(const std::vector<float>& v) {
   out.call<void>("set", val(typed_memory_view(v.size(), v.data())));
   return out;
 }
-val scores(Engine& e) { return to_f32(e.scores()); }
+// A Float32Array, or { code, message } (E_NO_CLASSIFIER for a model without classifier).
+val scores(Engine& e) {
+  std::vector<float> out;
+  Status st = e.scores(&out);
+  return st.ok() ? to_f32(out) : error_value(st);
+}
 // A Float32Array, or { code, message }.
 val pooled(Engine& e, const std::string& mode) {
   vitrine::Pooling p;

@@ -200,22 +200,26 @@ const float* Engine::logits() const {
 }
 int Engine::num_labels() const { return active_ ? active_->manifest.arch.num_labels : 0; }
 
-std::vector<float> Engine::scores() const {
+Status Engine::scores(std::vector<float>* out) const {
+  if (active_ && !active_->manifest.arch.num_labels)
+    return Status::Err(Code::NoClassifier, "model \"" + active_->manifest.name +
+                                               "\" has no classifier; use embed() or forward()");
   const float* z = logits();
-  if (!z) return {};
+  if (!z) return Status::Err(Code::Input, "scores: no forward pass has run");
   const int n = num_labels();
   const Architecture& a = active_->manifest.arch;
-  std::vector<float> p(n);
+  std::vector<float>& p = *out;
+  p.assign(n, 0.f);
   if (n == 1 || (a.classifier == Classifier::Head && a.head.sigmoid)) {
     for (int i = 0; i < n; ++i) p[i] = 1.f / (1.f + std::exp(-z[i]));
-    return p;
+    return Status::Ok();
   }
   float mx = z[0];
   for (int i = 1; i < n; ++i) mx = std::max(mx, z[i]);
   double sum = 0;
   for (int i = 0; i < n; ++i) sum += p[i] = std::exp(z[i] - mx);
   for (int i = 0; i < n; ++i) p[i] = float(p[i] / sum);
-  return p;
+  return Status::Ok();
 }
 
 Status Engine::pooled(Pooling pooling, std::vector<float>* out) const {

@@ -71,7 +71,8 @@ class Engine {
   const float* logits() const;               // [num_labels] or nullptr when the model has no classifier
   int num_labels() const;
   // Scores from the last forward: softmax over logits, or sigmoid when there is one logit or the head says so.
-  std::vector<float> scores() const;
+  // Code::NoClassifier for a model without classifier.
+  Status scores(std::vector<float>* out) const;
   // Pooled embedding of the last forward; Code::Input for a pooling the model does not offer (info "poolings").
   Status pooled(Pooling pooling, std::vector<float>* out) const;
 

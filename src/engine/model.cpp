@@ -120,12 +120,13 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   // ---- embeddings: [CLS?, DIST?] + their positions, REGISTERS (no position), patches + positions ----
   float* x = s->x.data();
   const float* pos = s->pos.data();
-  int row = 0;
-  for (const float* token : {a.cls_token ? model.cls_token : nullptr, a.distillation_token ? model.dist_token : nullptr}) {
-    if (!token) continue;
-    for (int d = 0; d < D; ++d) x[size_t(row) * D + d] = token[d] + pos[size_t(row) * D + d];
-    ++row;
-  }
+  int prefix = 0;  // CLS and DIST, where the family has them, take position rows 0, 1
+  auto add_prefix_token = [&](const float* token) {
+    for (int d = 0; d < D; ++d) x[size_t(prefix) * D + d] = token[d] + pos[size_t(prefix) * D + d];
+    ++prefix;
+  };
+  if (a.cls_token) add_prefix_token(model.cls_token);
+  if (a.distillation_token) add_prefix_token(model.dist_token);
   for (int r = 0; r < R; ++r)
     std::copy(model.register_tokens + size_t(r) * D, model.register_tokens + size_t(r + 1) * D, x + size_t(X + r) * D);
   float* patch_rows = x + size_t(X + R) * D;
@@ -133,9 +134,10 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   linear(pool, s->patches.data(), N, model.patch, patch_rows);
   for (int i = 0; i < N; ++i)
     for (int d = 0; d < D; ++d) patch_rows[size_t(i) * D + d] += pos[size_t(X + i) * D + d];
+  // ---- pre-norm of the embeddings (CLIP's pre_layrnorm), where the family has one ----
   if (model.pre_norm_w) layernorm(pool, x, T, D, model.pre_norm_w, model.pre_norm_b, a.eps, x);
 
-  // ---- transformer blocks (pre-norm) ----
+  // ---- transformer blocks (pre-LN) ----
   for (const Block& b : model.blocks) {
     layernorm(pool, x, T, D, b.norm1_w, b.norm1_b, a.eps, s->xn.data());
     linear(pool, s->xn.data(), T, b.qkv, s->qkv.data());

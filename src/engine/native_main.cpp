@@ -114,8 +114,10 @@ int main(int argc, char** argv) {
       st = engine.forward(engine.pixels(), engine.pixels_height(), engine.pixels_width());
     if (!st.ok()) return fail(st);
     if (cmd == "classify") {
+      std::vector<float> s;
+      st = engine.scores(&s);
+      if (!st.ok()) return fail(st);
       std::printf("{\"scores\":[");
-      auto s = engine.scores();
       for (size_t i = 0; i < s.size(); ++i) std::printf("%s%.9g", i ? "," : "", s[i]);
       std::printf("]}\n");
     }

@@ -187,8 +187,9 @@ export async function load(source, options = {}) {
     }
     if (signal?.aborted) throw abortError(signal);
     checkEngine(await lock.run(() => engine.finishLoad()));
+    const facts = JSON.parse(await lock.run(() => engine.infoJson()));
     ok = true;
-    return new Model(rt, engine, manifest, { build, threads, maxPixels });
+    return new Model(rt, engine, manifest, { build, threads, maxPixels, facts });
   } catch (e) {
     if (signal?.aborted && !(e instanceof VitrineError && e.code === 'E_ABORTED')) e = abortError(signal);
     throw wrapFatal(e, rt);
@@ -243,22 +244,21 @@ async function imageBytes(image) {
   return bytes;
 }
 
-/** The pooled embedding of the last forward (a Float32Array), or the engine's error. */
-function pooled(engine, pooling) {
-  const r = engine.pooled(pooling);
+/** An engine result that is a Float32Array (an owned copy), or else the engine's { code, message }: thrown. */
+function owned(r) {
   if (!(r instanceof Float32Array)) checkEngine(r);
   return r;
 }
+const pooled = (engine, pooling) => owned(engine.pooled(pooling));
 
 class Model {
   #rt; #engine; #queue = Promise.resolve(); #disposed = false; #maxPixels;
 
-  constructor(rt, engine, manifest, { build, threads, maxPixels }) {
+  constructor(rt, engine, manifest, { build, threads, maxPixels, facts }) {
     this.#rt = rt;
     this.#engine = engine;
     this.#maxPixels = maxPixels ?? 50_000_000;
     const a = manifest.architecture;
-    const facts = JSON.parse(engine.infoJson());
     this.info = Object.freeze({
       family: a.family,
       hiddenSize: a.hidden_size,
@@ -340,7 +340,7 @@ class Model {
         const logits = engine.logits();
         if (logits) {
           out.logits = logits.slice();
-          out.scores = Float32Array.from(engine.scores());
+          out.scores = owned(engine.scores());
         }
         if (pooling) out.embedding = pooled(engine, pooling);
         return out;
@@ -350,13 +350,12 @@ class Model {
 
   classify(image, { topK = 5, exif = true } = {}) {
     return this.#enqueue(async () => {
-      if (this.info.numLabels === 0) throw err('E_NO_CLASSIFIER', `model "${this.info.name}" has no classifier; use embed() or forward()`);
       if (!Number.isInteger(topK) || topK < 1) throw err('E_INPUT', `topK must be a positive integer, got ${JSON.stringify(topK)}`);
       const bytes = await imageBytes(image);
       const scores = await this.#engineCall((engine, Module) => {
         this.#preprocessInEngine(engine, Module, bytes, exif);
         this.#forwardInEngine(engine, engine.pixelsAddress(), engine.pixelsHeight(), engine.pixelsWidth());
-        return Float32Array.from(engine.scores());
+        return owned(engine.scores());
       });
       const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
       return order.slice(0, topK).map((index) => ({ index, label: this.info.labels[index] ?? `LABEL_${index}`, score: scores[index] }));

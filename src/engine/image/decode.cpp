@@ -106,7 +106,7 @@ std::string stb_reason() {
 Status allocate(std::vector<uint8_t>* v, size_t n, const char* what) {
   void* probe = std::malloc(n);
   if (probe == nullptr) {
-    return Status::Err(Code::Image, "out of memory: " + std::to_string(n) + " bytes for the " + what);
+    return Status::Err(Code::Memory, "out of memory: " + std::to_string(n) + " bytes for the " + what);
   }
   std::free(probe);
   v->resize(n);
@@ -116,7 +116,7 @@ Status allocate(std::vector<uint8_t>* v, size_t n, const char* what) {
 // An stb failure as a named error: running out of memory is not corruption, so it says which it was.
 Status stb_error(const std::string& what) {
   const std::string reason = stb_reason();
-  if (reason == "outofmem") return Status::Err(Code::Image, "out of memory while decoding " + what);
+  if (reason == "outofmem") return Status::Err(Code::Memory, "out of memory while decoding " + what);
   return Status::Err(Code::Image, "corrupt " + what + ": " + reason);
 }
 

@@ -116,7 +116,7 @@ Status preprocess(const Image& image, const PreprocessConfig& config, std::vecto
   // that running out of memory is a named error, not std::bad_alloc aborting the WASM build.
   void* probe = std::malloc(plane * 3 * sizeof(float));
   if (probe == nullptr) {
-    return Status::Err(Code::Image, "preprocess: out of memory for " + dims(w, h) + " float pixels");
+    return Status::Err(Code::Memory, "preprocess: out of memory for " + dims(w, h) + " float pixels");
   }
   std::free(probe);
   out->resize(plane * 3);

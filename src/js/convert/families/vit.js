@@ -49,6 +49,10 @@ export function vitLikeArchitecture(config, family, { patch = 16, eps = 1e-12 } 
   return arch;
 }
 
+// A converter family module: { name (= the engine family), modelTypes (config.json model_type values), prefixes
+// (the HF model prefix of backbone tensors), dropped (HF tensors vitrine does not use), fallbackProcessor,
+// architecture(config), names(arch) (nameTable), classifier(has), defaultPreprocess(arch), reshaped? (canonical
+// names whose HF shape is a different layout of the same elements) }.
 export default {
   name: 'vit',
   modelTypes: ['vit'],
