@@ -49,6 +49,7 @@ struct Architecture {
   bool swiglu = false;
   bool interpolate_pos = false;
   bool interpolate_antialias = false;  // DINOv2-with-registers resizes positions with antialias=True
+  int projection_dim = 0;              // width of the "projection" pooling (CLIP image_embeds); 0 = none
   Classifier classifier = Classifier::None;
   int num_labels = 0;
   HeadSpec head;

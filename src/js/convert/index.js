@@ -123,7 +123,7 @@ async function plan(loc, config, source, opts, closers, close) {
   // 2. Classifier kind from the tensors present, checked against config.architectures.
   const archNames = Array.isArray(config.architectures) ? config.architectures : [];
   const headJson = path.join(loc.dir, 'vitrine_head.json');
-  let headExtra = null;
+  let headExtra = null, headLabels = null;
   const has = (n) => targets.has(n);
   if (fs.existsSync(headJson)) {
     const head = readJson(headJson, 'vitrine_head.json');
@@ -155,7 +155,7 @@ async function plan(loc, config, source, opts, closers, close) {
     arch.classifier = 'head';
     arch.num_labels = width;
     arch.head = { pooling, layers: cleanLayers, output };
-    arch.labels = labels;
+    headLabels = labels;
     headExtra = Object.keys(rest).length ? rest : null;
     for (const t of hf.tensors) {
       const name = t.name.startsWith('head.') ? t.name : `head.${t.name}`;
@@ -217,7 +217,7 @@ async function plan(loc, config, source, opts, closers, close) {
 
   // 4. Labels.
   let labels = [];
-  if (arch.classifier === 'head') { labels = arch.labels; delete arch.labels; }
+  if (arch.classifier === 'head') labels = headLabels;
   else if (arch.num_labels > 0) {
     const id2label = config.id2label;
     if (id2label && typeof id2label === 'object') {
