@@ -68,8 +68,13 @@ std::string family_names();  // "vit, deit, dinov2": for error messages
 
 // ---- pieces shared by ViT-like families (families/vit_like.cpp) ----
 // Keys every ViT/DeiT/DINOv2 manifest carries: use_distillation_token, num_register_tokens, use_layer_scale,
-// use_swiglu_ffn, interpolate_pos_encoding, interpolate_antialias (optional).
-void parse_vit_like_keys(Fields& f, Architecture* a);
+// use_swiglu_ffn, interpolate_pos_encoding, interpolate_antialias (optional); a family says which it allows
+// to be on. Also runs check_classifier.
+struct VitLikeFeatures {
+  bool distillation_token = false;
+  bool dinov2 = false;  // registers, layer scale, SwiGLU, position interpolation
+};
+Status parse_vit_like_keys(Fields& f, Architecture* a, VitLikeFeatures allowed);
 // Checks every family shares: the classifier fits the tokens it reads.
 Status check_classifier(const Architecture& a);
 // embeddings.cls_token, .distillation_token, .register_tokens, .position_embeddings, .patch.{weight,bias}
