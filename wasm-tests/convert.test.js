@@ -313,6 +313,19 @@ describe('refusals name the file and the tensor', () => {
     writeSafetensors(path.join(d, 'model.safetensors'), tensors.filter((t) => t.name !== 'encoder.layer.0.attention.attention.key.weight'));
     await assert.rejects(convert(d, tmpDir('o')), /missing tensor "encoder\.layer\.0\.attention\.attention\.key\.weight" \(needed for "layers\.0\.attn\.qkv\.weight"\)/);
   });
+  test('each family\'s name table gives the HF name of a missing tensor (prefix, teacher head, SwiGLU, layer scale)', async () => {
+    const missing = async (cfg, drop, re) => {
+      const d = tmpDir('fam');
+      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
+      writeSafetensors(path.join(d, 'model.safetensors'), hfTensors(cfg).filter((t) => t.name !== drop));
+      await assert.rejects(convert(d, tmpDir('o')), (e) => e.code === 'E_CONVERT' && re.test(e.message), drop);
+    };
+    await missing({ ...TINY.deit, head: 'dist', num_labels: 3 }, 'cls_classifier.bias', /missing tensor "classifier\.bias" \(Hugging Face name "cls_classifier\.bias"\)/);
+    await missing({ ...TINY.deit, head: 'dist', num_labels: 3 }, 'deit.embeddings.distillation_token', /missing tensor "embeddings\.distillation_token" \(Hugging Face name "deit\.embeddings\.distillation_token"\)/);
+    await missing({ ...TINY.dinov2, use_swiglu_ffn: true, head: 'cls', num_labels: 3 }, 'dinov2.encoder.layer.1.mlp.weights_out.bias', /missing tensor "layers\.1\.mlp\.fc2\.bias" \(Hugging Face name "dinov2\.encoder\.layer\.1\.mlp\.weights_out\.bias"\)/);
+    await missing(TINY.dinov2, 'encoder.layer.0.layer_scale2.lambda1', /missing tensor "layers\.0\.ls2" \(Hugging Face name "encoder\.layer\.0\.layer_scale2\.lambda1"\)/);
+    await missing({ ...TINY.vit, head: 'cls', num_labels: 3 }, 'vit.encoder.layer.0.attention.attention.value.bias', /missing tensor "vit\.encoder\.layer\.0\.attention\.attention\.value\.bias" \(needed for "layers\.0\.attn\.qkv\.bias"\)/);
+  });
   test('npz with wrong names, wrong dtype, and no config', async () => {
     const d = tmpDir('npzbad');
     fs.copyFileSync(path.join(FIXTURES, 'vit/hf/config.json'), path.join(d, 'config.json'));
