@@ -116,10 +116,10 @@ test('DINOv2 names: layer scale → ls1/ls2, SwiGLU weights_in/out → fc1/fc2, 
   assert.equal(p.architecture.classifier, 'none');
 });
 
-test('SwiGLU width formula matches transformers for several ratios', () => {
+test('SwiGLU width formula matches transformers for several ratios', async () => {
   // (int(int(D*r)*2/3)+7)//8*8, computed by hand from transformers' Dinov2SwiGLUFFN
   for (const [D, r, want] of [[40, 2.5, 72], [1536, 4, 4096], [1024, 4, 2736], [768, 4, 2048], [384, 4, 1024]]) {
-    const a = architectureFromConfig({ ...TINY.dinov2, hidden_size: D, num_attention_heads: 4, mlp_ratio: r, use_swiglu_ffn: true });
+    const a = await architectureFromConfig({ ...TINY.dinov2, hidden_size: D, num_attention_heads: 4, mlp_ratio: r, use_swiglu_ffn: true });
     assert.equal(a.intermediate_size, want, `D=${D} ratio=${r}`);
   }
 });
@@ -224,20 +224,20 @@ test('chunk size: many small chunks hold the same stream; sizes and hashes per F
 });
 
 test('preprocess is normalised (FORMAT §5) and family defaults apply when preprocessor_config.json is absent', async () => {
-  const vit = normalisePreprocess({ feature_extractor_type: 'ViTFeatureExtractor', size: 384, do_normalize: true }, 'vit').preprocess;
+  const vit = normalisePreprocess({ feature_extractor_type: 'ViTFeatureExtractor', size: 384, do_normalize: true }).preprocess;
   assert.deepEqual(vit.size, { height: 384, width: 384 });
   assert.equal(vit.processor, 'ViTImageProcessor');
   assert.equal(vit.resample, 2);
   assert.equal(vit.do_center_crop, false);
   assert.equal(vit.crop_size, undefined);
-  const bit = normalisePreprocess({ image_processor_type: 'BitImageProcessor', size: { shortest_edge: 256 }, crop_size: 224, image_mean: [0.485, 0.456, 0.406], image_std: [0.229, 0.224, 0.225] }, 'dinov2').preprocess;
+  const bit = normalisePreprocess({ image_processor_type: 'BitImageProcessor', size: { shortest_edge: 256 }, crop_size: 224, image_mean: [0.485, 0.456, 0.406], image_std: [0.229, 0.224, 0.225] }).preprocess;
   assert.deepEqual(bit.size, { shortest_edge: 256 });
   assert.deepEqual(bit.crop_size, { height: 224, width: 224 });
   assert.equal(bit.resample, 3);
   assert.equal(bit.do_convert_rgb, true);
-  const deit = normalisePreprocess({ image_processor_type: 'DeiTImageProcessor' }, 'deit').preprocess;
+  const deit = normalisePreprocess({ image_processor_type: 'DeiTImageProcessor' }).preprocess;
   assert.deepEqual([deit.size, deit.crop_size, deit.image_mean], [{ height: 256, width: 256 }, { height: 224, width: 224 }, [0.485, 0.456, 0.406]]);
-  assert.throws(() => normalisePreprocess({ image_processor_type: 'ViTImageProcessor', size: { longest_edge: 3 } }, 'vit'), /"size"/);
+  assert.throws(() => normalisePreprocess({ image_processor_type: 'ViTImageProcessor', size: { longest_edge: 3 } }), /"size"/);
   const dir = copyDir(path.join(FIXTURES, 'vit/hf'), tmpDir('nopp'));
   fs.rmSync(path.join(dir, 'preprocessor_config.json'));
   const m = await convert(dir, tmpDir('nopp-out'));
