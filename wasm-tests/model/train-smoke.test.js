@@ -98,7 +98,7 @@ for f in sys.argv[1:3]:
     m.load_state_dict(ck["model"]); m.eval()
     with torch.no_grad(): out.append(m(pixel_values=x).logits)
 print(m.config.intermediate_size, (out[0] - out[1]).abs().max().item(), out[0].abs().max().item())`,
-    path.join(a, 'epoch-002.pt'), path.join(w, 'epoch-002.pt'), path.join(ROOT, 'tools')], { encoding: 'utf8', timeout: 120_000 });
+    path.join(a, 'epoch-002.pt'), path.join(w, 'epoch-002.pt'), path.join(ROOT, 'tools/default-model')], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(cmp.status, 0, cmp.stderr);
     const [hidden, diff, scale] = cmp.stdout.trim().split(/\s+/).map(Number);
     assert.equal(hidden, 128);
