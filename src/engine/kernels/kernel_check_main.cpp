@@ -641,7 +641,9 @@ int main() {
   std::mt19937 rng(12345);
   for (const Twins& tw : all_twins()) {
     check_gemm(t, tw, rng);
+    const int before = t.passed + t.failed;
     check_gemm_i8(t, tw, rng);
+    std::printf("kernel-check section: %s gemm_i8 %d checks\n", tw.name, t.passed + t.failed - before);
     check_attention(t, tw, rng);
     check_elementwise(t, tw, rng);
   }
