@@ -508,6 +508,13 @@ void check_ops(Tally& t, std::mt19937& rng) {
         U = L;
         U.qweight = qw.data();
         prepare_linear(L, storage.data());
+        if (s.n % kGemmNR == 0 && s.k % kGemmI8KStep == 0 && threads == 1 && ep == Epilogue::None) {
+          // Packed in the qweight's own slot (no copy: the Linear holds ~0.25x the f32 weight's bytes).
+          std::vector<int8_t> want(gemm_i8_packed_bytes(s.n, s.k));
+          gemm_i8_pack(qw.data(), s.n, s.k, want.data());
+          std::snprintf(what, sizeof what, "ops prepare_linear int8 n=%d k=%d packs in place", s.n, s.k);
+          expect_true(t, want.size() == storage.size() && want == storage, what);
+        }
         std::vector<float> y(size_t(s.m) * s.n, kNaN), yu(y.size(), kNaN);
         linear(&pool, x.data(), s.m, L, y.data(), ep);
         linear(&pool, x.data(), s.m, U, yu.data(), ep);
