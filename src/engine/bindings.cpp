@@ -89,7 +89,7 @@ val pooled(Engine& e, const std::string& mode) {
   return st.ok() ? to_f32(out) : error_value(st);
 }
 
-// The engine's tensor table for an "architecture" object (JSON text): [{ name, shape }] in stream order, the one
+// The engine's tensor table for an "architecture" object (JSON text): [{ name, shape, may_i8? }] in stream order, the one
 // list the converter writes and the loader checks; or { code, message } naming what the engine refuses.
 val tensor_table(const std::string& architecture_json) {
   vitrine::Architecture arch;
@@ -104,6 +104,7 @@ val tensor_table(const std::string& architecture_json) {
     val shape = val::array();
     for (int64_t d : row.shape) shape.call<void>("push", double(d));
     r.set("shape", shape);
+    if (row.may_i8) r.set("may_i8", true);  // the converter may store this row as int8 (FORMAT §2)
     rows.call<void>("push", r);
   }
   return rows;

@@ -143,7 +143,8 @@ std::string Engine::info_json() const {
   std::string info = active_->manifest.info_json;
   // Append the runtime facts to the manifest facts (info_json is a JSON object: replace its closing brace).
   info.pop_back();
-  info += ",\"threads\":" + std::to_string(threads()) + "}";
+  info += ",\"threads\":" + std::to_string(threads()) +
+          ",\"weight_bytes\":" + std::to_string(active_->manifest.stream_size + active_->model.extra_weight_bytes) + "}";
   return info;
 }
 

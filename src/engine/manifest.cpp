@@ -279,9 +279,11 @@ Status parse_manifest(const std::string& text, Manifest* m) {
     int64_t offset = 0;
     f.integer("offset", &offset, 0, int64_t(1) << 40);
     if (!f.status().ok()) return f.status();
-    if (dtype == "f16" || dtype == "i8")
-      return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": unsupported dtype \"" + dtype + "\" (format v1 readers load f32 only)");
-    if (dtype != "f32") return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": unknown dtype \"" + dtype + "\"");
+    uint64_t element_bytes = 4;
+    if (dtype == "f32") t.dtype = DType::F32;
+    else if (dtype == "f16") t.dtype = DType::F16, element_bytes = 2;
+    else if (dtype == "i8") t.dtype = DType::I8, element_bytes = 1;
+    else return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": unknown dtype \"" + dtype + "\" (f32, f16, i8)");
     const json* shape = f.get("shape");
     if (!shape) return f.status();
     if (!shape->is_array() || shape->size() > 8)
@@ -295,7 +297,7 @@ Status parse_manifest(const std::string& text, Manifest* m) {
       if (count > (uint64_t(1) << 38)) return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": too large");
     }
     t.offset = static_cast<uint64_t>(offset);
-    t.bytes = count * 4;
+    t.bytes = count * element_bytes;
     if (t.offset % 64) return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": offset " + std::to_string(t.offset) + " is not 64-byte aligned");
     if (t.offset + t.bytes > m->stream_size)
       return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": bytes [" + std::to_string(t.offset) + "," +
@@ -315,6 +317,19 @@ Status parse_manifest(const std::string& text, Manifest* m) {
     const TensorInfo& t = m->tensors[it->second];
     if (t.shape != row.shape)
       return Status::Err(Code::Manifest, "manifest: tensor \"" + row.name + "\": shape " + shape_str(t.shape) + " but the architecture needs " + shape_str(row.shape));
+    if (t.dtype != DType::I8) continue;
+    if (!row.may_i8)
+      return Status::Err(Code::Manifest, "manifest: tensor \"" + row.name + "\": dtype \"i8\" is allowed only for the weights of the blocks' Linears (attn.qkv, attn.out, mlp.fc1, mlp.fc2)");
+    // An i8 weight carries its per-output-channel scales as the f32 tensor "<name>.scale" [out].
+    const std::string scale_name = row.name + ".scale";
+    auto sc = m->tensor_index.find(scale_name);
+    if (sc == m->tensor_index.end())
+      return Status::Err(Code::Manifest, "manifest: missing tensor \"" + scale_name + "\" (the scales of i8 tensor \"" + row.name + "\")");
+    const TensorInfo& s = m->tensors[sc->second];
+    const std::vector<int64_t> scale_shape{row.shape[0]};
+    if (s.dtype != DType::F32 || s.shape != scale_shape)
+      return Status::Err(Code::Manifest, "manifest: tensor \"" + scale_name + "\": must be f32 of shape " + shape_str(scale_shape) + " (one scale per output channel of \"" + row.name + "\")");
+    expected_names.insert(scale_name);
   }
   for (const TensorInfo& t : m->tensors)
     if (!expected_names.count(t.name)) return Status::Err(Code::Manifest, "manifest: unexpected tensor \"" + t.name + "\"");

@@ -60,8 +60,12 @@ struct Architecture {
   int ffn_rows() const { return swiglu ? 2 * intermediate : intermediate; }
 };
 
+// Element types of the tensor stream (FORMAT §2).
+enum class DType { F32, F16, I8 };
+
 struct TensorInfo {
   std::string name;
+  DType dtype = DType::F32;
   std::vector<int64_t> shape;
   uint64_t offset = 0, bytes = 0;
 };

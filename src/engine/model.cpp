@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <new>
 #include <string>
 
 #include "families/family.h"
@@ -15,19 +17,74 @@
 
 namespace vitrine {
 
+namespace {
+
+// IEEE binary16 → binary32 (exact: every half is a float).
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);  // inf, NaN
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign;
+  } else {  // subnormal half: normalise
+    int e = -1;
+    do { mant <<= 1; ++e; } while (!(mant & 0x400));
+    bits = sign | (uint32_t(112 - e) << 23) | ((mant & 0x3ff) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+}  // namespace
+
 Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
   model->arch = m.arch;
+  model->expanded.clear();
+  model->extra_weight_bytes = 0;
   const TensorTable table = tensor_table(m.arch, model);
-  // parse_manifest already proved that every row's tensor exists with its shape.
-  for (const TensorSlot& row : table.rows()) {
+  std::vector<void*> storage(table.rows().size(), nullptr);  // what prepare_linear may rewrite, per row
+  // parse_manifest already proved that every row's tensor exists with its shape and an allowed dtype.
+  for (size_t r = 0; r < table.rows().size(); ++r) {
+    const TensorSlot& row = table.rows()[r];
     auto it = m.tensor_index.find(row.name);
     if (it == m.tensor_index.end())
       return Status::Err(Code::Manifest, "manifest: missing tensor \"" + row.name + "\"");
-    *row.data = reinterpret_cast<const float*>(stream + m.tensors[it->second].offset);
+    const TensorInfo& t = m.tensors[it->second];
+    uint8_t* data = stream + t.offset;
+    switch (t.dtype) {
+      case DType::F32: *row.data = reinterpret_cast<const float*>(data); break;
+      case DType::F16: {
+        const size_t n = t.bytes / 2;
+        std::unique_ptr<float[]> f(new (std::nothrow) float[n]);
+        if (!f) return Status::Err(Code::Memory, "out of memory expanding f16 tensor \"" + row.name + "\" to f32");
+        for (size_t i = 0; i < n; ++i) {
+          uint16_t h;
+          std::memcpy(&h, data + 2 * i, 2);
+          f[i] = half_to_float(h);
+        }
+        data = reinterpret_cast<uint8_t*>(f.get());
+        *row.data = f.get();
+        model->expanded.push_back(std::move(f));
+        model->extra_weight_bytes += n * sizeof(float);
+        break;
+      }
+      case DType::I8: {
+        const TensorInfo& scale = m.tensors[m.tensor_index.at(row.name + ".scale")];
+        row.linear->qweight = reinterpret_cast<const int8_t*>(data);
+        row.linear->wscale = reinterpret_cast<const float*>(stream + scale.offset);
+        *row.data = nullptr;  // the Linear's f32 weight: unused
+        break;
+      }
+    }
+    storage[r] = data;
   }
   // Repacking comes after every pointer is set: a kernel may look at a Linear's bias too.
-  for (const TensorSlot& row : table.rows())
-    if (row.linear) prepare_linear(*row.linear, const_cast<float*>(*row.data));
+  for (size_t r = 0; r < table.rows().size(); ++r)
+    if (table.rows()[r].linear) model->extra_weight_bytes += prepare_linear(*table.rows()[r].linear, storage[r]);
   return Status::Ok();
 }
 

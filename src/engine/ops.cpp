@@ -37,44 +37,46 @@ struct PackedI8 {
   std::vector<float> scale;
 };
 
-void prepare_linear_i8(Linear& L, int8_t* storage) {
+size_t prepare_linear_i8(Linear& L, int8_t* storage) {
   using namespace kernels;
   auto p = std::make_shared<PackedI8>();
+  size_t bytes = 0;
   if (storage && L.out % kGemmNR == 0 && L.in % kGemmI8KStep == 0) {
     std::vector<int8_t> tmp(static_cast<size_t>(kGemmNR) * L.in);
     gemm_i8_pack_inplace(storage, L.out, L.in, tmp.data());
     p->panels = storage;
   } else {
+    bytes += gemm_i8_packed_bytes(L.out, L.in);
     p->owned.reset(new int8_t[gemm_i8_packed_bytes(L.out, L.in)]);
     gemm_i8_pack(L.qweight, L.out, L.in, p->owned.get());
     p->panels = p->owned.get();
   }
   p->scale.assign(static_cast<size_t>(gemm_panels(L.out)) * kGemmNR, 0.0f);
   std::copy(L.wscale, L.wscale + L.out, p->scale.begin());
+  bytes += p->scale.size() * sizeof(float);
   L.packed = std::static_pointer_cast<void>(p);
+  return bytes;
 }
 
 }  // namespace
 
-void prepare_linear(Linear& L, void* weight_storage) {
+size_t prepare_linear(Linear& L, void* weight_storage) {
   using namespace kernels;
-  if (L.out <= 0 || L.in <= 0) return;
-  if (L.qweight) {
-    if (L.wscale) prepare_linear_i8(L, static_cast<int8_t*>(weight_storage));
-    return;
-  }
-  if (!L.weight) return;
+  if (L.out <= 0 || L.in <= 0) return 0;
+  if (L.qweight) return L.wscale ? prepare_linear_i8(L, static_cast<int8_t*>(weight_storage)) : 0;
+  if (!L.weight) return 0;
   if (weight_storage && L.out % kGemmNR == 0) {
     // The packed panels have exactly the weight's size: rewrite the weight's own slot, no extra memory.
     std::vector<float> tmp(static_cast<size_t>(kGemmNR) * L.in);
     gemm_pack_inplace(static_cast<float*>(weight_storage), L.out, L.in, tmp.data());
     L.packed = std::shared_ptr<void>(weight_storage, [](void*) {});  // non-owning: the stream owns it
-    return;
+    return 0;
   }
   // Odd output counts (small classifier heads): a zero-padded copy.
   auto packed = std::shared_ptr<float>(new float[gemm_packed_floats(L.out, L.in)], std::default_delete<float[]>());
   gemm_pack(L.weight, L.out, L.in, packed.get());
   L.packed = std::static_pointer_cast<void>(packed);
+  return gemm_packed_floats(L.out, L.in) * sizeof(float);
 }
 
 namespace {

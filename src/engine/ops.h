@@ -28,8 +28,9 @@ enum class Epilogue { None, GeluErf, Relu };
 
 // Called once per Linear after the weights are in memory. May rewrite `weight_storage` in place (it is the
 // linear's own slot in the weight stream: the f32 weight, or the int8 qweight) — after this, L.weight /
-// L.qweight must not be read by anyone but ops.
-void prepare_linear(Linear& L, void* weight_storage);
+// L.qweight must not be read by anyone but ops. Returns the bytes it allocated beside that slot (packed copies,
+// padded scales).
+size_t prepare_linear(Linear& L, void* weight_storage);
 
 // y[rows, out] = epilogue(x[rows, in] · Wᵀ + b)
 void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep = Epilogue::None);

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { ProgressBar } from './progress.js';
 
 const USAGE = `usage:
-  vitrine convert <hf-folder|model.npz> -o <out-dir> [--config config.json] [--chunk-size 4M] [--name NAME]
+  vitrine convert <hf-folder|model.npz|model-dir> -o <out-dir> [--dtype f32|f16|int8] [--config config.json]
+          [--chunk-size 4M] [--name NAME]
   vitrine inspect <model-dir> [--json] [--verify]
   vitrine classify <model> <files or folders…> [--top 5] [--format csv|json|jsonl] [-o out] [--no-exif]
   vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean] [--no-exif]
@@ -93,13 +94,13 @@ function collectImages(inputs) {
 const csvCell = (s) => (/[",\n]/.test(String(s)) ? `"${String(s).replace(/"/g, '""')}"` : String(s));
 
 async function cmdConvert(args) {
-  const { values, positionals } = opts(args, { config: { type: 'string' }, 'chunk-size': { type: 'string' }, name: { type: 'string' } });
+  const { values, positionals } = opts(args, { config: { type: 'string' }, 'chunk-size': { type: 'string' }, name: { type: 'string' }, dtype: { type: 'string' } });
   if (values.help) return console.log(USAGE);
   if (positionals.length !== 1 || !values.output) throw new UsageError('convert needs <src> and -o <out-dir>');
   const { convert } = await import('./convert/index.js');
   const bar = new ProgressBar({ label: 'converting', unit: 'B' });
   const m = await convert(positionals[0], values.output, {
-    config: values.config, chunkSize: values['chunk-size'], name: values.name,
+    config: values.config, chunkSize: values['chunk-size'], name: values.name, dtype: values.dtype,
     onProgress: ({ written, total }) => bar.update(written, total),
   });
   bar.done();
@@ -107,8 +108,9 @@ async function cmdConvert(args) {
   if (!values.quiet) {
     console.log(`${values.output}: ${m.name} — ${a.family} D=${a.hidden_size} L=${a.num_hidden_layers} classifier=${a.classifier} (${a.num_labels} labels), ` +
       `${m.stream_size} bytes in ${m.chunks.length} chunks`);
-    for (const n of m.metadata.notes) console.log(`  note: ${n}`);
-    if (m.metadata.dropped.length) console.log(`  dropped: ${m.metadata.dropped.join(', ')}`);
+    for (const n of m.metadata.notes ?? []) console.log(`  note: ${n}`);
+    if (m.metadata.reencoded?.note) console.log(`  note: ${m.metadata.reencoded.note}`);
+    if (m.metadata.dropped?.length) console.log(`  dropped: ${m.metadata.dropped.join(', ')}`);
   }
   return 0;
 }

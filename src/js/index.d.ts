@@ -86,6 +86,8 @@ export interface ModelInfo {
   metadata: Record<string, unknown>;
   /** Bytes of weights (the tensor stream). */
   streamSize: number;
+  /** Bytes the loaded weights occupy in engine memory: the stream plus f16 expansions and packed copies. */
+  weightBytes: number;
   requestedThreads: number;
 }
 

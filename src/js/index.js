@@ -280,6 +280,7 @@ class Model {
       name: manifest.name,
       metadata: manifest.metadata ?? {},
       streamSize: manifest.stream_size,
+      weightBytes: facts.weight_bytes,
       requestedThreads: threads,
     });
   }

@@ -111,9 +111,27 @@ for (const build of BUILDS) {
       await loadFails(dir, 'E_MANIFEST', /overlap/);
       await stillWorks();
     });
-    test('manifest with an unknown dtype, and with the reserved f16 → E_MANIFEST', async () => {
-      await loadFails(await brokenCopy('vit', (d, m) => { m.tensors[3].dtype = 'q4'; return m; }), 'E_MANIFEST', /unknown dtype "q4"/);
-      await loadFails(await brokenCopy('vit', (d, m) => { m.tensors[3].dtype = 'f16'; return m; }), 'E_MANIFEST', /unsupported dtype "f16"/);
+    test('manifest with an unknown dtype → E_MANIFEST naming the tensor', async () => {
+      await loadFails(await brokenCopy('vit', (d, m) => { m.tensors[3].dtype = 'q4'; return m; }), 'E_MANIFEST', /tensor "embeddings\.[^"]+": unknown dtype "q4"/);
+      await stillWorks();
+    });
+    test('int8 manifests: i8 where not allowed, missing or wrong-shape scale → E_MANIFEST naming the tensor', async () => {
+      const int8 = { dtype: 'int8' };
+      const tensor = (m, name) => m.tensors.find((t) => t.name === name);
+      // A norm weight (and the patch projection) may not be i8: only the blocks' Linear weights.
+      await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, 'layers.0.norm1.weight').dtype = 'i8'; return m; }, int8),
+        'E_MANIFEST', /tensor "layers\.0\.norm1\.weight": dtype "i8" is allowed only for the weights of the blocks' Linears/);
+      await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, 'embeddings.patch.weight').dtype = 'i8'; return m; }, int8),
+        'E_MANIFEST', /tensor "embeddings\.patch\.weight": dtype "i8" is allowed only/);
+      await loadFails(await brokenCopy('vit', (d, m) => { m.tensors = m.tensors.filter((t) => t.name !== 'layers.1.mlp.fc2.weight.scale'); return m; }, int8),
+        'E_MANIFEST', /missing tensor "layers\.1\.mlp\.fc2\.weight\.scale"/);
+      await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, 'layers.1.attn.qkv.weight.scale').shape = [7]; return m; }, int8),
+        'E_MANIFEST', /tensor "layers\.1\.attn\.qkv\.weight\.scale": must be f32 of shape \[\d+\]/);
+      await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, 'layers.1.attn.qkv.weight.scale').dtype = 'f16'; return m; }, int8),
+        'E_MANIFEST', /tensor "layers\.1\.attn\.qkv\.weight\.scale": must be f32/);
+      // A scale without an i8 weight is not part of the model.
+      await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, 'layers.0.mlp.fc1.weight').dtype = 'f32'; return m; }, int8),
+        'E_MANIFEST', /layers\.0\.mlp\.fc1\.weight/);
       await stillWorks();
     });
     test('manifest that is not JSON, or missing → E_MANIFEST', async () => {

@@ -5,10 +5,11 @@
 namespace vitrine {
 
 void TensorTable::tensor(std::string name, std::vector<int64_t> shape, const float** slot) {
-  rows_.push_back(TensorSlot{std::move(name), std::move(shape), slot, nullptr});
+  rows_.push_back(TensorSlot{std::move(name), std::move(shape), slot, nullptr, false});
 }
 
-void TensorTable::linear(const std::string& prefix, int64_t out, std::vector<int64_t> in_dims, Linear* L, bool bias) {
+void TensorTable::linear(const std::string& prefix, int64_t out, std::vector<int64_t> in_dims, Linear* L, bool bias,
+                         bool may_i8) {
   int64_t in = 1;
   for (int64_t d : in_dims) in *= d;
   L->out = static_cast<int>(out);
@@ -16,7 +17,7 @@ void TensorTable::linear(const std::string& prefix, int64_t out, std::vector<int
   L->bias = nullptr;
   std::vector<int64_t> shape{out};
   shape.insert(shape.end(), in_dims.begin(), in_dims.end());
-  rows_.push_back(TensorSlot{prefix + ".weight", std::move(shape), &L->weight, L});
+  rows_.push_back(TensorSlot{prefix + ".weight", std::move(shape), &L->weight, L, may_i8});
   if (bias) tensor(prefix + ".bias", {out}, &L->bias);
 }
 
@@ -96,16 +97,17 @@ void block_tensors(const Architecture& a, Model* m, TensorTable* t) {
     const std::string p = "layers." + std::to_string(l) + ".";
     t->tensor(p + "norm1.weight", {D}, &b.norm1_w);
     t->tensor(p + "norm1.bias", {D}, &b.norm1_b);
-    t->linear(p + "attn.qkv", 3 * D, {D}, &b.qkv, a.qkv_bias);
-    t->linear(p + "attn.out", D, {D}, &b.attn_out);
+    // The blocks' four Linears hold nearly all of a ViT's weights: these are the rows int8 is allowed for.
+    t->linear(p + "attn.qkv", 3 * D, {D}, &b.qkv, a.qkv_bias, /*may_i8=*/true);
+    t->linear(p + "attn.out", D, {D}, &b.attn_out, true, /*may_i8=*/true);
     if (a.layer_scale) {
       t->tensor(p + "ls1", {D}, &b.ls1);
       t->tensor(p + "ls2", {D}, &b.ls2);
     }
     t->tensor(p + "norm2.weight", {D}, &b.norm2_w);
     t->tensor(p + "norm2.bias", {D}, &b.norm2_b);
-    t->linear(p + "mlp.fc1", a.ffn_rows(), {D}, &b.fc1);
-    t->linear(p + "mlp.fc2", D, {a.intermediate}, &b.fc2);
+    t->linear(p + "mlp.fc1", a.ffn_rows(), {D}, &b.fc1, true, /*may_i8=*/true);
+    t->linear(p + "mlp.fc2", D, {a.intermediate}, &b.fc2, true, /*may_i8=*/true);
   }
 }
 

@@ -29,6 +29,9 @@ struct TensorSlot {
   std::vector<int64_t> shape;
   const float** data = nullptr;  // where the tensor's address is stored
   Linear* linear = nullptr;      // set on a Linear's weight: bind_model repacks it for the kernels (prepare_linear)
+  // The stream may hold this row as "i8" (+ "<name>.scale"): only the blocks' Linear weights (FORMAT §2 says
+  // why). Every row may be "f16" (expanded to f32 at load).
+  bool may_i8 = false;
 };
 
 // Rows are appended in stream order (the order the converter writes).
@@ -36,8 +39,9 @@ class TensorTable {
  public:
   void tensor(std::string name, std::vector<int64_t> shape, const float** slot);
   // <prefix>.weight [out, in_dims...] (a conv weight [D, C, P, P] is a Linear over C·P·P), then <prefix>.bias [out]
-  // when `bias`. Sets L's sizes; L->bias stays nullptr without bias.
-  void linear(const std::string& prefix, int64_t out, std::vector<int64_t> in_dims, Linear* L, bool bias = true);
+  // when `bias`. Sets L's sizes; L->bias stays nullptr without bias. `may_i8`: the weight may be stored as int8.
+  void linear(const std::string& prefix, int64_t out, std::vector<int64_t> in_dims, Linear* L, bool bias = true,
+              bool may_i8 = false);
   const std::vector<TensorSlot>& rows() const { return rows_; }
 
  private:

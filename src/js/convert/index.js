@@ -1,5 +1,6 @@
 // `vitrine convert`: a Hugging Face checkpoint (folder with config.json + safetensors, or an .npz of HF-named
-// arrays) → a vitrine model folder (docs/FORMAT.md). Streaming: one tensor (piece) in memory at a time.
+// arrays) or a vitrine model folder → a vitrine model folder (docs/FORMAT.md), its weights stored as f32, f16 or
+// int8 (--dtype). Streaming: one tensor (piece) in memory at a time.
 import fs from 'node:fs';
 import path from 'node:path';
 import { VitrineError } from '../errors.js';
@@ -7,6 +8,8 @@ import { openSafetensors, openSafetensorsFolder, openNpz } from './sources.js';
 import { tensorTable, normalisePreprocess } from './mapping.js';
 import { familyForModelType } from './families/index.js';
 import { chunkFileName, formatManifest, writeModelFolder } from './writer.js';
+import { encodeF16, quantizeI8 } from './dtype.js';
+import { isVitrineModel, openVitrineModel } from './vitrine-source.js';
 
 export const CONVERTER_VERSION = '0.1.0';
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
@@ -61,6 +64,9 @@ function pytorchOnly(what) {
  * Returns { manifest (without chunks / stream_size), plan: [{ name, shape, offset, parts:[entry] }], close }.
  */
 export async function planConversion(src, opts = {}) {
+  const dtype = opts.dtype ?? 'f32';
+  if (!DTYPES.includes(dtype)) throw convertError(`--dtype must be one of ${DTYPES.join(', ')} (got ${JSON.stringify(opts.dtype)})`);
+  if (fs.existsSync(src) && fs.statSync(src).isDirectory() && isVitrineModel(src)) return planFromVitrine(src, { ...opts, dtype });
   const loc = locateSource(src, opts.config);
   let source;
   if (loc.kind === 'npz') source = openNpz(loc.file);
@@ -204,10 +210,9 @@ async function plan(loc, config, source, opts, closers, close) {
         throw convertError(`tensor "${e.name}" (from ${srcLabel(t)}): shape ${shapeStr(t.shape)} but the architecture needs ${shapeStr(e.shape)}`);
       }
     }
-    offset = Math.ceil(offset / ALIGN) * ALIGN;
-    planned.push({ name: e.name, shape: e.shape, offset, parts: tg.parts });
-    offset += e.shape.reduce((a, b) => a * b, 1) * 4;
+    planned.push({ name: e.name, shape: e.shape, mayI8: e.may_i8 === true, parts: tg.parts });
   }
+  offset = layOut(planned, opts.dtype ?? 'f32');
   if (targets.size) {
     const [name, tg] = targets.entries().next().value;
     throw convertError(`unexpected tensor ${srcLabel(tg.parts.find(Boolean))} (maps to "${name}", which a ${arch.family} model with classifier "${arch.classifier}" does not have)`);
@@ -255,10 +260,107 @@ async function plan(loc, config, source, opts, closers, close) {
   const manifest = {
     format: 'vitrine', version: 1, name, architecture: arch, labels, preprocess, metadata,
     alignment: ALIGN, chunk_size: 0, stream_size: offset,
-    tensors: planned.map((p) => ({ name: p.name, dtype: 'f32', shape: p.shape, offset: p.offset })),
+    tensors: manifestTensors(planned),
     chunks: [],
   };
+  if ((opts.dtype ?? 'f32') !== 'f32') notes.push(dtypeNote(opts.dtype));
   return { manifest, plan: planned, close };
+}
+
+/** What --dtype writes: int8 for the rows the engine's table allows (the blocks' Linear weights), f16 for every
+ * tensor of 2+ dimensions (1-D ones — biases, norms, layer scales — stay f32: < 1 % of the bytes, and layer
+ * scales near 1e-5 would be f16 subnormals). */
+export const DTYPES = ['f32', 'f16', 'int8'];
+const storedDtype = (p, dtype) => (dtype === 'int8' && p.mayI8 ? 'i8' : dtype === 'f16' && p.shape.length > 1 ? 'f16' : 'f32');
+const dtypeNote = (dtype) => (dtype === 'int8'
+  ? 'weights of the blocks\' Linears stored as int8 (per output channel scale), everything else f32'
+  : 'tensors of 2+ dimensions stored as f16, 1-D tensors f32');
+
+/** Sets each planned tensor's dtype and offset (an i8 weight is followed by its "<name>.scale"); returns the
+ * stream size. */
+function layOut(planned, dtype) {
+  let offset = 0;
+  for (const p of planned) {
+    p.dtype = storedDtype(p, dtype);
+    const n = numel(p.shape);
+    offset = Math.ceil(offset / ALIGN) * ALIGN;
+    p.offset = offset;
+    offset += n * { f32: 4, f16: 2, i8: 1 }[p.dtype];
+    if (p.dtype === 'i8') {
+      offset = Math.ceil(offset / ALIGN) * ALIGN;
+      p.scaleOffset = offset;
+      offset += p.shape[0] * 4;
+    }
+  }
+  return offset;
+}
+
+function manifestTensors(planned) {
+  const out = [];
+  for (const p of planned) {
+    out.push({ name: p.name, dtype: p.dtype, shape: p.shape, offset: p.offset });
+    if (p.dtype === 'i8') out.push({ name: `${p.name}.scale`, dtype: 'f32', shape: [p.shape[0]], offset: p.scaleOffset });
+  }
+  return out;
+}
+
+/** Stream items for writeModelFolder. f32 sources pass through piece by piece; f16/i8 hold one tensor. */
+function streamItems(planned) {
+  const items = [];
+  const f32Of = (p) => {
+    if (p.readF32) return p.readF32();
+    const out = new Float32Array(numel(p.shape));
+    const bytes = new Uint8Array(out.buffer);
+    let at = 0;
+    for (const part of p.parts) part.read((b) => { bytes.set(b, at); at += b.length; });
+    return out;
+  };
+  for (const p of planned) {
+    const n = numel(p.shape);
+    if (p.dtype === 'f32') {
+      items.push({ name: p.name, offset: p.offset, bytes: n * 4, write: p.parts ? (sink) => { for (const part of p.parts) part.read(sink); } : (sink) => { const f = f32Of(p); sink(new Uint8Array(f.buffer, f.byteOffset, f.byteLength)); } });
+    } else if (p.dtype === 'f16') {
+      items.push({ name: p.name, offset: p.offset, bytes: n * 2, write: (sink) => sink(encodeF16(f32Of(p), p.name)) });
+    } else {
+      let scale = null;  // the weight's item quantizes; its scale item (next) writes what it kept
+      const rows = p.shape[0];
+      items.push({ name: p.name, offset: p.offset, bytes: n, write: (sink) => {
+        const r = quantizeI8(f32Of(p), rows, n / rows);
+        scale = r.scale;
+        sink(new Uint8Array(r.q.buffer));
+      } });
+      items.push({ name: `${p.name}.scale`, offset: p.scaleOffset, bytes: rows * 4, write: (sink) => sink(new Uint8Array(scale.buffer)) });
+    }
+  }
+  return items;
+}
+
+/** A vitrine model folder re-encoded: same architecture, labels, preprocess; tensors decoded to f32 and stored
+ * as `dtype`. metadata.evaluation is dropped when the stored values change (it measured the source's). */
+async function planFromVitrine(dir, opts) {
+  const src = openVitrineModel(dir);
+  const m = src.manifest;
+  const expected = await tensorTable(m.architecture, (msg) => convertError(`${path.join(dir, 'manifest.json')}: ${msg}`));
+  const planned = expected.map((e) => {
+    const t = src.tensors.get(e.name);
+    if (!t) throw convertError(`${dir}: missing tensor "${e.name}"`);
+    const asIs = t.dtype === 'f32' && storedDtype({ shape: e.shape, mayI8: e.may_i8 === true }, opts.dtype) === 'f32';
+    return { name: e.name, shape: e.shape, mayI8: e.may_i8 === true, readF32: () => src.readF32(e.name),
+      parts: asIs ? [{ read: src.copy(t) }] : null };
+  });
+  const streamSize = layOut(planned, opts.dtype);
+  const sourceDtypes = new Set(m.tensors.map((t) => t.dtype));
+  const changed = planned.some((p) => p.dtype !== src.tensors.get(p.name).dtype) || sourceDtypes.has('i8') !== planned.some((p) => p.dtype === 'i8');
+  const metadata = structuredClone(m.metadata ?? {});
+  if (changed) delete metadata.evaluation;
+  metadata.reencoded = { converter: `vitrine-convert ${CONVERTER_VERSION}`, from: m.name, source_dtypes: [...sourceDtypes].sort(), dtype: opts.dtype };
+  if (opts.dtype !== 'f32') metadata.reencoded.note = dtypeNote(opts.dtype);
+  const manifest = {
+    format: 'vitrine', version: 1, name: opts.name ?? m.name, architecture: m.architecture, labels: m.labels,
+    preprocess: m.preprocess, metadata, alignment: ALIGN, chunk_size: 0, stream_size: streamSize,
+    tensors: manifestTensors(planned), chunks: [],
+  };
+  return { manifest, plan: planned, close: () => {} };
 }
 
 /** The Hugging Face name a canonical tensor comes from (for error messages). */
@@ -275,7 +377,8 @@ function hfNameFor(name, names, prefix) {
 }
 
 /**
- * Convert `src` into the folder `outDir`. Options: { config, chunkSize, name, onProgress({ written, total }) }.
+ * Convert `src` (a Hugging Face checkpoint or a vitrine model folder) into the folder `outDir`. Options: { config,
+ * chunkSize, name, dtype: 'f32' (default) | 'f16' | 'int8', onProgress({ written, total }) }.
  * Returns the manifest written.
  */
 export async function convert(src, outDir, opts = {}) {
@@ -284,9 +387,7 @@ export async function convert(src, outDir, opts = {}) {
   const { manifest, plan: planned, close } = await planConversion(src, opts);
   try {
     manifest.chunk_size = chunkSize;
-    const items = planned.map((p) => ({ name: p.name, offset: p.offset, bytes: p.shape.reduce((a, b) => a * b, 1) * 4,
-      write: (sink) => { for (const part of p.parts) part.read(sink); } }));
-    return await writeModelFolder(outDir, manifest, items, opts);
+    return await writeModelFolder(outDir, manifest, streamItems(planned), opts);
   } finally {
     close();
   }

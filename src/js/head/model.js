@@ -1,13 +1,12 @@
 // A new model folder = a converted base model's backbone + a trained head (FORMAT §4 `classifier: "head"`).
 // The backbone's tensors are copied byte for byte from the base's chunks (each chunk's size and SHA-256
 // checked as it is read); the base's own classifier, if any, is left out; the head's tensors follow.
-import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { VitrineError } from '../errors.js';
 import { readManifest } from '../inspect.js';
 import { tensorTable } from '../convert/mapping.js';
 import { writeModelFolder } from '../convert/writer.js';
+import { openVitrineModel } from '../convert/vitrine-source.js';
 
 const ALIGN = 64;
 const headError = (msg) => new VitrineError('E_INPUT', msg);
@@ -27,29 +26,9 @@ export async function writeHeadModel(baseDir, outDir, head, { name, metadata, on
   arch.num_labels = numLabels;
   arch.head = { pooling: head.pooling, layers: head.layers, output: 'softmax' };
 
-  const baseTensors = new Map(base.tensors.map((t) => [t.name, t]));
+  const src = openVitrineModel(baseDir);
+  const baseTensors = src.tensors;
   const chunkSize = base.chunk_size;
-  let cached = { index: -1, bytes: null };
-  const chunk = (i) => {
-    if (cached.index === i) return cached.bytes;
-    const c = base.chunks[i];
-    const file = path.join(dir, c.file);
-    let bytes;
-    try { bytes = fs.readFileSync(file); } catch (e) { throw new VitrineError('E_CHUNK_MISSING', `chunk ${i} (${c.file}): cannot read (${e.code ?? e.message})`); }
-    if (bytes.length !== c.size) throw new VitrineError('E_CHUNK_SIZE', `chunk ${i} (${c.file}): expected ${c.size} bytes, got ${bytes.length}`);
-    if (createHash('sha256').update(bytes).digest('hex') !== c.sha256) throw new VitrineError('E_CHUNK_HASH', `chunk ${i} (${c.file}): SHA-256 mismatch (file is corrupt or was tampered with)`);
-    cached = { index: i, bytes };
-    return bytes;
-  };
-  // The base tensor's bytes, chunk piece by chunk piece.
-  const copy = (t, n) => (sink) => {
-    for (let pos = t.offset; pos < t.offset + n;) {
-      const i = Math.floor(pos / chunkSize), at = pos - i * chunkSize;
-      const take = Math.min(chunkSize - at, t.offset + n - pos);
-      sink(chunk(i).subarray(at, at + take));
-      pos += take;
-    }
-  };
 
   const items = [];
   let offset = 0;
@@ -64,7 +43,7 @@ export async function writeHeadModel(baseDir, outDir, head, { name, metadata, on
     } else {
       const t = baseTensors.get(e.name);
       if (!t || t.dtype !== 'f32' || t.shape.join() !== e.shape.join()) throw new VitrineError('E_MANIFEST', `base model: tensor "${e.name}" [${e.shape}] f32 is missing or differs`);
-      write = copy(t, bytes);
+      write = src.copy(t);
     }
     offset = Math.ceil(offset / ALIGN) * ALIGN;
     items.push({ name: e.name, shape: e.shape, offset, bytes, write });
