@@ -44,7 +44,7 @@ test('int8 quantization: scale = max|row| / 127, round half to even, zero rows',
 });
 
 test('convert --dtype: default is byte-identical to f32; a vitrine folder re-encodes (at f32: the same bytes)', async () => {
-  const src = caseSource('dinov2');
+  const src = caseSource('dinov2-swiglu');
   const outDefault = tmpDir('dt-default'), outF32 = tmpDir('dt-f32'), again = tmpDir('dt-again');
   await convert(src, outDefault);
   await convert(src, outF32, { dtype: 'f32' });
@@ -71,7 +71,9 @@ test('convert --dtype int8 / f16: which tensors change, and the stream shrinks',
     if (blockLinear) assert.deepEqual(i8.tensors.find((x) => x.name === `${t.name}.scale`).shape, [t.shape[0]]);
   }
   for (const t of f16.tensors) assert.equal(t.dtype, t.shape.length > 1 ? 'f16' : 'f32', t.name);
-  assert.ok(i8.stream_size < 0.5 * base.stream_size && f16.stream_size < 0.6 * base.stream_size);
+  // Tiny fixtures: embeddings and classifier weigh more than in a real model (the default model's ratios are
+  // checked in wasm-tests/model/default-model-dtype.test.js).
+  assert.ok(i8.stream_size < 0.75 * base.stream_size && f16.stream_size < 0.75 * base.stream_size, `${i8.stream_size} ${f16.stream_size} ${base.stream_size}`);
 });
 
 // Worst cases measured over every fixture (2026-12-03) are in the test's diagnostics.

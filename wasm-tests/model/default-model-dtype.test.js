@@ -1,7 +1,7 @@
 // The bundled default model (weights/cifar10-vit) re-encoded with `vitrine convert <model> --dtype int8|f16` keeps
-// its CIFAR-10 accuracy through the WASM engine: top-1 on the 10,000 test images and agreement with the f32 model's
-// top-1 class, each above a floor set from a measured run (docs/FORMAT.md §2 states the measurement), and an
-// int8 model holds at most 0.35x the memory of the f32 weights.
+// its CIFAR-10 accuracy through the WASM engine: top-1 and agreement with the f32 model's top-1 class on every 10th
+// test image (1,000; the full-set numbers are in docs/FORMAT.md §2), each above a floor set from a measured run,
+// and an int8 model holds at most 0.35x the memory of the f32 weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -23,10 +23,11 @@ test('the default model at int8 and f16 keeps its CIFAR-10 accuracy and agrees w
   requireBuild('mt');
   assert.ok(fs.existsSync(TEST_ZIP), `${TEST_ZIP} is missing (../shared/data/cifar10 is provided beside the project)`);
   const entries = readZip(TEST_ZIP);
+  const picked = entries.map((_, i) => i).filter((i) => i % 10 === 0);
   const run = async (dir) => {
     const model = await load(dir, { build: 'mt' });
     try {
-      return { ev: await evaluate(model, entries), info: model.info };
+      return { ev: await evaluate(model, entries, { picked }), info: model.info };
     } finally {
       await model.dispose();
     }
