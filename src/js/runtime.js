@@ -92,20 +92,84 @@ export function dropRuntime(key) {
   instances.delete(key);
 }
 
-/** Decide build + threads from the options and the environment. */
+// ---------------------------------------------------------------- build choice
+
+// A tiny module using one SIMD instruction (i8x16.splat, i8x16.popcnt): it validates only where SIMD exists.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
+/** Whether this JavaScript engine runs WebAssembly SIMD, which both builds use. */
+export function hasWasmSimd() {
+  try { return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE); } catch { return false; }
+}
+
+// Why the mt build could not start in this context (browsers); later automatic choices go to st at once.
+let mtFailure = null;
+// A thread worker whose script cannot load (blocked, 404) makes Emscripten wait for it forever, with no error
+// anywhere: the mt module gets this long to start its threads.
+const MT_START_DEADLINE_MS = 15_000;
+
+/**
+ * Decide build + threads from the options and the environment.
+ * → { build, threads, reason (why this build, in words), forced (the caller named the build) }
+ */
 export function chooseBuild({ build, threads } = {}) {
-  const isolated = isNode || (typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated);
+  if (!hasWasmSimd()) {
+    throw new VitrineError('E_WASM', 'this JavaScript engine has no WebAssembly SIMD, which vitrine needs: use a current Chrome, Edge, ' +
+      'Firefox or Safari (16.4 or later), or Node 18 or later');
+  }
   if (build !== undefined && build !== 'mt' && build !== 'st') throw new VitrineError('E_INPUT', `build must be 'mt' or 'st', got ${JSON.stringify(build)}`);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64)) {
     throw new VitrineError('E_INPUT', `threads must be an integer from 1 to 64, got ${JSON.stringify(threads)}`);
   }
+  const isolated = isNode || (typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated === true && typeof SharedArrayBuffer === 'function');
   if (build === 'mt' && !isolated) {
     throw new VitrineError('E_WASM', "build 'mt' needs SharedArrayBuffer: serve the page cross-origin isolated (COOP same-origin + COEP require-corp), or use build 'st'");
   }
-  // One thread needs no worker and no shared memory: unless mt is asked for, it runs on st (same kernels, same
-  // speed, measured ViT-S 225-229 ms either way; ~5-10 MB less memory without the pthread worker).
-  const b = build ?? (isolated && threads !== 1 ? 'mt' : 'st');
-  if (b === 'st') return { build: 'st', threads: 1 };
   const hw = !isNode && typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? Math.min(navigator.hardwareConcurrency, 4) : 2;
-  return { build: 'mt', threads: threads ?? hw };
+  const mt = (reason) => ({ build: 'mt', threads: threads ?? hw, reason, forced: build !== undefined });
+  const st = (reason) => ({ build: 'st', threads: 1, reason, forced: build !== undefined });
+  if (build === 'mt') return mt("build 'mt' was asked for");
+  if (build === 'st') return st("build 'st' was asked for");
+  // One thread needs no worker and no shared memory: it runs on st (same kernels, same speed, measured ViT-S
+  // 225-229 ms either way; ~5-10 MB less memory without the pthread worker).
+  if (threads === 1) return st('one thread was asked for (threads: 1)');
+  if (!isolated) return st('this page is not cross-origin isolated (no COOP/COEP headers), so WebAssembly threads are unavailable');
+  if (mtFailure) return st(mtFailure);
+  return mt(isNode ? 'Node has WebAssembly threads' : 'the page is cross-origin isolated, so WebAssembly threads are available');
+}
+
+/**
+ * The module for a chooseBuild() choice. In browsers an mt module whose threads cannot start (a browser refusing
+ * nested workers, a blocked worker script) falls back to st, unless mt was asked for by name.
+ * → { rt, choice } (choice: the build actually running, with its reason)
+ */
+export async function startRuntime(choice) {
+  if (choice.build === 'st' || isNode) return { rt: await getRuntime(choice.build, choice.threads), choice };
+  try {
+    return { rt: await whileThreadsStart(getRuntime('mt', choice.threads)), choice };
+  } catch (e) {
+    if (choice.forced) throw e;
+    dropRuntime(`mt:${choice.threads}`);
+    mtFailure = `the multi-threaded build could not start (${e?.message ?? e}), so this runs on one thread`;
+    return { rt: await getRuntime('st', 1), choice: { build: 'st', threads: 1, reason: mtFailure, forced: false } };
+  }
+}
+
+// Emscripten rethrows a thread worker's load failure (the worker's error Event) from its onerror handler, so it
+// surfaces as an uncaught error of this global, not as a rejection: watch for it while the module starts.
+function whileThreadsStart(started) {
+  let onError, timer;
+  const failed = new Promise((_, reject) => {
+    onError = (ev) => {
+      if (!(ev?.error instanceof Event) && !/worker/i.test(String(ev?.message))) return;
+      ev.preventDefault();
+      reject(new VitrineError('E_WASM', 'a thread worker could not be created'));
+    };
+    timer = setTimeout(() => reject(new VitrineError('E_WASM', `its threads did not start within ${MT_START_DEADLINE_MS / 1000} s`)), MT_START_DEADLINE_MS);
+  });
+  globalThis.addEventListener?.('error', onError);
+  return Promise.race([started, failed]).finally(() => {
+    clearTimeout(timer);
+    globalThis.removeEventListener?.('error', onError);
+  });
 }
