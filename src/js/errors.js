@@ -9,7 +9,6 @@
 //   E_IMAGE         an image could not be read or decoded (empty, not an image, truncated, too large)
 //   E_INPUT         bad arguments (load source/options, pixels of the wrong size, unknown pooling, …)
 //   E_NO_CLASSIFIER classify() on a model without classifier
-//   E_MEMORY        an allocation or memory growth failed: the model/image does not fit
 //   E_DISPOSED      the model was disposed
 //   E_CONVERT       the converter refused its input (names the tensor / file)
 //   E_WASM          the WebAssembly build is missing, failed to start, or the JS engine lacks WebAssembly SIMD

@@ -34,14 +34,13 @@ export async function toPath(p) {
 }
 
 /**
- * The chunk source of a folder: readInto(c, heap, target) reads chunk c straight into the engine's memory
- * (no intermediate copy of the model). → the file's size (more than c.size: only c.size bytes were read, and the
- * engine reports the size mismatch).
+ * The chunk source of a folder: readInto(c, heap) reads chunk c straight into the engine's memory at c.target
+ * (no intermediate copy of the model); heap() is the current view of that memory. → the file's size (when it
+ * is larger than c.size only c.size bytes were read, and the engine reports the size mismatch).
  */
 export async function folderSource(dir) {
   const { fsp, path } = await nodeModules();
   return {
-    path: (file) => path.join(dir, file),
     async readInto(c, heap) {
       let fh;
       try { fh = await fsp.open(path.join(dir, c.file), 'r'); } catch (e) {
