@@ -91,6 +91,7 @@ describe('load() sources and URL loading', () => {
   test('picked files (File objects, as a browser folder picker gives them)', async () => {
     const files = fs.readdirSync(dir).map((f) => new File([fs.readFileSync(path.join(dir, f))], f));
     await sameModel(await load(files));
+    await assert.rejects(load(files[0]), (e) => e.code === 'E_INPUT' && /all the files/.test(e.message));
     await assert.rejects(load(files.filter((f) => f.name !== 'manifest.json')), (e) => e.code === 'E_MANIFEST' && /manifest\.json/.test(e.message));
     await assert.rejects(load(files.filter((f) => f.name !== 'chunk-00002.bin')),
       (e) => e.code === 'E_CHUNK_MISSING' && /chunk 2 \(chunk-00002\.bin\)/.test(e.message));

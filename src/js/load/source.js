@@ -51,6 +51,9 @@ export async function resolveSource(source) {
     const m = await locateManifest(p.path);
     return { kind: 'file', path: m.path, dir: m.dir, where: m.path };
   }
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    throw inputError('load(source): one file is not a model: pass all the files of its folder (manifest.json and its chunks) as an array');
+  }
   if (source && typeof source === 'object' && !ArrayBuffer.isView(source) && !(source instanceof ArrayBuffer)) {
     return { kind: 'object', manifest: source, where: 'the manifest object' };
   }
