@@ -5,7 +5,8 @@ import { heapU8 } from '../runtime.js';
 
 const IN_FLIGHT = 3;   // chunks a byte source works on ahead of the engine
 
-// For an engine that reports bare messages: which code a commit error has.
+// Which code a commit error has, for an engine that reports bare messages (goes with engineError's string
+// branch once the engine returns { code, message }).
 const commitCode = (msg) => (/SHA-256/i.test(msg) ? 'E_CHUNK_HASH' : /expected \d+ bytes/.test(msg) ? 'E_CHUNK_SIZE' : 'E_LOAD');
 
 /**
