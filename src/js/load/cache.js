@@ -10,6 +10,9 @@ const KEY_PATH = '/__vitrine-chunk/';   // synthetic request URLs: only cache ke
 
 let nodeCrypto = null;
 
+/** Whether sha256Hex can hash here: browsers give crypto.subtle to secure contexts only. */
+export const canHash = () => isNode || typeof globalThis.crypto?.subtle?.digest === 'function';
+
 /** Lowercase hex SHA-256 with the platform's implementation (node:crypto in Node, crypto.subtle elsewhere). */
 export async function sha256Hex(bytes) {
   if (isNode) {
@@ -44,7 +47,8 @@ function platformCaches() {
  * @returns {Promise<ChunkStore|null>}
  */
 export async function openChunkStore(option, note) {
-  if (option === false) return null;
+  // A chunk is only stored, and only read back, with its hash checked.
+  if (option === false || !canHash()) return null;
   if (option && typeof option === 'object') return new ChunkStore(option, note);
   const caches = platformCaches();
   if (!caches) return null;
