@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { load, VitrineError } from '../src/js/index.js';
+import { load, VitrineError, clearCache, CACHE_NAME } from '../src/js/index.js';
 import { engineError } from '../src/js/errors.js';
 import { startServer } from '../tools/serve.mjs';
 import { convertedCase, caseInputs, requireBuild, maxAbsDiff, tmpDir, copyDir } from './helpers/env.js';
@@ -179,6 +179,36 @@ describe('load() sources and URL loading', () => {
     mark = srv.requests.length;
     await sameModel(await load(urlOf('cache'), { cache: false }));
     assert.equal(chunkHits(mark).length, manifest.chunks.length);
+  });
+
+  test('the platform Cache API is used by default in a secure context, and clearCache() empties it', async () => {
+    // What a browser worker has: globalThis.caches and isSecureContext (Node has neither).
+    const opened = new Map();
+    const storage = {
+      open: async (name) => { if (!opened.has(name)) opened.set(name, new MemoryCache()); return opened.get(name); },
+      delete: async (name) => opened.delete(name),
+    };
+    const saved = { caches: globalThis.caches, isSecureContext: globalThis.isSecureContext };
+    Object.assign(globalThis, { caches: storage, isSecureContext: true });
+    try {
+      await sameModel(await load(urlOf('m')));
+      assert.deepEqual([...opened.keys()], [CACHE_NAME]);
+      assert.equal(opened.get(CACHE_NAME).entries.size, new Set(manifest.chunks.map((c) => c.sha256)).size);
+      let mark = srv.requests.length;
+      await sameModel(await load(urlOf('m')));
+      assert.deepEqual(chunkHits(mark), [], 'second load from the Cache API');
+      mark = srv.requests.length;
+      await sameModel(await load(urlOf('m'), { cache: false }));
+      assert.equal(chunkHits(mark).length, manifest.chunks.length, 'cache: false downloads');
+      assert.equal(await clearCache(), true);
+      assert.equal(opened.size, 0);
+      // Not a secure context: no store, even with caches present.
+      globalThis.isSecureContext = false;
+      await sameModel(await load(urlOf('m')));
+      assert.equal(opened.size, 0);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete globalThis[k]; else globalThis[k] = v; }
+    }
   });
 
   test('a full store: the model loads, one E_QUOTA note, no more writes', async () => {
