@@ -1,4 +1,6 @@
-// Errors thrown by vitrine: plain `Error`s with a stable `code` so callers can branch on them.
+// Errors thrown by vitrine: plain `Error`s with a stable `code` so callers can branch on them. The engine's codes
+// (src/engine/status.h: E_MANIFEST, E_CHUNK_SIZE, E_CHUNK_HASH, E_LOAD, E_IMAGE, E_INPUT, E_NO_CLASSIFIER,
+// E_MEMORY) arrive as { code, message } from embind and become a VitrineError unchanged (engineError).
 //   E_MANIFEST      manifest.json unreadable, invalid JSON, or refused by the engine (version, shapes, offsets, dtype)
 //   E_CHUNK_MISSING a chunk file/URL could not be read (no such file, HTTP 404 …)
 //   E_CHUNK_SIZE    a chunk has the wrong number of bytes
@@ -9,6 +11,7 @@
 //   E_IMAGE         an image could not be read or decoded (empty, not an image, truncated, too large)
 //   E_INPUT         bad arguments (load source/options, pixels of the wrong size, unknown pooling, …)
 //   E_NO_CLASSIFIER classify() on a model without classifier
+//   E_MEMORY        an allocation or memory growth failed: the model or the image does not fit
 //   E_DISPOSED      the model was disposed
 //   E_CONVERT       the converter refused its input (names the tensor / file)
 //   E_WASM          the WebAssembly build is missing, failed to start, or the JS engine lacks WebAssembly SIMD
@@ -27,20 +30,12 @@ export function fail(code, message, options) {
   throw new VitrineError(code, message, options);
 }
 
-/**
- * An engine call's result as a VitrineError, or null when the call succeeded. The engine returns null or
- * { code, message } (code: the E_* string from its Status table). `legacyCode` (a code, or a function of the
- * message) is only used for an engine that returns '' / a bare message string.
- */
-export function engineError(result, legacyCode) {
-  if (result === null || result === undefined || result === '') return null;
-  if (typeof result === 'object') return new VitrineError(result.code, result.message);
-  // Bare message strings: this branch goes once the engine returns { code, message }.
-  return new VitrineError(typeof legacyCode === 'function' ? legacyCode(result) : legacyCode, String(result));
+/** The VitrineError for an engine call's error result ({ code, message } from embind). */
+export function engineError(result) {
+  return new VitrineError(result.code, result.message);
 }
 
-/** Throw the engine call's error, if any (see engineError). */
-export function checkEngine(result, legacyCode) {
-  const e = engineError(result, legacyCode);
-  if (e) throw e;
+/** Throw if an engine call that returns null on success returned an error. */
+export function checkEngine(result) {
+  if (result !== null && result !== undefined) throw engineError(result);
 }

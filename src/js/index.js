@@ -63,7 +63,7 @@ export async function load(source, options = {}) {
     checkAbort();
     const { Module, lock } = rt;
     engine = await lock.run(() => { const e = new Module.Engine(choice.threads); unrefWorkers(Module); return e; });
-    checkEngine(await lock.run(() => engine.beginLoad(text)), 'E_MANIFEST');
+    checkEngine(await lock.run(() => engine.beginLoad(text)));
     const chunks = Array.from({ length: engine.chunkCount() }, (_, i) => ({
       index: i, file: engine.chunkFile(i), size: engine.chunkExpectedSize(i), sha256: manifest.chunks[i].sha256,
     }));
@@ -74,9 +74,10 @@ export async function load(source, options = {}) {
     // The engine hashes equal-size chunks four at a time per thread (kernels/sha256x4-*): commit that many.
     await feedEngine({ engine, Module, lock, chunks, reader, batch: 4 * choice.threads, checkAbort, progress: ctx.progress });
     checkAbort();
-    checkEngine(await lock.run(() => engine.finishLoad()), 'E_LOAD');
+    checkEngine(await lock.run(() => engine.finishLoad()));
+    const facts = JSON.parse(await lock.run(() => engine.infoJson()));
     ok = true;
-    return new Model(rt, engine, manifest, { build: choice.build, buildReason: choice.reason, threads: choice.threads, maxPixels });
+    return new Model(rt, engine, manifest, { build: choice.build, buildReason: choice.reason, threads: choice.threads, maxPixels, facts });
   } catch (e) {
     if (signal?.aborted && !(e instanceof VitrineError && e.code === 'E_ABORTED')) e = abortError(signal);
     throw rt ? wrapFatal(e, rt) : e;
@@ -120,12 +121,17 @@ async function imageBytes(image) {
   return bytes;
 }
 
-const POOLINGS = ['cls', 'mean', 'cls+mean'];
+/** An engine result that is a Float32Array (an owned copy), or else the engine's { code, message }: thrown. */
+function owned(r) {
+  if (!(r instanceof Float32Array)) checkEngine(r);
+  return r;
+}
+const pooled = (engine, pooling) => owned(engine.pooled(pooling));
 
 class Model {
   #rt; #engine; #queue = Promise.resolve(); #disposed = false; #maxPixels;
 
-  constructor(rt, engine, manifest, { build, buildReason, threads, maxPixels }) {
+  constructor(rt, engine, manifest, { build, buildReason, threads, maxPixels, facts }) {
     this.#rt = rt;
     this.#engine = engine;
     this.#maxPixels = maxPixels ?? 50_000_000;
@@ -142,6 +148,7 @@ class Model {
       numRegisterTokens: a.num_register_tokens,
       classifier: a.classifier,
       numLabels: a.num_labels,
+      poolings: Object.freeze(facts.poolings),
       labels: Object.freeze([...manifest.labels]),
       preprocess: manifest.preprocess,
       threads: engine.threads(),
@@ -165,6 +172,11 @@ class Model {
     return run.catch((e) => { throw wrapFatal(e, this.#rt); });
   }
 
+  // The engine lists the poolings this model offers (info.poolings); it also refuses any other itself.
+  #checkPooling(pooling) {
+    if (!this.info.poolings.includes(pooling)) throw err('E_INPUT', `pooling must be one of ${this.info.poolings.join(', ')} for this ${this.info.family} model, got ${JSON.stringify(pooling)}`);
+  }
+
   #engineCall(fn) {
     return this.#rt.lock.run(() => fn(this.#engine, this.#rt.Module));
   }
@@ -172,13 +184,11 @@ class Model {
   #preprocessInEngine(engine, Module, bytes, exif) {
     const addr = engine.inputBuffer(bytes.length);
     heapU8(Module).set(bytes, addr);
-    const e = engine.preprocess(bytes.length, exif !== false, this.#maxPixels);
-    if (e) throw err('E_IMAGE', e);
+    checkEngine(engine.preprocess(bytes.length, exif !== false, this.#maxPixels));
   }
 
   #forwardInEngine(engine, address, height, width) {
-    const e = engine.forward(address, height, width);
-    if (e) throw err('E_INPUT', e);
+    checkEngine(engine.forward(address, height, width));
   }
 
   preprocess(image, { exif = true } = {}) {
@@ -193,7 +203,7 @@ class Model {
 
   forward(pixels, { height, width, pooling } = {}) {
     return this.#enqueue(() => {
-      if (pooling !== undefined && !POOLINGS.includes(pooling)) throw err('E_INPUT', `pooling must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pooling)}`);
+      if (pooling !== undefined) this.#checkPooling(pooling);
       const C = this.info.numChannels;
       if (!(pixels instanceof Float32Array)) throw err('E_INPUT', 'forward(pixels): pixels must be a Float32Array (CHW)');
       if (height === undefined && width === undefined) height = width = Math.round(Math.sqrt(pixels.length / C));
@@ -208,9 +218,9 @@ class Model {
         const logits = engine.logits();
         if (logits) {
           out.logits = logits.slice();
-          out.scores = Float32Array.from(engine.scores());
+          out.scores = owned(engine.scores());
         }
-        if (pooling) out.embedding = Float32Array.from(engine.pooled(pooling));
+        if (pooling) out.embedding = pooled(engine, pooling);
         return out;
       });
     });
@@ -218,13 +228,12 @@ class Model {
 
   classify(image, { topK = 5, exif = true } = {}) {
     return this.#enqueue(async () => {
-      if (this.info.numLabels === 0) throw err('E_NO_CLASSIFIER', `model "${this.info.name}" has no classifier; use embed() or forward()`);
       if (!Number.isInteger(topK) || topK < 1) throw err('E_INPUT', `topK must be a positive integer, got ${JSON.stringify(topK)}`);
       const bytes = await imageBytes(image);
       const scores = await this.#engineCall((engine, Module) => {
         this.#preprocessInEngine(engine, Module, bytes, exif);
         this.#forwardInEngine(engine, engine.pixelsAddress(), engine.pixelsHeight(), engine.pixelsWidth());
-        return Float32Array.from(engine.scores());
+        return owned(engine.scores());
       });
       const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
       return order.slice(0, topK).map((index) => ({ index, label: this.info.labels[index] ?? `LABEL_${index}`, score: scores[index] }));
@@ -233,12 +242,12 @@ class Model {
 
   embed(image, { pooling = 'cls', exif = true } = {}) {
     return this.#enqueue(async () => {
-      if (!POOLINGS.includes(pooling)) throw err('E_INPUT', `pooling must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pooling)}`);
+      this.#checkPooling(pooling);
       const bytes = await imageBytes(image);
       return this.#engineCall((engine, Module) => {
         this.#preprocessInEngine(engine, Module, bytes, exif);
         this.#forwardInEngine(engine, engine.pixelsAddress(), engine.pixelsHeight(), engine.pixelsWidth());
-        return Float32Array.from(engine.pooled(pooling));
+        return pooled(engine, pooling);
       });
     });
   }

@@ -9,7 +9,6 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { load, VitrineError, clearCache, CACHE_NAME } from '../../src/js/index.js';
-import { engineError } from '../../src/js/errors.js';
 import { startServer } from '../../tools/build/serve.mjs';
 import { convertedCase, caseInputs, requireBuild, maxAbsDiff, tmpDir, copyDir } from '../helpers/env.js';
 
@@ -253,16 +252,4 @@ describe('build choice', () => {
       await assert.rejects(load(await convertedCase(CASE, { chunkSize: 8192 })), (e) => e.code === 'E_WASM' && /SIMD/.test(e.message));
     } finally { WebAssembly.validate = validate; }
   });
-});
-
-test('engine results become VitrineErrors through one helper (null / {code,message}, and bare strings)', () => {
-  assert.equal(engineError(null, 'E_LOAD'), null);
-  assert.equal(engineError('', 'E_LOAD'), null);
-  const coded = engineError({ code: 'E_CHUNK_HASH', message: 'chunk 2 (chunk-00002.bin): SHA-256 mismatch' }, 'E_LOAD');
-  assert.ok(coded instanceof VitrineError);
-  assert.equal(coded.code, 'E_CHUNK_HASH');
-  assert.equal(coded.message, 'chunk 2 (chunk-00002.bin): SHA-256 mismatch');
-  const legacy = engineError('manifest: bad version', 'E_MANIFEST');
-  assert.equal(legacy.code, 'E_MANIFEST');
-  assert.equal(engineError('x SHA-256 y', (m) => (/SHA-256/.test(m) ? 'E_CHUNK_HASH' : 'E_LOAD')).code, 'E_CHUNK_HASH');
 });

@@ -5,10 +5,6 @@ import { heapU8 } from '../runtime.js';
 
 const IN_FLIGHT = 3;   // chunks a byte source works on ahead of the engine
 
-// Which code a commit error has, for an engine that reports bare messages (goes with engineError's string
-// branch once the engine returns { code, message }).
-const commitCode = (msg) => (/SHA-256/i.test(msg) ? 'E_CHUNK_HASH' : /expected \d+ bytes/.test(msg) ? 'E_CHUNK_SIZE' : 'E_LOAD');
-
 /**
  * @param {object} o
  * @param {object} o.engine     the embind Engine, after beginLoad
@@ -44,7 +40,7 @@ export async function feedEngine({ engine, Module, lock, chunks, reader, batch, 
       heapU8(Module).set(data.subarray(0, Math.min(data.length, c.size)), engine.chunkTarget(c.index));
       sizes.push(data.length);
       if (sizes.length < batch && c.index + 1 < chunks.length) return;
-      checkEngine(engine.commitChunks(first, sizes), commitCode);
+      checkEngine(engine.commitChunks(first, sizes));
       first += sizes.length;
       sizes.length = 0;
     });
@@ -66,7 +62,7 @@ function feedFromFiles(engine, Module, lock, chunks, reader, batch, checkAbort, 
         pending = null;
         checkAbort();
         if (k + batch < chunks.length) { pending = readBatch(k + batch); pending.catch(() => {}); }
-        checkEngine(engine.commitChunks(k, sizes), commitCode);
+        checkEngine(engine.commitChunks(k, sizes));
         for (const c of chunks.slice(k, k + batch)) progress.complete(c.index);
       }
     } finally {
