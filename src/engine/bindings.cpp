@@ -61,11 +61,12 @@ val to_f32(const std::vector<float>& v) {
   return out;
 }
 val scores(Engine& e) { return to_f32(e.scores()); }
+// null for a name that is not a pooling or one the model does not have (infoJson's "poolings" lists them).
 val pooled(Engine& e, const std::string& mode) {
-  if (mode == "cls") return to_f32(e.pooled(vitrine::Pooling::Cls));
-  if (mode == "mean") return to_f32(e.pooled(vitrine::Pooling::Mean));
-  if (mode == "cls+mean") return to_f32(e.pooled(vitrine::Pooling::ClsMean));
-  return val::null();
+  vitrine::Pooling p;
+  if (!vitrine::parse_pooling(mode, &p)) return val::null();
+  const std::vector<float> v = e.pooled(p);
+  return v.empty() ? val::null() : to_f32(v);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
@@ -218,7 +219,11 @@ std::vector<float> Engine::scores() const {
 
 std::vector<float> Engine::pooled(Pooling pooling) const {
   if (!active_ || !active_->has_output) return {};
-  return pool_features(active_->model, active_->run, pooling == Pooling::Cls ? 0 : pooling == Pooling::Mean ? 1 : 2);
+  const std::vector<Pooling> have = poolings();
+  if (std::find(have.begin(), have.end(), pooling) == have.end()) return {};
+  return pool_features(active_->model, active_->run, pooling);
 }
+
+std::vector<Pooling> Engine::poolings() const { return active_ ? active_->manifest.arch.poolings() : std::vector<Pooling>{}; }
 
 }  // namespace vitrine

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "manifest.h"
 #include "status.h"
 
 namespace vitrine {
@@ -26,8 +27,6 @@ struct PreprocessOptions {
   bool apply_exif_orientation = true;  // false = what HF does (PIL does not rotate): exact parity mode
   int64_t max_pixels = 50'000'000;     // images with more pixels are refused from the header alone
 };
-
-enum class Pooling { Cls, Mean, ClsMean };
 
 class Engine {
  public:
@@ -73,8 +72,9 @@ class Engine {
   int num_labels() const;
   // Scores from the last forward: softmax over logits, or sigmoid when there is one logit or the head says so.
   std::vector<float> scores() const;
-  // Pooled embedding of the last forward.
+  // Pooled embedding of the last forward; empty when there is none or the model lacks that pooling.
   std::vector<float> pooled(Pooling pooling) const;
+  std::vector<Pooling> poolings() const;     // what pooled() can give for the active model, default first
 
  private:
   std::unique_ptr<ThreadPool> pool_;

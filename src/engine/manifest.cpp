@@ -114,12 +114,14 @@ Status parse_architecture(const json& j, Architecture* a) {
           "image_size", "num_channels", "layer_norm_eps", "hidden_act", "qkv_bias", "use_distillation_token",
           "num_register_tokens", "use_layer_scale", "use_swiglu_ffn", "interpolate_pos_encoding",
           "interpolate_antialias", "classifier",
-          "num_labels", "head"});
+          "num_labels", "head", "projection_dim"});
   if (f.string("family", &a->family_name)) {
     if (a->family_name == "vit") a->family = Family::ViT;
     else if (a->family_name == "deit") a->family = Family::DeiT;
     else if (a->family_name == "dinov2") a->family = Family::Dinov2;
-    else f.fail("unknown family \"" + a->family_name + "\" (vit, deit, dinov2)");
+    else if (a->family_name == "clip") a->family = Family::Clip;
+    else if (a->family_name == "siglip") a->family = Family::Siglip;
+    else f.fail("unknown family \"" + a->family_name + "\" (vit, deit, dinov2, clip, siglip)");
   }
   const int64_t big = 1 << 16;
   f.integer("hidden_size", &a->hidden, 1, big);
@@ -140,6 +142,7 @@ Status parse_architecture(const json& j, Architecture* a) {
     else if (act == "gelu_new" || act == "gelu_pytorch_tanh") a->act = Activation::GeluTanh;
     else if (act == "relu") a->act = Activation::Relu;
     else if (act == "silu" || act == "swish") a->act = Activation::Silu;
+    else if (act == "quick_gelu") a->act = Activation::QuickGelu;
     else f.fail("unsupported hidden_act \"" + act + "\"");
   }
   f.boolean("qkv_bias", &a->qkv_bias);
@@ -159,7 +162,15 @@ Status parse_architecture(const json& j, Architecture* a) {
     else f.fail("unknown classifier \"" + cls + "\"");
   }
   f.integer("num_labels", &a->num_labels, 0, 1 << 20);
+  f.integer("projection_dim", &a->projection_dim, 0, 1 << 16, /*required=*/false);
   if (!f.status().ok()) return f.status();
+  if (a->projection_dim && a->family != Family::Clip)
+    return Status::Err("manifest: architecture: \"projection_dim\" is CLIP-only");
+  const bool tower = a->family == Family::Clip || a->family == Family::Siglip;
+  if (tower && a->classifier != Classifier::None && a->classifier != Classifier::Head)
+    return Status::Err("manifest: architecture: a " + a->family_name + " model takes classifier \"none\" or \"head\"");
+  if (tower && (a->distillation_token || !a->qkv_bias))
+    return Status::Err("manifest: architecture: " + a->family_name + " has q/k/v biases and no distillation token");
 
   if (a->hidden % a->heads != 0) return Status::Err("manifest: architecture: num_attention_heads must divide hidden_size");
   if (a->image_size % a->patch != 0) return Status::Err("manifest: architecture: patch_size must divide image_size");
@@ -184,10 +195,16 @@ Status parse_architecture(const json& j, Architecture* a) {
       else h.fail("output must be \"softmax\" or \"sigmoid\"");
     }
     if (!h.status().ok()) return h.status();
-    int width = 0;
-    if (a->head.pooling == "cls" || a->head.pooling == "mean") width = a->hidden;
-    else if (a->head.pooling == "cls+mean") width = 2 * a->hidden;
-    else return Status::Err("manifest: architecture.head: pooling must be \"cls\", \"mean\" or \"cls+mean\"");
+    Pooling pooling;
+    const std::vector<Pooling> supported = a->poolings();
+    if (!parse_pooling(a->head.pooling, &pooling) ||
+        std::find(supported.begin(), supported.end(), pooling) == supported.end()) {
+      std::string names;
+      for (Pooling p : supported) names += std::string(names.empty() ? "" : ", ") + "\"" + pooling_name(p) + "\"";
+      return Status::Err("manifest: architecture.head: pooling \"" + a->head.pooling + "\" is not one this " +
+                         a->family_name + " model has (" + names + ")");
+    }
+    int width = a->pooled_width(pooling);
     const json* layers = h.get("layers");
     if (!layers || !layers->is_array() || layers->empty())
       return Status::Err("manifest: architecture.head: \"layers\" must be a non-empty array");
@@ -289,16 +306,54 @@ Status parse_preprocess(const json& j, image::PreprocessConfig* p, std::string* 
 
 }  // namespace
 
+const char* pooling_name(Pooling p) {
+  switch (p) {
+    case Pooling::Cls: return "cls";
+    case Pooling::Mean: return "mean";
+    case Pooling::ClsMean: return "cls+mean";
+    case Pooling::Pooler: return "pooler";
+    case Pooling::Projection: return "projection";
+  }
+  return "";
+}
+
+bool parse_pooling(const std::string& name, Pooling* out) {
+  for (Pooling p : {Pooling::Cls, Pooling::Mean, Pooling::ClsMean, Pooling::Pooler, Pooling::Projection})
+    if (name == pooling_name(p)) {
+      *out = p;
+      return true;
+    }
+  return false;
+}
+
+std::vector<Pooling> Architecture::poolings() const {
+  if (family == Family::Siglip) return {Pooling::Pooler, Pooling::Mean};  // no CLS token
+  if (family == Family::Clip) {
+    std::vector<Pooling> p = {Pooling::Pooler, Pooling::Cls, Pooling::Mean, Pooling::ClsMean};
+    if (projection_dim) p.insert(p.begin(), Pooling::Projection);
+    return p;
+  }
+  return {Pooling::Cls, Pooling::Mean, Pooling::ClsMean};
+}
+
+int Architecture::pooled_width(Pooling p) const {
+  return p == Pooling::ClsMean ? 2 * hidden : p == Pooling::Projection ? projection_dim : hidden;
+}
+
 std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const Architecture& a) {
   const int64_t D = a.hidden, C = a.channels, P = a.patch, N = int64_t(a.grid()) * a.grid();
   const int64_t F = a.swiglu ? 2 * int64_t(a.intermediate) : a.intermediate;
   std::vector<std::pair<std::string, std::vector<int64_t>>> t;
-  t.push_back({"embeddings.cls_token", {1, 1, D}});
+  if (a.cls_token()) t.push_back({"embeddings.cls_token", {1, 1, D}});
   if (a.distillation_token) t.push_back({"embeddings.distillation_token", {1, 1, D}});
   if (a.registers) t.push_back({"embeddings.register_tokens", {1, a.registers, D}});
   t.push_back({"embeddings.position_embeddings", {1, a.position_prefix() + N, D}});
   t.push_back({"embeddings.patch.weight", {D, C, P, P}});
-  t.push_back({"embeddings.patch.bias", {D}});
+  if (a.family != Family::Clip) t.push_back({"embeddings.patch.bias", {D}});  // CLIP's patch conv has no bias
+  if (a.family == Family::Clip) {
+    t.push_back({"pre_norm.weight", {D}});
+    t.push_back({"pre_norm.bias", {D}});
+  }
   for (int l = 0; l < a.layers; ++l) {
     const std::string p = "layers." + std::to_string(l) + ".";
     t.push_back({p + "norm1.weight", {D}});
@@ -318,6 +373,21 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
   }
   t.push_back({"norm.weight", {D}});
   t.push_back({"norm.bias", {D}});
+  if (a.projection_dim) t.push_back({"projection.weight", {a.projection_dim, D}});
+  if (a.family == Family::Siglip) {
+    const int64_t I = a.intermediate;
+    t.push_back({"pool.probe", {1, 1, D}});
+    t.push_back({"pool.attn.qkv.weight", {3 * D, D}});
+    t.push_back({"pool.attn.qkv.bias", {3 * D}});
+    t.push_back({"pool.attn.out.weight", {D, D}});
+    t.push_back({"pool.attn.out.bias", {D}});
+    t.push_back({"pool.norm.weight", {D}});
+    t.push_back({"pool.norm.bias", {D}});
+    t.push_back({"pool.mlp.fc1.weight", {I, D}});
+    t.push_back({"pool.mlp.fc1.bias", {I}});
+    t.push_back({"pool.mlp.fc2.weight", {D, I}});
+    t.push_back({"pool.mlp.fc2.bias", {D}});
+  }
   const int64_t L = a.num_labels;
   switch (a.classifier) {
     case Classifier::None: break;
@@ -503,6 +573,9 @@ Status parse_manifest(const std::string& text, Manifest* m) {
   info["chunk_size"] = m->chunk_size;
   info["num_chunks"] = m->chunks.size();
   if (m->arch.classifier == Classifier::Head) info["head"] = (*arch)["head"];
+  info["poolings"] = json::array();
+  for (Pooling p : m->arch.poolings()) info["poolings"].push_back(pooling_name(p));
+  if (m->arch.projection_dim) info["projection_dim"] = m->arch.projection_dim;
   auto md = j.find("metadata");
   if (md != j.end() && md->is_object()) info["metadata"] = *md;
   m->info_json = info.dump();

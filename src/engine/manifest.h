@@ -10,8 +10,15 @@
 
 namespace vitrine {
 
-enum class Family { ViT, DeiT, Dinov2 };
-enum class Activation { GeluErf, GeluTanh, Relu, Silu };
+enum class Family { ViT, DeiT, Dinov2, Clip, Siglip };
+enum class Activation { GeluErf, GeluTanh, Relu, Silu, QuickGelu };
+
+// What embed() returns (docs/API.md): "cls" token 0 of last_hidden_state, "mean" of the patch tokens, "cls+mean"
+// both concatenated, "pooler" HF's pooler_output (CLIP: post_layernorm(CLS); SigLIP: attention-pooling head),
+// "projection" CLIP's image_embeds. One spelling everywhere: manifests (head.pooling), embind, JS, CLI.
+enum class Pooling { Cls, Mean, ClsMean, Pooler, Projection };
+const char* pooling_name(Pooling p);
+bool parse_pooling(const std::string& name, Pooling* out);
 enum class Classifier { None, Cls, ClsDist, ClsPatchMean, Head };
 
 struct HeadLayer {
@@ -20,7 +27,7 @@ struct HeadLayer {
 };
 
 struct HeadSpec {
-  std::string pooling;  // "cls" | "mean" | "cls+mean"
+  std::string pooling;  // one of Architecture::poolings()
   std::vector<HeadLayer> layers;
   bool sigmoid = false;  // output: false = softmax
 };
@@ -42,10 +49,16 @@ struct Architecture {
   Classifier classifier = Classifier::None;
   int num_labels = 0;
   HeadSpec head;
+  int projection_dim = 0;  // CLIP: visual_projection rows (0 = no projection)
 
   int grid() const { return image_size / patch; }
-  int position_prefix() const { return 1 + (distillation_token ? 1 : 0); }  // tokens that carry a position row
-  int prefix_tokens() const { return position_prefix() + registers; }         // tokens before the patches
+  bool cls_token() const { return family != Family::Siglip; }
+  // tokens that carry a position row (CLS, DIST; SigLIP has neither)
+  int position_prefix() const { return (cls_token() ? 1 : 0) + (distillation_token ? 1 : 0); }
+  int prefix_tokens() const { return position_prefix() + registers; }  // tokens before the patches
+  // The poolings this model can give, the default (what embed() uses without a pooling option) first.
+  std::vector<Pooling> poolings() const;
+  int pooled_width(Pooling p) const;
 };
 
 struct TensorInfo {

@@ -1,7 +1,11 @@
-// The forward pass of ViT / DeiT / DINOv2, written to read like the papers and HF's modeling code:
-//   tokens = [CLS, (DIST), (REGISTERS), patch_embed(x)] + positions
+// The forward pass of ViT / DeiT / DINOv2 and the CLIP / SigLIP vision towers, written to read like the papers
+// and HF's modeling code:
+//   tokens = [CLS, (DIST), (REGISTERS), patch_embed(x)] + positions    (SigLIP: no CLS)
+//   CLIP: tokens = pre_LN(tokens)
 //   for each block:  x += ls1 · Attention(LN1(x));  x += ls2 · MLP(LN2(x))
 //   last_hidden_state = LN(x);  logits = classifier(pooled last_hidden_state)
+//   CLIP: last_hidden_state = x (no final norm), pooler = LN(x[0]), image_embeds = projection(pooler)
+//   SigLIP: pooler = attention-pooling head over last_hidden_state
 #include "model.h"
 
 #include <algorithm>
@@ -29,13 +33,15 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
     prepare_linear(*L, T(prefix + ".weight"));
   };
   const int D = a.hidden, F = a.swiglu ? 2 * a.intermediate : a.intermediate;
-  model->cls_token = T("embeddings.cls_token");
+  model->cls_token = a.cls_token() ? T("embeddings.cls_token") : nullptr;
   model->dist_token = a.distillation_token ? T("embeddings.distillation_token") : nullptr;
   model->register_tokens = a.registers ? T("embeddings.register_tokens") : nullptr;
   model->pos_embed = T("embeddings.position_embeddings");
   // A conv with kernel = stride = P is a Linear over each flattened (c, y, x) patch: weight [D, C, P, P] is
   // already [D, C·P·P] row-major.
-  linear("embeddings.patch", D, a.channels * a.patch * a.patch, &model->patch);
+  linear("embeddings.patch", D, a.channels * a.patch * a.patch, &model->patch);  // CLIP: bias stays nullptr
+  model->pre_norm_w = T("pre_norm.weight");
+  model->pre_norm_b = T("pre_norm.bias");
   model->blocks.assign(a.layers, Block{});
   for (int l = 0; l < a.layers; ++l) {
     Block& b = model->blocks[l];
@@ -54,6 +60,23 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
   }
   model->norm_w = T("norm.weight");
   model->norm_b = T("norm.bias");
+  if (a.projection_dim) linear("projection", a.projection_dim, D, &model->projection);
+  if (a.family == Family::Siglip) {
+    // nn.MultiheadAttention keeps q, k, v in one in_proj [3D, D]: the probe needs q only, the tokens k and v.
+    PoolHead& h = model->pool;
+    float* in_w = T("pool.attn.qkv.weight");
+    const float* in_b = T("pool.attn.qkv.bias");
+    h.probe = T("pool.probe");
+    h.q = Linear{in_w, in_b, D, D, nullptr};
+    prepare_linear(h.q, in_w);
+    h.kv = Linear{in_w + size_t(D) * D, in_b + D, 2 * D, D, nullptr};
+    prepare_linear(h.kv, in_w + size_t(D) * D);
+    linear("pool.attn.out", D, D, &h.out);
+    h.norm_w = T("pool.norm.weight");
+    h.norm_b = T("pool.norm.bias");
+    linear("pool.mlp.fc1", a.intermediate, D, &h.fc1);
+    linear("pool.mlp.fc2", D, a.intermediate, &h.fc2);
+  }
   switch (a.classifier) {
     case Classifier::None: break;
     case Classifier::Cls: linear("classifier", a.num_labels, D, &model->classifier); break;
@@ -75,6 +98,12 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
 
 namespace {
 
+// Floats attention_pool() works in: k and v of every token, then q, context, attention output, its norm, the MLP
+// hidden row and the scores.
+size_t attention_pool_scratch_floats(const Architecture& a, int T) {
+  return size_t(T) * 2 * a.hidden + 4 * size_t(a.hidden) + a.intermediate + T;
+}
+
 // Sizes every buffer for a grid_h × grid_w patch grid and builds that grid's position table.
 void prepare(const Model& model, int grid_h, int grid_w, int threads, RunState* s) {
   if (s->grid_h == grid_h && s->grid_w == grid_w) return;
@@ -94,6 +123,9 @@ void prepare(const Model& model, int grid_h, int grid_w, int threads, RunState* 
   s->patches.assign(size_t(N) * a.channels * a.patch * a.patch, 0.f);
   s->scratch.assign(attention_scratch_floats(T, a.heads, D / a.heads, threads), 0.f);
   s->logits.assign(a.num_labels, 0.f);
+  s->pooler.assign(a.family == Family::Clip || a.family == Family::Siglip ? D : 0, 0.f);
+  s->embeds.assign(a.projection_dim, 0.f);
+  s->pool_scratch.assign(a.family == Family::Siglip ? attention_pool_scratch_floats(a, T) : 0, 0.f);
   // Position rows: the prefix rows (CLS, DIST) as stored, then the patch grid — resized when it differs from the
   // training grid (DINOv2 only; parse-time checks keep ViT/DeiT at their own size).
   const int X = a.position_prefix(), G = a.grid();
@@ -138,7 +170,46 @@ void activation_inplace(Activation act, float* x, size_t n) {
     case Activation::Relu: relu_inplace(x, n); break;
     case Activation::GeluTanh: gelu_tanh_inplace(x, n); break;
     case Activation::Silu: silu_inplace(x, n); break;
+    case Activation::QuickGelu: quick_gelu_inplace(x, n); break;
   }
+}
+
+// SiglipMultiheadAttentionPoolingHead on the final tokens h [T, D] → out [D]: one query (the probe) attends over
+// all tokens with nn.MultiheadAttention's in_proj / out_proj, then out = a + MLP(LN(a)).
+void attention_pool(const Model& model, ThreadPool* pool, const float* h, int T, float* scratch, float* out) {
+  const Architecture& a = model.arch;
+  const PoolHead& p = model.pool;
+  const int D = a.hidden, H = a.heads, hd = D / H;
+  float* kv = scratch;  // [T, 2D]
+  float *q = kv + size_t(T) * 2 * D, *ctx = q + D, *att = ctx + D, *xn = att + D, *mid = xn + D;
+  float* scores = mid + a.intermediate;
+  linear(pool, p.probe, 1, p.q, q);
+  linear(pool, h, T, p.kv, kv);
+  const float scale = 1.f / std::sqrt(float(hd));
+  for (int head = 0; head < H; ++head) {
+    const float* qh = q + head * hd;
+    float mx = -INFINITY;
+    for (int t = 0; t < T; ++t) {
+      const float* k = kv + size_t(t) * 2 * D + head * hd;
+      float dot = 0.f;
+      for (int d = 0; d < hd; ++d) dot += qh[d] * k[d];
+      scores[t] = dot * scale;
+      mx = std::max(mx, scores[t]);
+    }
+    double sum = 0;
+    for (int t = 0; t < T; ++t) sum += scores[t] = std::exp(scores[t] - mx);
+    for (int d = 0; d < hd; ++d) {
+      double acc = 0;
+      for (int t = 0; t < T; ++t) acc += double(scores[t]) * kv[size_t(t) * 2 * D + D + head * hd + d];
+      ctx[head * hd + d] = float(acc / sum);
+    }
+  }
+  linear(pool, ctx, 1, p.out, att);
+  layernorm(pool, att, 1, D, p.norm_w, p.norm_b, a.eps, xn);
+  linear(pool, xn, 1, p.fc1, mid);
+  activation_inplace(a.act, mid, a.intermediate);
+  linear(pool, mid, 1, p.fc2, out);
+  for (int d = 0; d < D; ++d) out[d] += att[d];
 }
 
 }  // namespace
@@ -161,7 +232,8 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   // ---- embeddings: [CLS, DIST?] + their positions, REGISTERS (no position), patches + positions ----
   float* x = s->x.data();
   const float* pos = s->pos.data();
-  for (int d = 0; d < D; ++d) x[d] = model.cls_token[d] + pos[d];
+  if (model.cls_token)
+    for (int d = 0; d < D; ++d) x[d] = model.cls_token[d] + pos[d];
   if (a.distillation_token)
     for (int d = 0; d < D; ++d) x[D + d] = model.dist_token[d] + pos[D + d];
   for (int r = 0; r < R; ++r)
@@ -171,6 +243,8 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   linear(pool, s->patches.data(), N, model.patch, patch_rows);
   for (int i = 0; i < N; ++i)
     for (int d = 0; d < D; ++d) patch_rows[size_t(i) * D + d] += pos[size_t(X + i) * D + d];
+
+  if (model.pre_norm_w) layernorm(pool, x, T, D, model.pre_norm_w, model.pre_norm_b, a.eps, x);
 
   // ---- transformer blocks (pre-norm) ----
   for (const Block& b : model.blocks) {
@@ -196,8 +270,16 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
     residual_add(x, s->proj.data(), b.ls2, T, D);
   }
 
-  // ---- final LayerNorm: this is HF's last_hidden_state (kept in xn) ----
-  layernorm(pool, x, T, D, model.norm_w, model.norm_b, a.eps, s->xn.data());
+  // ---- HF's last_hidden_state (kept in xn) and pooler_output ----
+  if (a.family == Family::Clip) {
+    // CLIP: the encoder output as is; only the CLS row goes through post_layernorm, then the projection.
+    std::copy(x, x + size_t(T) * D, s->xn.begin());
+    layernorm(pool, x, 1, D, model.norm_w, model.norm_b, a.eps, s->pooler.data());
+    if (a.projection_dim) linear(pool, s->pooler.data(), 1, model.projection, s->embeds.data());
+  } else {
+    layernorm(pool, x, T, D, model.norm_w, model.norm_b, a.eps, s->xn.data());
+    if (a.family == Family::Siglip) attention_pool(model, pool, s->xn.data(), T, s->pool_scratch.data(), s->pooler.data());
+  }
   const float* h = s->xn.data();
 
   // ---- classifier ----
@@ -222,7 +304,8 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
       break;
     }
     case Classifier::Head: {
-      const int pooling = a.head.pooling == "cls" ? 0 : a.head.pooling == "mean" ? 1 : 2;
+      Pooling pooling = Pooling::Cls;
+      parse_pooling(a.head.pooling, &pooling);  // validated by parse_manifest
       s->head_a = pool_features(model, *s, pooling);
       for (size_t k = 0; k < a.head.layers.size(); ++k) {
         const HeadLayer& L = a.head.layers[k];
@@ -243,15 +326,22 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   return Status::Ok();
 }
 
-std::vector<float> pool_features(const Model& model, const RunState& s, int pooling) {
+std::vector<float> pool_features(const Model& model, const RunState& s, Pooling pooling) {
   const int D = model.arch.hidden;
   const float* h = s.xn.data();
-  if (pooling == 0) return std::vector<float>(h, h + D);
-  std::vector<float> mean = mean_tokens(h, model.arch.prefix_tokens(), s.tokens, D);
-  if (pooling == 1) return mean;
-  std::vector<float> out(h, h + D);
-  out.insert(out.end(), mean.begin(), mean.end());
-  return out;
+  switch (pooling) {
+    case Pooling::Cls: return std::vector<float>(h, h + D);
+    case Pooling::Mean: return mean_tokens(h, model.arch.prefix_tokens(), s.tokens, D);
+    case Pooling::ClsMean: {
+      std::vector<float> out(h, h + D);
+      const std::vector<float> mean = mean_tokens(h, model.arch.prefix_tokens(), s.tokens, D);
+      out.insert(out.end(), mean.begin(), mean.end());
+      return out;
+    }
+    case Pooling::Pooler: return s.pooler;
+    case Pooling::Projection: return s.embeds;
+  }
+  return {};
 }
 
 }  // namespace vitrine

@@ -23,6 +23,17 @@ struct Block {
   const float* ls2 = nullptr;
 };
 
+// SigLIP's SiglipMultiheadAttentionPoolingHead: a learned probe attends over the tokens, then x + MLP(LN(x)).
+struct PoolHead {
+  const float* probe = nullptr;  // [D]
+  Linear q;                      // rows [0, D) of in_proj
+  Linear kv;                     // rows [D, 3D): k then v
+  Linear out;
+  const float* norm_w = nullptr;
+  const float* norm_b = nullptr;
+  Linear fc1, fc2;
+};
+
 struct Model {
   Architecture arch;
   const float* cls_token = nullptr;
@@ -30,9 +41,13 @@ struct Model {
   const float* register_tokens = nullptr;  // DINOv2 with registers
   const float* pos_embed = nullptr;        // [prefix + grid², D]
   Linear patch;                            // the patch conv as a Linear over flattened (c, y, x) patches
+  const float* pre_norm_w = nullptr;       // CLIP's pre_layrnorm, before the blocks
+  const float* pre_norm_b = nullptr;
   std::vector<Block> blocks;
-  const float* norm_w = nullptr;
+  const float* norm_w = nullptr;           // final LayerNorm (CLIP: post_layernorm, on CLS only)
   const float* norm_b = nullptr;
+  Linear projection;                       // CLIP visual_projection (no bias)
+  PoolHead pool;                           // SigLIP
   Linear classifier;
   Linear dist_classifier;
   std::vector<Linear> head;  // one per head layer (only linear layers are set)
@@ -57,11 +72,15 @@ struct RunState {
   std::vector<float> scratch;  // attention scratch
   std::vector<float> logits;   // [num_labels]
   std::vector<float> head_a, head_b;
+  std::vector<float> pooler;   // [D] HF pooler_output (CLIP, SigLIP)
+  std::vector<float> embeds;   // [projection_dim] CLIP image_embeds
+  std::vector<float> pool_scratch;  // SigLIP attention pooling
 };
 
 Status forward(const Model& model, ThreadPool* pool, const float* pixels, int height, int width, RunState* s);
 
-// Pooled features of the final hidden state: "cls", "mean" (patch tokens only), "cls+mean".
-std::vector<float> pool_features(const Model& model, const RunState& s, int pooling /*0 cls, 1 mean, 2 cls+mean*/);
+// Pooled features of the last forward (docs/API.md): "cls", "mean" (patch tokens only), "cls+mean", "pooler",
+// "projection". The pooling must be one of model.arch.poolings().
+std::vector<float> pool_features(const Model& model, const RunState& s, Pooling pooling);
 
 }  // namespace vitrine

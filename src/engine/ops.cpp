@@ -240,6 +240,10 @@ void silu_inplace(float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::exp(-x[i]));
 }
 
+void quick_gelu_inplace(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::exp(-1.702f * x[i]));
+}
+
 void swiglu_rows(const float* ab, int rows, int width, float* out) { kernels::dispatch::swiglu(ab, rows, width, out); }
 
 void residual_add(float* x, const float* y, const float* scale, int rows, int dim) {

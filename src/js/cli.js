@@ -10,7 +10,8 @@ const USAGE = `usage:
   vitrine convert <hf-folder|model.npz> -o <out-dir> [--config config.json] [--chunk-size 4M] [--name NAME]
   vitrine inspect <model-dir> [--json] [--verify]
   vitrine classify <model> <files or folders…> [--top 5] [--format csv|json|jsonl] [-o out] [--no-exif]
-  vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean] [--no-exif]
+  vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean|pooler|projection]
+          [--no-exif]   (default: the model's first pooling, see inspect)
   vitrine train-head <model> <folder with one sub-folder per label> -o <out-dir> [--hidden 0] [--epochs 100]
           [--lr 0.001] [--weight-decay 0.0001] [--batch 64] [--val 0.2] [--pooling cls|mean|cls+mean] [--seed 0]
           [--name NAME] [--no-exif]
@@ -179,9 +180,12 @@ async function cmdEmbed(args) {
   if (values.help) return console.log(USAGE);
   if (positionals.length < 2) throw new UsageError('embed needs <model> and at least one file or folder');
   if (!values.output || !/\.(npy|jsonl)$/.test(values.output)) throw new UsageError('embed needs -o <out.npy> or -o <out.jsonl>');
-  const pooling = values.pooling ?? 'cls';
-  if (!['cls', 'mean', 'cls+mean'].includes(pooling)) throw new UsageError(`--pooling must be cls, mean or cls+mean, got ${pooling}`);
   const model = await loadModel(positionals[0], values);
+  const pooling = values.pooling ?? model.info.poolings[0];
+  if (!model.info.poolings.includes(pooling)) {
+    await model.dispose();
+    throw new UsageError(`--pooling must be one of ${model.info.poolings.join(', ')} for this ${model.info.family} model, got ${pooling}`);
+  }
   const rows = [];
   const { failed } = await forEachImage(model, positionals.slice(1), values, async (file) => {
     rows.push({ file, embedding: await model.embed(file, { pooling, exif: !values['no-exif'] }) });
@@ -300,6 +304,8 @@ async function cmdForward(args) {
     const out = await model.forward(data, { height: s[1], width: s[2] });
     const json = { numTokens: out.numTokens, hiddenSize: out.hiddenSize, lastHiddenState: Array.from(out.lastHiddenState) };
     if (out.logits) json.logits = Array.from(out.logits);
+    if (out.poolerOutput) json.poolerOutput = Array.from(out.poolerOutput);
+    if (out.imageEmbeds) json.imageEmbeds = Array.from(out.imageEmbeds);
     json.build = model.info.build; json.threads = model.info.threads;
     writeOut(values, JSON.stringify(json) + '\n');
   } finally {

@@ -1,7 +1,12 @@
 // Type declarations for vitrine's JavaScript API (src/js/index.js).
 
 export type Build = 'mt' | 'st';
-export type Pooling = 'cls' | 'mean' | 'cls+mean';
+/**
+ * 'cls': token 0 of lastHiddenState; 'mean': mean of the patch tokens; 'cls+mean': both concatenated;
+ * 'pooler': HF pooler_output (CLIP: post_layernorm(CLS), SigLIP: the attention-pooling head);
+ * 'projection': CLIP image_embeds. `ModelInfo.poolings` lists what a model has.
+ */
+export type Pooling = 'cls' | 'mean' | 'cls+mean' | 'pooler' | 'projection';
 
 /** Every error vitrine throws is a VitrineError with one of these codes. */
 export type ErrorCode =
@@ -57,7 +62,7 @@ export interface PreprocessConfig {
 }
 
 export interface ModelInfo {
-  family: 'vit' | 'deit' | 'dinov2';
+  family: 'vit' | 'deit' | 'dinov2' | 'clip' | 'siglip';
   hiddenSize: number;
   numLayers: number;
   numHeads: number;
@@ -68,6 +73,10 @@ export interface ModelInfo {
   numRegisterTokens: number;
   classifier: 'none' | 'cls' | 'cls+dist' | 'cls+patchmean' | 'head';
   numLabels: number;
+  /** CLIP with visual_projection: its output width (image_embeds); 0 otherwise. */
+  projectionDim: number;
+  /** The poolings embed()/forward() accept for this model; the first is embed()'s default. */
+  poolings: readonly Pooling[];
   labels: readonly string[];
   preprocess: PreprocessConfig;
   /** Threads the engine runs with. */
@@ -92,7 +101,7 @@ export interface Pixels {
 }
 
 export interface ForwardResult {
-  /** [numTokens × hiddenSize], after the final LayerNorm (HF last_hidden_state). */
+  /** [numTokens × hiddenSize], HF last_hidden_state (after the final LayerNorm; CLIP: the encoder output). */
   lastHiddenState: Float32Array;
   numTokens: number;
   hiddenSize: number;
@@ -100,6 +109,10 @@ export interface ForwardResult {
   logits?: Float32Array;
   /** softmax(logits), or sigmoid for one logit / a sigmoid head. Present with logits. */
   scores?: Float32Array;
+  /** HF pooler_output (CLIP, SigLIP). */
+  poolerOutput?: Float32Array;
+  /** HF image_embeds (CLIP with visual_projection). */
+  imageEmbeds?: Float32Array;
   /** Pooled features, when `pooling` was given. */
   embedding?: Float32Array;
 }
@@ -115,11 +128,11 @@ export interface Model {
   readonly disposed: boolean;
   /** Decode + resize + crop + normalise as the checkpoint's image processor does. exif: apply EXIF orientation (default true; false = exactly what HF/PIL does). */
   preprocess(image: ImageInput, options?: { exif?: boolean }): Promise<Pixels>;
-  /** Raw forward on CHW pixels. ViT/DeiT need imageSize²; DINOv2 takes any multiple of the patch size. */
+  /** Raw forward on CHW pixels. ViT/DeiT/CLIP/SigLIP need imageSize²; DINOv2 takes any multiple of the patch size. */
   forward(pixels: Float32Array, options?: { height?: number; width?: number; pooling?: Pooling }): Promise<ForwardResult>;
   /** Top-K labels with scores, best first. Throws E_NO_CLASSIFIER for a backbone without classifier. */
   classify(image: ImageInput, options?: { topK?: number; exif?: boolean }): Promise<Prediction[]>;
-  /** Pooled embedding: 'cls' (D), 'mean' of patch tokens (D) or 'cls+mean' (2D). */
+  /** Pooled embedding (see Pooling; default info.poolings[0]). Throws E_INPUT for a pooling the model lacks. */
   embed(image: ImageInput, options?: { pooling?: Pooling; exif?: boolean }): Promise<Float32Array>;
   /** Free the weights and buffers; pending calls finish first. */
   dispose(): Promise<void>;

@@ -249,8 +249,6 @@ async function imageBytes(image) {
   return bytes;
 }
 
-const POOLINGS = ['cls', 'mean', 'cls+mean'];
-
 class Model {
   #rt; #engine; #queue = Promise.resolve(); #disposed = false; #maxPixels;
 
@@ -259,6 +257,8 @@ class Model {
     this.#engine = engine;
     this.#maxPixels = maxPixels ?? 50_000_000;
     const a = manifest.architecture;
+    // The engine owns the list of poolings the model has (default first); JS checks against it.
+    const { poolings } = JSON.parse(engine.infoJson());
     this.info = Object.freeze({
       family: a.family,
       hiddenSize: a.hidden_size,
@@ -271,6 +271,8 @@ class Model {
       numRegisterTokens: a.num_register_tokens,
       classifier: a.classifier,
       numLabels: a.num_labels,
+      projectionDim: a.projection_dim ?? 0,
+      poolings: Object.freeze(poolings),
       labels: Object.freeze([...manifest.labels]),
       preprocess: manifest.preprocess,
       threads: engine.threads(),
@@ -319,9 +321,15 @@ class Model {
     });
   }
 
+  #checkPooling(pooling) {
+    if (!this.info.poolings.includes(pooling)) {
+      throw err('E_INPUT', `pooling must be one of ${this.info.poolings.join(', ')} for this ${this.info.family} model, got ${JSON.stringify(pooling)}`);
+    }
+  }
+
   forward(pixels, { height, width, pooling } = {}) {
     return this.#enqueue(() => {
-      if (pooling !== undefined && !POOLINGS.includes(pooling)) throw err('E_INPUT', `pooling must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pooling)}`);
+      if (pooling !== undefined) this.#checkPooling(pooling);
       const C = this.info.numChannels;
       if (!(pixels instanceof Float32Array)) throw err('E_INPUT', 'forward(pixels): pixels must be a Float32Array (CHW)');
       if (height === undefined && width === undefined) height = width = Math.round(Math.sqrt(pixels.length / C));
@@ -338,6 +346,9 @@ class Model {
           out.logits = logits.slice();
           out.scores = Float32Array.from(engine.scores());
         }
+        // HF's pooled outputs under HF's names, when the model has them (CLIP, SigLIP).
+        if (this.info.poolings.includes('pooler')) out.poolerOutput = Float32Array.from(engine.pooled('pooler'));
+        if (this.info.poolings.includes('projection')) out.imageEmbeds = Float32Array.from(engine.pooled('projection'));
         if (pooling) out.embedding = Float32Array.from(engine.pooled(pooling));
         return out;
       });
@@ -359,9 +370,10 @@ class Model {
     });
   }
 
-  embed(image, { pooling = 'cls', exif = true } = {}) {
+  embed(image, { pooling, exif = true } = {}) {
     return this.#enqueue(async () => {
-      if (!POOLINGS.includes(pooling)) throw err('E_INPUT', `pooling must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pooling)}`);
+      pooling ??= this.info.poolings[0];
+      this.#checkPooling(pooling);
       const bytes = await imageBytes(image);
       return this.#engineCall((engine, Module) => {
         this.#preprocessInEngine(engine, Module, bytes, exif);

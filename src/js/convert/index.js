@@ -6,6 +6,7 @@ import { VitrineError } from '../errors.js';
 import { openSafetensors, openSafetensorsFolder, openNpz } from './sources.js';
 import { mapName, architectureFromConfig, expectedTensors, normalisePreprocess, familyDefaultPreprocess } from './mapping.js';
 import { chunkFileName, formatManifest, writeModelFolder } from './writer.js';
+import { TEXT_TOWER, towerHfName } from './towers.js';
 
 export const CONVERTER_VERSION = '0.1.0';
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
@@ -98,12 +99,12 @@ function plan(loc, config, source, opts, closers, close) {
   const dropped = [];
   const unknown = [];
   for (const t of source.tensors) {
-    const m = mapName(t.name);
+    const m = mapName(t.name, arch.family);
     if (m && !m.dropped && t.error) throw convertError(t.error);
     if (!m) { unknown.push(t); continue; }
     if (m.dropped) { dropped.push(t.name); continue; }
     let tg = targets.get(m.target);
-    if (!tg) targets.set(m.target, (tg = { parts: [], fused: m.part !== undefined }));
+    if (!tg) targets.set(m.target, (tg = { parts: [], fused: m.part !== undefined, reshape: Boolean(m.reshape) }));
     const slot = m.part ?? 0;
     if (tg.parts[slot]) throw convertError(`tensors ${srcLabel(tg.parts[slot])} and ${srcLabel(t)} both map to "${m.target}"`);
     tg.parts[slot] = t;
@@ -147,6 +148,7 @@ function plan(loc, config, source, opts, closers, close) {
     if (!Array.isArray(labels) || labels.length !== width || !labels.every((s) => typeof s === 'string')) {
       throw convertError(`vitrine_head.json: "labels" must be ${width} strings (the head's output width)`);
     }
+    if (has('projection.weight')) arch.projection_dim = targets.get('projection.weight').parts[0].shape[0];
     arch.classifier = 'head';
     arch.num_labels = width;
     arch.head = { pooling, layers: cleanLayers, output };
@@ -159,6 +161,8 @@ function plan(loc, config, source, opts, closers, close) {
       if (t.error) throw convertError(t.error);
       targets.set(name, { parts: [t], fused: false });
     }
+  } else if (has('projection.weight')) {
+    arch.projection_dim = targets.get('projection.weight').parts[0].shape[0];
   } else if (has('distillation_classifier.weight')) {
     arch.classifier = 'cls+dist';
   } else if (has('classifier.weight')) {
@@ -177,6 +181,8 @@ function plan(loc, config, source, opts, closers, close) {
 
   // 3. Expected tensors, shapes, and the layout.
   const prefix = ['dinov2_with_registers.', 'dinov2.', 'deit.', 'vit.'].find((p) => source.tensors.some((t) => t.name.startsWith(p))) ?? '';
+  const textTower = dropped.filter((n) => TEXT_TOWER.some((re) => re.test(n)));
+  if (textTower.length) notes.push(`vision tower only: the text tower (${textTower.length} tensors: text_model.*, text_projection, logit_scale/logit_bias) is dropped`);
   const expected = expectedTensors(arch);
   const planned = [];
   let offset = 0;
@@ -189,12 +195,16 @@ function plan(loc, config, source, opts, closers, close) {
       const partShape = e.shape.length === 2 ? [D, D] : [D];
       ['query', 'key', 'value'].forEach((qkv, i) => {
         const t = tg.parts[i];
-        if (!t) throw convertError(`missing tensor "${hfNameFor(e.name, arch, prefix).replace('{query,key,value}', qkv)}" (needed for "${e.name}")`);
+        if (!t) throw convertError(`missing tensor "${hfNameFor(e.name, arch, prefix).replace('{query,key,value}', qkv).replace('{q,k,v}', qkv[0])}" (needed for "${e.name}")`);
         if (!sameShape(t.shape, partShape)) throw convertError(`tensor ${srcLabel(t)}: shape ${shapeStr(t.shape)} but the architecture needs ${shapeStr(partShape)}`);
       });
     } else {
       const t = tg.parts[0];
-      if (!sameShape(t.shape, e.shape)) {
+      // CLIP's class_embedding [D] and the towers' position tables [T, D] are stored as [1,1,D] / [1,T,D]: the same
+      // row-major bytes under vitrine's shape.
+      const lead = e.shape.length - t.shape.length;
+      const fits = sameShape(tg.reshape && lead > 0 ? [...Array(lead).fill(1), ...t.shape] : t.shape, e.shape);
+      if (!fits) {
         throw convertError(`tensor "${e.name}" (from ${srcLabel(t)}): shape ${shapeStr(t.shape)} but the architecture needs ${shapeStr(e.shape)}`);
       }
     }
@@ -257,6 +267,7 @@ function plan(loc, config, source, opts, closers, close) {
 
 /** The Hugging Face name a canonical tensor comes from (for error messages). */
 function hfNameFor(name, arch, prefix) {
+  if (arch.family === 'clip' || arch.family === 'siglip') return name.startsWith('head.') ? `${name} in vitrine_head.safetensors` : towerHfName(name);
   const dino = arch.family === 'dinov2';
   if (/^(classifier|distillation_classifier)\./.test(name)) return arch.classifier === 'cls+dist' && name.startsWith('classifier.') ? `cls_${name}` : name;
   if (name.startsWith('head.')) return `${name} in vitrine_head.safetensors`;

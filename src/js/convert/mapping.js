@@ -1,6 +1,7 @@
 // Hugging Face names → vitrine canonical names (docs/FORMAT.md §6), and the architecture/preprocess blocks
 // of the manifest from config.json / preprocessor_config.json.
 import { VitrineError } from '../errors.js';
+import { TOWER_MODEL_TYPES, towerArchitecture, mapTowerName, towerTensors } from './towers.js';
 
 const convertError = (msg) => new VitrineError('E_CONVERT', msg);
 
@@ -44,10 +45,11 @@ const TOP_MAP = {
 };
 
 /**
- * Map one HF tensor name. Returns { target, part? } (part = 0/1/2 for q/k/v), { dropped: true }, or null when
- * the name is not one vitrine knows.
+ * Map one HF tensor name of a `family` checkpoint. Returns { target, part?, reshape? } (part = 0/1/2 for q/k/v;
+ * reshape: same elements, vitrine's shape), { dropped: true }, or null when the name is not one vitrine knows.
  */
-export function mapName(hfName) {
+export function mapName(hfName, family) {
+  if (family === 'clip' || family === 'siglip') return mapTowerName(hfName);
   let n = hfName;
   for (const p of PREFIXES) if (n.startsWith(p)) { n = n.slice(p.length); break; }
   if (DROPPED.some((re) => re.test(n))) return { dropped: true };
@@ -61,7 +63,7 @@ export function mapName(hfName) {
   return null;
 }
 
-const FAMILIES = { vit: 'vit', deit: 'deit', dinov2: 'dinov2', dinov2_with_registers: 'dinov2' };
+const FAMILIES = { vit: 'vit', deit: 'deit', dinov2: 'dinov2', dinov2_with_registers: 'dinov2', ...TOWER_MODEL_TYPES };
 
 function num(config, key, fallback, { int = true, min = 0 } = {}) {
   const v = config[key] ?? fallback;
@@ -75,7 +77,8 @@ function num(config, key, fallback, { int = true, min = 0 } = {}) {
 export function architectureFromConfig(config) {
   const modelType = config.model_type;
   const family = FAMILIES[modelType];
-  if (!family) throw convertError(`config.json: model_type ${JSON.stringify(modelType)} is not supported (vit, deit, dinov2, dinov2_with_registers)`);
+  if (!family) throw convertError(`config.json: model_type ${JSON.stringify(modelType)} is not supported (${Object.keys(FAMILIES).join(', ')})`);
+  if (TOWER_MODEL_TYPES[modelType]) return checkedBackbone(towerArchitecture(config, num));
   const dino = family === 'dinov2';
   const D = num(config, 'hidden_size', 768, { min: 1 });
   const arch = {
@@ -100,10 +103,7 @@ export function architectureFromConfig(config) {
     classifier: 'none',
     num_labels: 0,
   };
-  if (typeof arch.hidden_act !== 'string') throw convertError(`config.json: hidden_act must be a string, got ${JSON.stringify(arch.hidden_act)}`);
-  if (typeof arch.qkv_bias !== 'boolean') throw convertError(`config.json: qkv_bias must be a boolean`);
-  if (D % arch.num_attention_heads) throw convertError(`config.json: num_attention_heads ${arch.num_attention_heads} does not divide hidden_size ${D}`);
-  if (arch.image_size % arch.patch_size) throw convertError(`config.json: image_size ${arch.image_size} is not a multiple of patch_size ${arch.patch_size}`);
+  checkedBackbone(arch);
   if (dino) {
     const ratio = num(config, 'mlp_ratio', 4, { int: false });
     const hidden = Math.trunc(D * ratio);
@@ -115,10 +115,19 @@ export function architectureFromConfig(config) {
   return arch;
 }
 
+function checkedBackbone(arch) {
+  if (typeof arch.hidden_act !== 'string') throw convertError(`config.json: hidden_act must be a string, got ${JSON.stringify(arch.hidden_act)}`);
+  if (typeof arch.qkv_bias !== 'boolean') throw convertError(`config.json: qkv_bias must be a boolean`);
+  if (arch.hidden_size % arch.num_attention_heads) throw convertError(`config.json: num_attention_heads ${arch.num_attention_heads} does not divide hidden_size ${arch.hidden_size}`);
+  if (arch.image_size % arch.patch_size) throw convertError(`config.json: image_size ${arch.image_size} is not a multiple of patch_size ${arch.patch_size}`);
+  return arch;
+}
+
 /**
  * Expected canonical tensors (name → shape) in stream order, FORMAT §6.
  */
 export function expectedTensors(a) {
+  if (a.family === 'clip' || a.family === 'siglip') return [...towerTensors(a), ...headTensors(a)];
   const D = a.hidden_size, I = a.intermediate_size, P = a.patch_size, C = a.num_channels;
   const N = (a.image_size / P) ** 2, X = a.use_distillation_token ? 2 : 1, R = a.num_register_tokens;
   const F = a.use_swiglu_ffn ? 2 * I : I;
@@ -146,9 +155,14 @@ export function expectedTensors(a) {
   if (a.classifier === 'cls' || a.classifier === 'cls+dist') { add('classifier.weight', [L, D]); add('classifier.bias', [L]); }
   if (a.classifier === 'cls+patchmean') { add('classifier.weight', [L, 2 * D]); add('classifier.bias', [L]); }
   if (a.classifier === 'cls+dist') { add('distillation_classifier.weight', [L, D]); add('distillation_classifier.bias', [L]); }
+  return [...out, ...headTensors(a)];
+}
+
+function headTensors(a) {
+  const out = [];
   if (a.classifier === 'head') {
     a.head.layers.forEach((layer, k) => {
-      if (layer.type === 'linear') { add(`head.${k}.weight`, [layer.out, layer.in]); add(`head.${k}.bias`, [layer.out]); }
+      if (layer.type === 'linear') out.push({ name: `head.${k}.weight`, shape: [layer.out, layer.in] }, { name: `head.${k}.bias`, shape: [layer.out] });
     });
   }
   return out;
@@ -165,8 +179,10 @@ const PROCESSOR_DEFAULTS = {
   ViTImageProcessor: { do_convert_rgb: false, do_resize: true, size: { height: 224, width: 224 }, resample: 2, do_center_crop: false, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: STANDARD, image_std: STANDARD, squareSize: true },
   DeiTImageProcessor: { do_convert_rgb: false, do_resize: true, size: { height: 256, width: 256 }, resample: 3, do_center_crop: true, crop_size: { height: 224, width: 224 }, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: IMAGENET_MEAN, image_std: IMAGENET_STD, squareSize: true },
   BitImageProcessor: { do_convert_rgb: true, do_resize: true, size: { shortest_edge: 224 }, resample: 3, do_center_crop: true, crop_size: { height: 224, width: 224 }, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: CLIP_MEAN, image_std: CLIP_STD, squareSize: false },
+  CLIPImageProcessor: { do_convert_rgb: true, do_resize: true, size: { shortest_edge: 224 }, resample: 3, do_center_crop: true, crop_size: { height: 224, width: 224 }, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: CLIP_MEAN, image_std: CLIP_STD, squareSize: false },
+  SiglipImageProcessor: { do_convert_rgb: false, do_resize: true, size: { height: 224, width: 224 }, resample: 3, do_center_crop: false, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: STANDARD, image_std: STANDARD, squareSize: true },
 };
-const ALIASES = { ViTFeatureExtractor: 'ViTImageProcessor', DeiTFeatureExtractor: 'DeiTImageProcessor', BitFeatureExtractor: 'BitImageProcessor', ViTImageProcessorFast: 'ViTImageProcessor', DeiTImageProcessorFast: 'DeiTImageProcessor', BitImageProcessorFast: 'BitImageProcessor' };
+const ALIASES = { ViTFeatureExtractor: 'ViTImageProcessor', DeiTFeatureExtractor: 'DeiTImageProcessor', BitFeatureExtractor: 'BitImageProcessor', CLIPFeatureExtractor: 'CLIPImageProcessor', ViTImageProcessorFast: 'ViTImageProcessor', DeiTImageProcessorFast: 'DeiTImageProcessor', BitImageProcessorFast: 'BitImageProcessor', CLIPImageProcessorFast: 'CLIPImageProcessor' };
 
 /** What a checkpoint without preprocessor_config.json most plausibly used, per family. */
 export function familyDefaultPreprocess(arch) {
@@ -175,6 +191,8 @@ export function familyDefaultPreprocess(arch) {
   if (arch.family === 'deit') {
     return { image_processor_type: 'DeiTImageProcessor', size: { height: Math.round((s * 256) / 224), width: Math.round((s * 256) / 224) }, crop_size: { height: s, width: s } };
   }
+  if (arch.family === 'clip') return { image_processor_type: 'CLIPImageProcessor', size: { shortest_edge: s }, crop_size: { height: s, width: s } };
+  if (arch.family === 'siglip') return { image_processor_type: 'SiglipImageProcessor', size: { height: s, width: s } };
   // facebook/dinov2-* ship BitImageProcessor with shortest_edge 256, crop 224, ImageNet statistics.
   return { image_processor_type: 'BitImageProcessor', size: { shortest_edge: 256 }, crop_size: { height: 224, width: 224 }, image_mean: IMAGENET_MEAN, image_std: IMAGENET_STD };
 }
@@ -202,7 +220,7 @@ export function normalisePreprocess(pp, family) {
   let defaults = PROCESSOR_DEFAULTS[cls];
   const notes = [];
   if (!defaults) {
-    const fallback = family === 'dinov2' ? 'BitImageProcessor' : family === 'deit' ? 'DeiTImageProcessor' : 'ViTImageProcessor';
+    const fallback = { dinov2: 'BitImageProcessor', deit: 'DeiTImageProcessor', clip: 'CLIPImageProcessor', siglip: 'SiglipImageProcessor' }[family] ?? 'ViTImageProcessor';
     notes.push(`image processor ${JSON.stringify(cls)} is not one vitrine knows; its missing keys take ${fallback} defaults`);
     defaults = PROCESSOR_DEFAULTS[fallback];
     cls = cls ?? fallback;
