@@ -645,9 +645,9 @@ def tower_cases(w):
     # CLIPVisionModel: no projection; 3 heads of 16, non-default image/patch sizes
     px, _ = make_pixels(1801, 24, 24, CLIP_MEAN, CLIP_STD)
     tower_case(
-        w, "clip-vision", "clip", CLIPVisionModel, clip_vision_config(24, 8, hidden=48, heads=3, inter=80),
+        w, "clip-vision", "clip", CLIPVisionModel, clip_vision_config(24, 8, hidden=24, heads=3, inter=40),
         clip_processor(24, 27), 1800, px,
-        "CLIPVisionModel (no projection): 24x24, P8 -> 1 + 9 tokens, 3 heads of 16, I=80. Outputs last_hidden_state "
+        "CLIPVisionModel (no projection): 24x24, P8 -> 1 + 9 tokens, 3 heads of 8, I=40. Outputs last_hidden_state "
         "and pooler_output = post_layernorm(CLS); no image_embeds.")
 
     # CLIPModel: the text tower and the logit scale are in the checkpoint and must be dropped by the converter
@@ -672,15 +672,15 @@ def tower_cases(w):
         "nn.MultiheadAttention (in_proj_weight [3D,D] = q;k;v, in_proj_bias, out_proj), then x + mlp(layernorm(x)). "
         "pixels.npy == SiglipImageProcessor(image.png).", image_u8=u8)
 
-    # SiglipModel: text tower + logit scale/bias dropped; 4 heads of 10, I=56
+    # SiglipModel: text tower + logit scale/bias dropped; 4 heads of 6, I=40
     cfg = SiglipConfig(
         text_config=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
                          vocab_size=64, max_position_embeddings=8),
-        vision_config=siglip_vision_config(24, 8, hidden=40, heads=4, inter=56).to_dict())
+        vision_config=siglip_vision_config(24, 8, hidden=24, heads=4, inter=40).to_dict())
     px, _ = make_pixels(2101, 24, 24, HALF, HALF)
     tower_case(
         w, "siglip-full", "siglip", SiglipModel, cfg, siglip_processor(24), 2100, px,
-        "SiglipModel (text + vision): 24x24, P8 -> 9 tokens, 4 heads of 10, I=56. The converter keeps vision_model.* and "
+        "SiglipModel (text + vision): 24x24, P8 -> 9 tokens, 4 heads of 6, I=40. The converter keeps vision_model.* and "
         "drops text_model.*, logit_scale and logit_bias. pooler_output = SiglipModel.get_image_features.")
 
 

@@ -426,12 +426,12 @@ def main():
         if g not in ("panorama_5000x300.jpg",):
             plan.append((g, "raw", True) if g not in ("tall_60x900.png",) else (g, "vit", True))
     plan += [("panorama_5000x300.jpg", "vit", True), ("panorama_5000x300.jpg", "deit", True)]
-    # CLIP and SigLIP at their checkpoints' configs (a landscape photo, a portrait-shaped EXIF photo, grayscale,
-    # the panorama) and at small sizes on odd inputs
-    for p in ("dog_beagle.jpg", "person_cameraman_gray.png"):
+    # CLIP and SigLIP at their checkpoints' configs (a photo, the panorama) and at small sizes on odd inputs
+    # (tall, tiny, RGBA, CMYK, EXIF-rotated, grayscale)
+    for p in ("dog_beagle.jpg", "panorama_5000x300.jpg"):
         plan += [(p, "clip", True), (p, "siglip", True)]
-    plan += [("panorama_5000x300.jpg", "clip", True), ("panorama_5000x300.jpg", "siglip", True)]
-    for g in ("tall_60x900.png", "tiny_3x5.jpg", "small_100x80.jpg", "rgba.png", "cmyk_small.jpg", "exif_6.jpg"):
+    for g in ("tall_60x900.png", "tiny_3x5.jpg", "small_100x80.jpg", "rgba.png", "cmyk_small.jpg", "exif_6.jpg",
+              "gray.jpg"):
         plan += [(g, "clip_small", True), (g, "siglip_small", True)]
 
     cases = []
