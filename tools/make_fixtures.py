@@ -532,7 +532,8 @@ def tower_outputs(model, pixels):
 
 
 def arch_for_tower(family, vcfg, projection_dim):
-    """FORMAT.md §4 `architecture` for a CLIP / SigLIP vision tower."""
+    """FORMAT.md §4 `architecture` for a CLIP / SigLIP vision tower: the keys every family shares (+ CLIP's
+    projection_dim); the ViT-like keys (tokens, layer scale, SwiGLU, interpolation) are not theirs."""
     a = {
         "family": family,
         "hidden_size": vcfg.hidden_size,
@@ -545,11 +546,6 @@ def arch_for_tower(family, vcfg, projection_dim):
         "layer_norm_eps": vcfg.layer_norm_eps,
         "hidden_act": vcfg.hidden_act,
         "qkv_bias": True,
-        "use_distillation_token": False,
-        "num_register_tokens": 0,
-        "use_layer_scale": False,
-        "use_swiglu_ffn": False,
-        "interpolate_pos_encoding": False,
         "classifier": "none",
         "num_labels": 0,
     }
@@ -1176,20 +1172,20 @@ def np_forward(t, arch, pixels, head=None, swap_gelu=False, eps=None, antialias=
     emb = patches @ t["embeddings.patch.weight"].reshape(D, -1).T
     if "embeddings.patch.bias" in t:  # CLIP's patch conv has no bias
         emb = emb + t["embeddings.patch.bias"]
-    X = 0 if family == "siglip" else 2 if arch["use_distillation_token"] else 1
+    X = 0 if family == "siglip" else 2 if arch.get("use_distillation_token") else 1
     pre = [t["embeddings.cls_token"].reshape(1, D)] if X else []
     if X == 2:
         pre.append(t["embeddings.distillation_token"].reshape(1, D))
     pos = t["embeddings.position_embeddings"].reshape(-1, D)
     g0 = int(round(math.sqrt(pos.shape[0] - X)))
     if (gh, gw) != (g0, g0) or (family == "dinov2" and H != W):
-        assert arch["interpolate_pos_encoding"], "ViT/DeiT/CLIP/SigLIP need image_size input"
+        assert arch.get("interpolate_pos_encoding"), "ViT/DeiT/CLIP/SigLIP need image_size input"
         aa = arch.get("hf_antialias", False) if antialias is None else antialias
         fn = bicubic_aa_weights if aa else bicubic_weights
         grid = pos[X:].reshape(g0, g0, D)
         pos = np.concatenate([pos[:X], np.einsum("hi,ijd,wj->hwd", fn(g0, gh), grid, fn(g0, gw)).reshape(-1, D)])
     h = np.concatenate(pre + [emb]) + pos
-    R = arch["num_register_tokens"]
+    R = arch.get("num_register_tokens", 0)
     if R:
         h = np.concatenate([h[:1], t["embeddings.register_tokens"].reshape(R, D), h[1:]])
 
@@ -1231,7 +1227,7 @@ def np_forward(t, arch, pixels, head=None, swap_gelu=False, eps=None, antialias=
 
     def mlp(v, p):
         f = lin(v, p + "mlp.fc1")
-        if arch["use_swiglu_ffn"]:
+        if arch.get("use_swiglu_ffn"):
             I = arch["intermediate_size"]
             f = f[:, :I] / (1 + np.exp(-f[:, :I])) * f[:, I:]
         else:
@@ -1244,9 +1240,9 @@ def np_forward(t, arch, pixels, head=None, swap_gelu=False, eps=None, antialias=
         p = f"layers.{l}."
         xn = ln(h, p + "norm1")
         a = attend(xn, xn, p + "attn")
-        h = h + (a * t[p + "ls1"] if arch["use_layer_scale"] else a)
+        h = h + (a * t[p + "ls1"] if arch.get("use_layer_scale") else a)
         f = mlp(ln(h, p + "norm2"), p)
-        h = h + (f * t[p + "ls2"] if arch["use_layer_scale"] else f)
+        h = h + (f * t[p + "ls2"] if arch.get("use_layer_scale") else f)
     if family == "clip":
         # last_hidden_state is the encoder output; only the CLS row goes through post_layernorm
         out = {"pooler_output": ln(h[0], "norm")}
@@ -1328,9 +1324,9 @@ def reference_check(root):
                 key = name + sfx
                 sens[key] = {"gelu_swapped": diff(swap_gelu=True), "eps_1e-5": diff(eps=1e-5),
                              "eps_swapped": diff(eps=1e-6 if arch["layer_norm_eps"] < 1e-9 else 1e-12)}
-                if arch["interpolate_pos_encoding"] and "pos_interpolation" in item:
+                if arch.get("interpolate_pos_encoding") and "pos_interpolation" in item:
                     sens[key]["antialias_flipped"] = diff(antialias=not arch["hf_antialias"])
-                if arch["num_register_tokens"]:
+                if arch.get("num_register_tokens"):
                     sens[key]["registers_excluded_from_mean"] = diff(registers_in_mean=False)
         res[name] = {"max_abs": worst, "dropped": dropped}
         assert worst < TOLERANCE / 5, f"numpy reference differs from HF golden on {name}: {worst}"

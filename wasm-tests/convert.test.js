@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { convert, planConversion } from '../src/js/convert/index.js';
 import { openSafetensors } from '../src/js/convert/sources.js';
 import { normalisePreprocess, architectureFromConfig } from '../src/js/convert/mapping.js';
+import { getRuntime } from '../src/js/runtime.js';
 import { readNpy, writeNpy, f16ToF32 } from '../src/js/npy.js';
 import { ROOT, FIXTURES, cases, caseInfo, caseSource, tmpDir, copyDir } from './helpers/env.js';
 import { makeHfModel, writeSafetensors, writeNpz, hfTensors, TINY } from './helpers/synth.js';
@@ -344,7 +345,7 @@ describe('refusals name the file and the tensor', () => {
 });
 
 test('planConversion reads only headers (no data) and agrees with convert', async () => {
-  const { manifest, close } = planConversion(path.join(FIXTURES, 'dinov2-interp/hf'));
+  const { manifest, close } = await planConversion(path.join(FIXTURES, 'dinov2-interp/hf'));
   close();
   const m = await convert(path.join(FIXTURES, 'dinov2-interp/hf'), tmpDir('plan'));
   assert.deepEqual(manifest.tensors, m.tensors);
@@ -408,4 +409,20 @@ test('conversion streams: a ~100 MB checkpoint converts with far less than 100 M
   const m = checkLayout(out);
   assert.equal(m.architecture.hidden_size, 512);
   assert.ok(m.chunks.length >= 24);
+});
+
+test('the engine\'s tensor table (embind tensorTable) is exactly what the converter writes, for every fixture', async () => {
+  const { Module } = await getRuntime('st', 1);
+  for (const name of cases()) {
+    const m = await convert(caseSource(name), tmpDir(`table-${name}`));
+    const table = Module.tensorTable(JSON.stringify(m.architecture));
+    assert.ok(Array.isArray(table), `${name}: ${JSON.stringify(table)}`);
+    assert.deepEqual(table, m.tensors.map((t) => ({ name: t.name, shape: t.shape })), name);
+  }
+  // An architecture the engine refuses comes back as { code, message } naming the key.
+  const bad = Module.tensorTable(JSON.stringify({ ...caseInfo('vit').architecture, hidden_size: 'x' }));
+  assert.equal(bad.code, 'E_MANIFEST');
+  assert.match(bad.message, /"hidden_size" must be an integer/);
+  const typo = Module.tensorTable(JSON.stringify({ ...caseInfo('vit').architecture, use_layer_scael: true }));
+  assert.match(typo.message, /unknown key "use_layer_scael"/);
 });

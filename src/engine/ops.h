@@ -41,11 +41,12 @@ void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int he
 // Elementwise helpers used outside GEMM epilogues.
 void gelu_erf_inplace(float* x, size_t n);
 void relu_inplace(float* x, size_t n);
-// Activations of rare configs (hidden_act "gelu_new"/"gelu_pytorch_tanh", "silu", CLIP's "quick_gelu"): plain
-// loops, no SIMD twin.
+// Activations of rare configs (hidden_act "gelu_new"/"gelu_pytorch_tanh", "silu", "quick_gelu"): plain loops, no
+// SIMD twin.
 void gelu_tanh_inplace(float* x, size_t n);
 void silu_inplace(float* x, size_t n);
-void quick_gelu_inplace(float* x, size_t n);  // x·sigmoid(1.702x)
+// x · sigmoid(1.702 x): HF's "quick_gelu" (CLIP).
+void quick_gelu_inplace(float* x, size_t n);
 // out[i] = silu(a[i]) * b[i]; SwiGLU's gate. a, b are rows of a [rows, 2*width] matrix: a = first half.
 void swiglu_rows(const float* ab, int rows, int width, float* out);
 // x[i] += s[i % dim] * y[i] (layer scale residual) when s != nullptr, else x[i] += y[i].

@@ -2,16 +2,16 @@
 
 export type Build = 'mt' | 'st';
 /**
- * 'cls': token 0 of lastHiddenState; 'mean': mean of the patch tokens; 'cls+mean': both concatenated;
- * 'pooler': HF pooler_output (CLIP: post_layernorm(CLS), SigLIP: the attention-pooling head);
- * 'projection': CLIP image_embeds. `ModelInfo.poolings` lists what a model has.
+ * How embed()/forward() pool the final hidden state. 'cls' | 'mean' | 'cls+mean' for every family with a CLS token;
+ * 'projection' (CLIP image_embeds) and 'pooler' (SigLIP pooler_output, CLIP post-LayerNorm CLS) where the family has
+ * them. A loaded model lists its own in `info.poolings`.
  */
-export type Pooling = 'cls' | 'mean' | 'cls+mean' | 'pooler' | 'projection';
+export type Pooling = 'cls' | 'mean' | 'cls+mean' | 'projection' | 'pooler';
 
 /** Every error vitrine throws is a VitrineError with one of these codes. */
 export type ErrorCode =
   | 'E_MANIFEST' | 'E_CHUNK_MISSING' | 'E_CHUNK_SIZE' | 'E_CHUNK_HASH' | 'E_LOAD' | 'E_ABORTED'
-  | 'E_IMAGE' | 'E_INPUT' | 'E_NO_CLASSIFIER' | 'E_DISPOSED' | 'E_CONVERT' | 'E_WASM';
+  | 'E_IMAGE' | 'E_INPUT' | 'E_NO_CLASSIFIER' | 'E_MEMORY' | 'E_DISPOSED' | 'E_CONVERT' | 'E_WASM';
 
 export class VitrineError extends Error {
   readonly code: ErrorCode;
@@ -62,7 +62,8 @@ export interface PreprocessConfig {
 }
 
 export interface ModelInfo {
-  family: 'vit' | 'deit' | 'dinov2' | 'clip' | 'siglip';
+  /** The engine's family module ('vit', 'deit', 'dinov2', ...). */
+  family: string;
   hiddenSize: number;
   numLayers: number;
   numHeads: number;
@@ -73,9 +74,9 @@ export interface ModelInfo {
   numRegisterTokens: number;
   classifier: 'none' | 'cls' | 'cls+dist' | 'cls+patchmean' | 'head';
   numLabels: number;
-  /** CLIP with visual_projection: its output width (image_embeds); 0 otherwise. */
+  /** CLIP with visual_projection: the width of image_embeds; 0 otherwise. */
   projectionDim: number;
-  /** The poolings embed()/forward() accept for this model; the first is embed()'s default. */
+  /** The poolings this model offers (reported by the engine); the first is embed()'s default. */
   poolings: readonly Pooling[];
   labels: readonly string[];
   preprocess: PreprocessConfig;
@@ -109,7 +110,7 @@ export interface ForwardResult {
   logits?: Float32Array;
   /** softmax(logits), or sigmoid for one logit / a sigmoid head. Present with logits. */
   scores?: Float32Array;
-  /** HF pooler_output (CLIP, SigLIP). */
+  /** HF pooler_output (CLIP: post_layernorm(CLS); SigLIP: the attention-pooling head). */
   poolerOutput?: Float32Array;
   /** HF image_embeds (CLIP with visual_projection). */
   imageEmbeds?: Float32Array;
@@ -132,7 +133,7 @@ export interface Model {
   forward(pixels: Float32Array, options?: { height?: number; width?: number; pooling?: Pooling }): Promise<ForwardResult>;
   /** Top-K labels with scores, best first. Throws E_NO_CLASSIFIER for a backbone without classifier. */
   classify(image: ImageInput, options?: { topK?: number; exif?: boolean }): Promise<Prediction[]>;
-  /** Pooled embedding (see Pooling; default info.poolings[0]). Throws E_INPUT for a pooling the model lacks. */
+  /** Pooled embedding (see Pooling; default info.poolings[0]). E_INPUT for a pooling the model does not offer. */
   embed(image: ImageInput, options?: { pooling?: Pooling; exif?: boolean }): Promise<Float32Array>;
   /** Free the weights and buffers; pending calls finish first. */
   dispose(): Promise<void>;

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { VitrineError } from '../errors.js';
 import { openSafetensors, openSafetensorsFolder, openNpz } from './sources.js';
-import { mapName, architectureFromConfig, expectedTensors, normalisePreprocess, familyDefaultPreprocess } from './mapping.js';
+import { tensorTable, normalisePreprocess, familyDefaultPreprocess } from './mapping.js';
+import { familyForModelType } from './families/index.js';
 import { chunkFileName, formatManifest, writeModelFolder } from './writer.js';
-import { TEXT_TOWER, towerHfName } from './towers.js';
 
 export const CONVERTER_VERSION = '0.1.0';
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
@@ -20,6 +20,7 @@ function readJson(file, what = path.basename(file)) {
 }
 
 const shapeStr = (s) => `[${s.join(',')}]`;
+const numel = (s) => s.reduce((a, b) => a * b, 1);
 const sameShape = (a, b) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Parse "4194304", "4M", "4MiB", "512k". */
@@ -59,7 +60,7 @@ function pytorchOnly(what) {
  * Plan a conversion (read headers + configs, map names, check shapes) without writing anything.
  * Returns { manifest (without chunks / stream_size), plan: [{ name, shape, offset, parts:[entry] }], close }.
  */
-export function planConversion(src, opts = {}) {
+export async function planConversion(src, opts = {}) {
   const loc = locateSource(src, opts.config);
   let source;
   if (loc.kind === 'npz') source = openNpz(loc.file);
@@ -82,29 +83,34 @@ export function planConversion(src, opts = {}) {
       throw convertError(`${path.join(path.basename(loc.dir), 'config.json')}: missing (a Hugging Face model folder has a config.json; pass --config for an .npz)`);
     }
     const config = readJson(loc.configPath, 'config.json');
-    return plan(loc, config, source, opts, closers, close);
+    return await plan(loc, config, source, opts, closers, close);
   } catch (e) {
     close();
     throw e;
   }
 }
 
-function plan(loc, config, source, opts, closers, close) {
+async function plan(loc, config, source, opts, closers, close) {
   const notes = [];
-  const arch = architectureFromConfig(config);
+  const family = familyForModelType(config.model_type);
+  const arch = family.architecture(config);
   const srcLabel = (t) => `"${t.name}" (${t.file})`;
 
-  // 1. Map HF names → canonical targets.
+  // 1. Map HF names → canonical targets (the family's name table; the model prefix, e.g. "vit.", removed).
+  const names = family.names(arch);
+  const prefix = family.prefixes.find((p) => source.tensors.some((t) => t.name.startsWith(p))) ?? '';
   const targets = new Map(); // canonical → { parts: [entry], fused }
   const dropped = [];
   const unknown = [];
   for (const t of source.tensors) {
-    const m = mapName(t.name, arch.family);
-    if (m && !m.dropped && t.error) throw convertError(t.error);
+    const p = family.prefixes.find((x) => t.name.startsWith(x));
+    const n = p ? t.name.slice(p.length) : t.name;
+    if (family.dropped.some((re) => re.test(n))) { dropped.push(t.name); continue; }
+    const m = names.toCanonical(n);
     if (!m) { unknown.push(t); continue; }
-    if (m.dropped) { dropped.push(t.name); continue; }
+    if (t.error) throw convertError(t.error);
     let tg = targets.get(m.target);
-    if (!tg) targets.set(m.target, (tg = { parts: [], fused: m.part !== undefined, reshape: Boolean(m.reshape) }));
+    if (!tg) targets.set(m.target, (tg = { parts: [], fused: m.part !== undefined }));
     const slot = m.part ?? 0;
     if (tg.parts[slot]) throw convertError(`tensors ${srcLabel(tg.parts[slot])} and ${srcLabel(t)} both map to "${m.target}"`);
     tg.parts[slot] = t;
@@ -128,16 +134,14 @@ function plan(loc, config, source, opts, closers, close) {
     if (has('classifier.weight') || has('distillation_classifier.weight')) {
       throw convertError(`the checkpoint has a classifier ("classifier.weight") and a custom head (vitrine_head.json); keep one`);
     }
+    // The engine checks the pooling (one the family offers) and every layer's width (tensorTable below).
     const { pooling, layers, output, labels, ...rest } = head;
-    if (!['cls', 'mean', 'cls+mean'].includes(pooling)) throw convertError(`vitrine_head.json: pooling must be "cls", "mean" or "cls+mean", got ${JSON.stringify(pooling)}`);
-    if (!['softmax', 'sigmoid'].includes(output)) throw convertError(`vitrine_head.json: output must be "softmax" or "sigmoid", got ${JSON.stringify(output)}`);
     if (!Array.isArray(layers) || !layers.length) throw convertError('vitrine_head.json: "layers" must be a non-empty array');
-    let width = pooling === 'cls+mean' ? 2 * arch.hidden_size : arch.hidden_size;
+    let width = 0;
     let lastLinear = -1;
     const cleanLayers = layers.map((layer, k) => {
       if (layer?.type === 'linear') {
         if (!Number.isInteger(layer.in) || !Number.isInteger(layer.out) || layer.out < 1) throw convertError(`vitrine_head.json: layer ${k}: linear needs integer "in" and "out"`);
-        if (layer.in !== width) throw convertError(`vitrine_head.json: layer ${k}: in=${layer.in} but its input is ${width} wide`);
         width = layer.out; lastLinear = k;
         return { type: 'linear', in: layer.in, out: layer.out };
       }
@@ -148,7 +152,6 @@ function plan(loc, config, source, opts, closers, close) {
     if (!Array.isArray(labels) || labels.length !== width || !labels.every((s) => typeof s === 'string')) {
       throw convertError(`vitrine_head.json: "labels" must be ${width} strings (the head's output width)`);
     }
-    if (has('projection.weight')) arch.projection_dim = targets.get('projection.weight').parts[0].shape[0];
     arch.classifier = 'head';
     arch.num_labels = width;
     arch.head = { pooling, layers: cleanLayers, output };
@@ -161,16 +164,13 @@ function plan(loc, config, source, opts, closers, close) {
       if (t.error) throw convertError(t.error);
       targets.set(name, { parts: [t], fused: false });
     }
-  } else if (has('projection.weight')) {
-    arch.projection_dim = targets.get('projection.weight').parts[0].shape[0];
-  } else if (has('distillation_classifier.weight')) {
-    arch.classifier = 'cls+dist';
-  } else if (has('classifier.weight')) {
-    arch.classifier = arch.family === 'dinov2' ? 'cls+patchmean' : 'cls';
+  } else if (family.classifier(has) !== 'none') {
+    arch.classifier = family.classifier(has);
   } else {
     const wantsHead = archNames.find((a) => /ForImageClassification/.test(a));
     if (wantsHead) throw convertError(`missing tensor "classifier.weight": config.json says ${wantsHead} but the checkpoint has no classifier`);
   }
+  family.checkpointFacts?.({ arch, shapeOf: (name) => targets.get(name)?.parts[0]?.shape, dropped, notes });
   if (arch.classifier === 'cls' || arch.classifier === 'cls+patchmean' || arch.classifier === 'cls+dist') {
     const w = targets.get('classifier.weight').parts[0];
     arch.num_labels = w.shape[0];
@@ -179,32 +179,29 @@ function plan(loc, config, source, opts, closers, close) {
     }
   }
 
-  // 3. Expected tensors, shapes, and the layout.
-  const prefix = ['dinov2_with_registers.', 'dinov2.', 'deit.', 'vit.'].find((p) => source.tensors.some((t) => t.name.startsWith(p))) ?? '';
-  const textTower = dropped.filter((n) => TEXT_TOWER.some((re) => re.test(n)));
-  if (textTower.length) notes.push(`vision tower only: the text tower (${textTower.length} tensors: text_model.*, text_projection, logit_scale/logit_bias) is dropped`);
-  const expected = expectedTensors(arch);
+  // 3. Expected tensors (the engine's table), shapes, and the layout.
+  const expected = await tensorTable(arch, (m) => convertError(arch.classifier === 'head' ? `vitrine_head.json: ${m}` : m));
+  const hfName = (name) => hfNameFor(name, family.names(arch), prefix);
   const planned = [];
   let offset = 0;
   for (const e of expected) {
     const tg = targets.get(e.name);
-    if (!tg) throw convertError(`missing tensor "${e.name}" (Hugging Face name "${hfNameFor(e.name, arch, prefix)}")`);
+    if (!tg) throw convertError(`missing tensor "${e.name}" (Hugging Face name "${hfName(e.name)}")`);
     targets.delete(e.name);
     if (tg.fused) {
       const D = arch.hidden_size;
       const partShape = e.shape.length === 2 ? [D, D] : [D];
       ['query', 'key', 'value'].forEach((qkv, i) => {
         const t = tg.parts[i];
-        if (!t) throw convertError(`missing tensor "${hfNameFor(e.name, arch, prefix).replace('{query,key,value}', qkv).replace('{q,k,v}', qkv[0])}" (needed for "${e.name}")`);
+        if (!t) throw convertError(`missing tensor "${prefix}${names.toHf(e.name)[i]}" (needed for "${e.name}")`);
         if (!sameShape(t.shape, partShape)) throw convertError(`tensor ${srcLabel(t)}: shape ${shapeStr(t.shape)} but the architecture needs ${shapeStr(partShape)}`);
       });
     } else {
       const t = tg.parts[0];
-      // CLIP's class_embedding [D] and the towers' position tables [T, D] are stored as [1,1,D] / [1,T,D]: the same
-      // row-major bytes under vitrine's shape.
-      const lead = e.shape.length - t.shape.length;
-      const fits = sameShape(tg.reshape && lead > 0 ? [...Array(lead).fill(1), ...t.shape] : t.shape, e.shape);
-      if (!fits) {
+      // A family may list tensors whose HF shape differs from vitrine's only in layout (same elements in the same
+      // order, e.g. a [1+N, D] position table for [1, 1+N, D]).
+      const relaid = family.reshaped?.includes(e.name) && numel(t.shape) === numel(e.shape);
+      if (!sameShape(t.shape, e.shape) && !relaid) {
         throw convertError(`tensor "${e.name}" (from ${srcLabel(t)}): shape ${shapeStr(t.shape)} but the architecture needs ${shapeStr(e.shape)}`);
       }
     }
@@ -266,25 +263,16 @@ function plan(loc, config, source, opts, closers, close) {
 }
 
 /** The Hugging Face name a canonical tensor comes from (for error messages). */
-function hfNameFor(name, arch, prefix) {
-  if (arch.family === 'clip' || arch.family === 'siglip') return name.startsWith('head.') ? `${name} in vitrine_head.safetensors` : towerHfName(name);
-  const dino = arch.family === 'dinov2';
-  if (/^(classifier|distillation_classifier)\./.test(name)) return arch.classifier === 'cls+dist' && name.startsWith('classifier.') ? `cls_${name}` : name;
+function hfNameFor(name, names, prefix) {
   if (name.startsWith('head.')) return `${name} in vitrine_head.safetensors`;
-  const top = { 'embeddings.patch.weight': 'embeddings.patch_embeddings.projection.weight', 'embeddings.patch.bias': 'embeddings.patch_embeddings.projection.bias', 'norm.weight': 'layernorm.weight', 'norm.bias': 'layernorm.bias' };
-  if (top[name]) return prefix + top[name];
-  if (name.startsWith('embeddings.')) return prefix + name;
-  const m = /^layers\.(\d+)\.(.*)$/.exec(name);
-  if (!m) return name;
-  const sub = m[2]
-    .replace(/^norm1\./, dino ? 'norm1.' : 'layernorm_before.')
-    .replace(/^norm2\./, dino ? 'norm2.' : 'layernorm_after.')
-    .replace(/^attn\.qkv\.(\w+)$/, 'attention.attention.{query,key,value}.$1')
-    .replace(/^attn\.out\./, 'attention.output.dense.')
-    .replace(/^mlp\.fc1\./, dino ? (arch.use_swiglu_ffn ? 'mlp.weights_in.' : 'mlp.fc1.') : 'intermediate.dense.')
-    .replace(/^mlp\.fc2\./, dino ? (arch.use_swiglu_ffn ? 'mlp.weights_out.' : 'mlp.fc2.') : 'output.dense.')
-    .replace(/^ls(\d)$/, 'layer_scale$1.lambda1');
-  return `${prefix}encoder.layer.${m[1]}.${sub}`;
+  const hf = names.toHf(name);
+  if (hf === undefined) return name;
+  // A fused tensor (q, k, v) is shown as its three parts; classifiers and CLIP's projection carry no model prefix.
+  const full = (h) => (/^(classifier|cls_classifier|distillation_classifier|visual_projection)\./.test(h) ? h : prefix + h);
+  if (!Array.isArray(hf)) return full(hf);
+  const parts = hf.map((h) => h.split('.'));
+  const at = parts[0].findIndex((p, i) => parts.some((q) => q[i] !== p));
+  return full([...parts[0].slice(0, at), `{${parts.map((q) => q[at]).join(',')}}`, ...parts[0].slice(at + 1)].join('.'));
 }
 
 /**
@@ -294,7 +282,7 @@ function hfNameFor(name, arch, prefix) {
 export async function convert(src, outDir, opts = {}) {
   const chunkSize = parseSize(opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
   if (!Number.isInteger(chunkSize) || chunkSize < 64 || chunkSize % 64) throw convertError(`--chunk-size must be a multiple of 64 bytes, ≥ 64 (got ${opts.chunkSize})`);
-  const { manifest, plan: planned, close } = planConversion(src, opts);
+  const { manifest, plan: planned, close } = await planConversion(src, opts);
   try {
     manifest.chunk_size = chunkSize;
     const items = planned.map((p) => ({ name: p.name, offset: p.offset, bytes: p.shape.reduce((a, b) => a * b, 1) * 4,
