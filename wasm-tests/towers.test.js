@@ -81,6 +81,19 @@ for (const build of BUILDS) {
   });
 }
 
+test('a two-tower checkpoint converts to its vision tower and says the text tower was dropped', async () => {
+  for (const name of ['clip-full', 'siglip-full']) {
+    const m = JSON.parse(fs.readFileSync(path.join(await convertedCase(name), 'manifest.json'), 'utf8'));
+    const text = caseInfo(name).state_dict_keys.filter((k) => !k.startsWith('vision_model.') && k !== 'visual_projection.weight');
+    assert.deepEqual([...m.metadata.dropped].sort(), text.sort(), `${name}: dropped = the text side`);
+    assert.ok(m.metadata.notes.some((n) => n.startsWith(`vision tower only: the text tower (${text.length} tensors`)), m.metadata.notes.join('; '));
+    assert.ok(!m.tensors.some((t) => t.name.startsWith('text')));
+  }
+  // CLIPVisionModel's config carries projection_dim, its checkpoint no projection: none is made up.
+  assert.equal(JSON.parse(fs.readFileSync(path.join(FIXTURES, 'clip-vision/hf/config.json'), 'utf8')).projection_dim, 24);
+  assert.equal(caseInfo('clip-vision').architecture.projection_dim, 0);
+});
+
 describe('vitrine embed on the towers', () => {
   before(() => requireBuild('st'));
   test('default pooling: CLIP image_embeds, SigLIP pooler_output (jsonl)', async () => {
