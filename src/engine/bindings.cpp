@@ -109,10 +109,18 @@ val tensor_table(const std::string& architecture_json) {
   return rows;
 }
 
+// The families this engine knows (families/registry.cpp, the one list); the converter loads a module per name.
+val family_names() {
+  val out = val::array();
+  for (const std::string& name : vitrine::family_list()) out.call<void>("push", name);
+  return out;
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(vitrine) {
   function("tensorTable", &tensor_table);
+  function("familyNames", &family_names);
   class_<Engine>("Engine")
       .constructor<int>()
       .function("threads", &Engine::threads)

@@ -49,10 +49,10 @@ struct Architecture {
   bool swiglu = false;
   bool interpolate_pos = false;
   bool interpolate_antialias = false;  // DINOv2-with-registers resizes positions with antialias=True
+  int projection_dim = 0;              // width of the "projection" pooling (CLIP image_embeds); 0 = none
   Classifier classifier = Classifier::None;
   int num_labels = 0;
   HeadSpec head;
-  int projection_dim = 0;  // CLIP: rows of visual_projection (image_embeds width); 0 = none
 
   int grid() const { return image_size / patch; }
   int position_prefix() const { return (cls_token ? 1 : 0) + (distillation_token ? 1 : 0); }  // prefix tokens with a position row

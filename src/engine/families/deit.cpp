@@ -9,12 +9,7 @@ class Deit : public VitLikeFamily {
  public:
   const char* name() const override { return "deit"; }
   Status parse(Fields& f, Architecture* a) const override {
-    parse_vit_like_keys(f, a);
-    if (!f.status().ok()) return f.status();
-    if (a->registers || a->layer_scale || a->swiglu || a->interpolate_pos || a->interpolate_antialias)
-      return Status::Err(Code::Manifest,
-                         "manifest: architecture: registers, layer scale, SwiGLU and position interpolation are DINOv2-only");
-    return check_classifier(*a);
+    return parse_vit_like_keys(f, a, {/*distillation_token=*/true, /*dinov2=*/false});
   }
 };
 

@@ -10,9 +10,7 @@ class Dinov2 : public VitLikeFamily {
  public:
   const char* name() const override { return "dinov2"; }
   Status parse(Fields& f, Architecture* a) const override {
-    parse_vit_like_keys(f, a);
-    if (!f.status().ok()) return f.status();
-    return check_classifier(*a);
+    return parse_vit_like_keys(f, a, {/*distillation_token=*/true, /*dinov2=*/true});
   }
 };
 

@@ -48,13 +48,20 @@ void VitLikeFamily::tensors(const Architecture& a, Model* m, TensorTable* t) con
   classifier_tensors(a, m, t);
 }
 
-void parse_vit_like_keys(Fields& f, Architecture* a) {
+Status parse_vit_like_keys(Fields& f, Architecture* a, VitLikeFeatures allowed) {
   f.boolean("use_distillation_token", &a->distillation_token);
   f.integer("num_register_tokens", &a->registers, 0, 1024);
   f.boolean("use_layer_scale", &a->layer_scale);
   f.boolean("use_swiglu_ffn", &a->swiglu);
   f.boolean("interpolate_pos_encoding", &a->interpolate_pos);
   f.boolean("interpolate_antialias", &a->interpolate_antialias, /*required=*/false);
+  if (!f.status().ok()) return f.status();
+  const auto err = [](const std::string& m) { return Status::Err(Code::Manifest, "manifest: architecture: " + m); };
+  if (!allowed.dinov2 && (a->registers || a->layer_scale || a->swiglu || a->interpolate_pos || a->interpolate_antialias))
+    return err("registers, layer scale, SwiGLU and position interpolation are DINOv2-only");
+  if (!allowed.distillation_token && a->distillation_token)
+    return err("family \"" + a->family_name + "\" has no distillation token");
+  return check_classifier(*a);
 }
 
 Status check_classifier(const Architecture& a) {

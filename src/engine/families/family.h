@@ -4,8 +4,8 @@
 //   parse     the family's own keys of manifest "architecture" and which combinations it allows
 //   tensors   the family's tensor table: every tensor, its shape and its slot in the Model structs
 //   poolings  what embed()/heads may pool, pooled_width, and pool() for family-only poolings (projection, pooler)
-// A new family = one file here defining a Family + one line in registry.cpp (+ its converter module in
-// src/js/convert/families/).
+// A new family = one file here defining a Family + its two lines in registry.cpp + its converter module
+// src/js/convert/families/<name>.js (found through the engine's list, no other registry).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -64,12 +64,18 @@ class Family {
 
 // Registry (registry.cpp): the family of a manifest's "family" string, or nullptr.
 const Family* find_family(const std::string& name);
-std::string family_names();  // "vit, deit, dinov2": for error messages
+std::vector<std::string> family_list();  // every family's name, in registry order
+std::string family_names();              // "vit, deit, dinov2": for error messages
 
 // ---- pieces shared by ViT-like families (families/vit_like.cpp) ----
 // Keys every ViT/DeiT/DINOv2 manifest carries: use_distillation_token, num_register_tokens, use_layer_scale,
-// use_swiglu_ffn, interpolate_pos_encoding, interpolate_antialias (optional).
-void parse_vit_like_keys(Fields& f, Architecture* a);
+// use_swiglu_ffn, interpolate_pos_encoding, interpolate_antialias (optional); a family says which it allows
+// to be on. Also runs check_classifier.
+struct VitLikeFeatures {
+  bool distillation_token = false;
+  bool dinov2 = false;  // registers, layer scale, SwiGLU, position interpolation
+};
+Status parse_vit_like_keys(Fields& f, Architecture* a, VitLikeFeatures allowed);
 // Checks every family shares: the classifier fits the tokens it reads.
 Status check_classifier(const Architecture& a);
 // embeddings.cls_token, .distillation_token, .register_tokens, .position_embeddings, .patch.{weight,bias}

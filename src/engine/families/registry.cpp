@@ -1,4 +1,5 @@
-// Every family the engine knows: adding one is its module plus one line in each list below.
+// Every family the engine knows, the one list of them: adding one is its module plus its two lines here (the
+// converter finds its module src/js/convert/families/<name>.js through familyNames().
 #include "family.h"
 
 namespace vitrine {
@@ -24,9 +25,15 @@ const Family* find_family(const std::string& name) {
   return nullptr;
 }
 
+std::vector<std::string> family_list() {
+  std::vector<std::string> out;
+  for (const Family* const* f = all_families(); *f; ++f) out.push_back((*f)->name());
+  return out;
+}
+
 std::string family_names() {
   std::string out;
-  for (const Family* const* f = all_families(); *f; ++f) out += std::string(out.empty() ? "" : ", ") + (*f)->name();
+  for (const std::string& name : family_list()) out += (out.empty() ? "" : ", ") + name;
   return out;
 }
 

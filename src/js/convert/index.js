@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { VitrineError } from '../errors.js';
 import { openSafetensors, openSafetensorsFolder, openNpz } from './sources.js';
-import { tensorTable, normalisePreprocess, familyDefaultPreprocess } from './mapping.js';
+import { tensorTable, normalisePreprocess } from './mapping.js';
 import { familyForModelType } from './families/index.js';
 import { chunkFileName, formatManifest, writeModelFolder } from './writer.js';
 
@@ -92,7 +92,7 @@ export async function planConversion(src, opts = {}) {
 
 async function plan(loc, config, source, opts, closers, close) {
   const notes = [];
-  const family = familyForModelType(config.model_type);
+  const family = await familyForModelType(config.model_type);
   const arch = family.architecture(config);
   const srcLabel = (t) => `"${t.name}" (${t.file})`;
 
@@ -123,7 +123,7 @@ async function plan(loc, config, source, opts, closers, close) {
   // 2. Classifier kind from the tensors present, checked against config.architectures.
   const archNames = Array.isArray(config.architectures) ? config.architectures : [];
   const headJson = path.join(loc.dir, 'vitrine_head.json');
-  let headExtra = null;
+  let headExtra = null, headLabels = null;
   const has = (n) => targets.has(n);
   if (fs.existsSync(headJson)) {
     const head = readJson(headJson, 'vitrine_head.json');
@@ -155,7 +155,7 @@ async function plan(loc, config, source, opts, closers, close) {
     arch.classifier = 'head';
     arch.num_labels = width;
     arch.head = { pooling, layers: cleanLayers, output };
-    arch.labels = labels;
+    headLabels = labels;
     headExtra = Object.keys(rest).length ? rest : null;
     for (const t of hf.tensors) {
       const name = t.name.startsWith('head.') ? t.name : `head.${t.name}`;
@@ -218,7 +218,7 @@ async function plan(loc, config, source, opts, closers, close) {
 
   // 4. Labels.
   let labels = [];
-  if (arch.classifier === 'head') { labels = arch.labels; delete arch.labels; }
+  if (arch.classifier === 'head') labels = headLabels;
   else if (arch.num_labels > 0) {
     const id2label = config.id2label;
     if (id2label && typeof id2label === 'object') {
@@ -235,8 +235,8 @@ async function plan(loc, config, source, opts, closers, close) {
   const ppPath = path.join(loc.dir, 'preprocessor_config.json');
   let ppRaw, ppSource;
   if (fs.existsSync(ppPath)) { ppRaw = readJson(ppPath, 'preprocessor_config.json'); ppSource = 'preprocessor_config.json'; }
-  else { ppRaw = familyDefaultPreprocess(arch); ppSource = `no preprocessor_config.json: ${ppRaw.image_processor_type} defaults for ${arch.family} at image_size ${arch.image_size}`; notes.push(ppSource); }
-  const { preprocess, notes: ppNotes } = normalisePreprocess(ppRaw, arch.family);
+  else { ppRaw = family.defaultPreprocess(arch); ppSource = `no preprocessor_config.json: ${ppRaw.image_processor_type} defaults for ${arch.family} at image_size ${arch.image_size}`; notes.push(ppSource); }
+  const { preprocess, notes: ppNotes } = normalisePreprocess(ppRaw, family.fallbackProcessor);
   notes.push(...ppNotes);
 
   // --name, else the checkpoint's hub id, else the folder name (the parent when the folder is called "hf").

@@ -2,11 +2,11 @@
 // preprocessor_config.json, and the tensor table the engine expects for an architecture.
 import { getRuntime } from '../runtime.js';
 import { convertError, IMAGENET_MEAN, IMAGENET_STD } from './families/common.js';
-import { familyForModelType, familyNamed } from './families/index.js';
+import { familyForModelType } from './families/index.js';
 
 /** The backbone part of `architecture` (classifier filled in by the caller), by the config's family module. */
-export function architectureFromConfig(config) {
-  return familyForModelType(config.model_type).architecture(config);
+export async function architectureFromConfig(config) {
+  return (await familyForModelType(config.model_type)).architecture(config);
 }
 
 /**
@@ -36,11 +36,6 @@ const PROCESSOR_DEFAULTS = {
 };
 const ALIASES = { ViTFeatureExtractor: 'ViTImageProcessor', DeiTFeatureExtractor: 'DeiTImageProcessor', BitFeatureExtractor: 'BitImageProcessor', CLIPFeatureExtractor: 'CLIPImageProcessor', ViTImageProcessorFast: 'ViTImageProcessor', DeiTImageProcessorFast: 'DeiTImageProcessor', BitImageProcessorFast: 'BitImageProcessor', CLIPImageProcessorFast: 'CLIPImageProcessor' };
 
-/** What a checkpoint without preprocessor_config.json most plausibly used, per family. */
-export function familyDefaultPreprocess(arch) {
-  return familyNamed(arch.family).defaultPreprocess(arch);
-}
-
 function sizeDict(v, key, square) {
   if (typeof v === 'number' && Number.isInteger(v) && v > 0) return square ? { height: v, width: v } : { shortest_edge: v };
   if (Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x > 0)) return { height: v[0], width: v[1] };
@@ -57,14 +52,16 @@ function triple(v, key) {
   throw convertError(`preprocessor_config.json: "${key}" must be 3 numbers, got ${JSON.stringify(v)}`);
 }
 
-/** Normalise an HF preprocessor_config.json object to FORMAT §5. */
-export function normalisePreprocess(pp, family) {
+/**
+ * Normalise an HF preprocessor_config.json object to FORMAT §5. An image processor vitrine does not know takes
+ * the defaults of `fallback` (the family module's fallbackProcessor) for its missing keys.
+ */
+export function normalisePreprocess(pp, fallback = 'ViTImageProcessor') {
   let cls = pp.image_processor_type ?? pp.feature_extractor_type;
   cls = ALIASES[cls] ?? cls;
   let defaults = PROCESSOR_DEFAULTS[cls];
   const notes = [];
   if (!defaults) {
-    const fallback = familyNamed(family)?.fallbackProcessor ?? 'ViTImageProcessor';
     notes.push(`image processor ${JSON.stringify(cls)} is not one vitrine knows; its missing keys take ${fallback} defaults`);
     defaults = PROCESSOR_DEFAULTS[fallback];
     cls = cls ?? fallback;
