@@ -194,7 +194,7 @@ describe('engine error codes arrive as { code, message } (status.h), never as te
   for (const build of BUILDS) {
     test(`every fallible embind call, ${build} build`, async () => {
       requireBuild(build);
-      const { getRuntime } = await import('../src/js/runtime.js');
+      const { getRuntime } = await import('../../src/js/runtime.js');
       const { Module } = await getRuntime(build, 2);
       const dir = await convertedCase('vit', { chunkSize: 8192 });
       const text = fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8');
