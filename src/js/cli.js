@@ -10,7 +10,8 @@ const USAGE = `usage:
   vitrine convert <hf-folder|model.npz> -o <out-dir> [--config config.json] [--chunk-size 4M] [--name NAME]
   vitrine inspect <model-dir> [--json] [--verify]
   vitrine classify <model> <files or folders…> [--top 5] [--format csv|json|jsonl] [-o out] [--no-exif]
-  vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean] [--no-exif]
+  vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean|pooler|projection]
+          [--no-exif]   (default pooling: the model's first, see inspect)
   vitrine train-head <model> <folder with one sub-folder per label> -o <out-dir> [--hidden 0] [--epochs 100]
           [--lr 0.001] [--weight-decay 0.0001] [--batch 64] [--val 0.2] [--pooling cls|mean|cls+mean] [--seed 0]
           [--name NAME] [--no-exif]
@@ -174,11 +175,12 @@ async function cmdClassify(args) {
   return failed ? 1 : 0;
 }
 
-// --pooling (default cls), checked against the poolings the loaded model offers (the engine lists them).
+// --pooling (default: the model's first), checked against the poolings the loaded model offers (the engine lists
+// them).
 function poolingFor(model, values) {
-  const pooling = values.pooling ?? 'cls';
+  const pooling = values.pooling ?? model.info.poolings[0];
   if (!model.info.poolings.includes(pooling)) {
-    throw new UsageError(`--pooling must be one of ${model.info.poolings.join(', ')} for this model, got ${pooling}`);
+    throw new UsageError(`--pooling must be one of ${model.info.poolings.join(', ')} for this ${model.info.family} model, got ${pooling}`);
   }
   return pooling;
 }
@@ -308,6 +310,8 @@ async function cmdForward(args) {
     const out = await model.forward(data, { height: s[1], width: s[2] });
     const json = { numTokens: out.numTokens, hiddenSize: out.hiddenSize, lastHiddenState: Array.from(out.lastHiddenState) };
     if (out.logits) json.logits = Array.from(out.logits);
+    if (out.poolerOutput) json.poolerOutput = Array.from(out.poolerOutput);
+    if (out.imageEmbeds) json.imageEmbeds = Array.from(out.imageEmbeds);
     json.build = model.info.build; json.threads = model.info.threads;
     writeOut(values, JSON.stringify(json) + '\n');
   } finally {

@@ -131,7 +131,9 @@ export interface ModelInfo {
   numRegisterTokens: number;
   classifier: 'none' | 'cls' | 'cls+dist' | 'cls+patchmean' | 'head';
   numLabels: number;
-  /** The poolings this model offers (reported by the engine). */
+  /** CLIP with visual_projection: the width of image_embeds; 0 otherwise. */
+  projectionDim: number;
+  /** The poolings this model offers (reported by the engine); the first is embed()'s default. */
   poolings: readonly Pooling[];
   labels: readonly string[];
   preprocess: PreprocessConfig;
@@ -159,7 +161,7 @@ export interface Pixels {
 }
 
 export interface ForwardResult {
-  /** [numTokens × hiddenSize], after the final LayerNorm (HF last_hidden_state). */
+  /** [numTokens × hiddenSize], HF last_hidden_state (after the final LayerNorm; CLIP: the encoder output). */
   lastHiddenState: Float32Array;
   numTokens: number;
   hiddenSize: number;
@@ -167,6 +169,10 @@ export interface ForwardResult {
   logits?: Float32Array;
   /** softmax(logits), or sigmoid for one logit / a sigmoid head. Present with logits. */
   scores?: Float32Array;
+  /** HF pooler_output (CLIP: post_layernorm(CLS); SigLIP: the attention-pooling head). */
+  poolerOutput?: Float32Array;
+  /** HF image_embeds (CLIP with visual_projection). */
+  imageEmbeds?: Float32Array;
   /** Pooled features, when `pooling` was given. */
   embedding?: Float32Array;
 }
@@ -182,11 +188,11 @@ export interface Model {
   readonly disposed: boolean;
   /** Decode + resize + crop + normalise as the checkpoint's image processor does. exif: apply EXIF orientation (default true; false = exactly what HF/PIL does). */
   preprocess(image: ImageInput, options?: { exif?: boolean }): Promise<Pixels>;
-  /** Raw forward on CHW pixels. ViT/DeiT need imageSize²; DINOv2 takes any multiple of the patch size. */
+  /** Raw forward on CHW pixels. ViT/DeiT/CLIP/SigLIP need imageSize²; DINOv2 takes any multiple of the patch size. */
   forward(pixels: Float32Array, options?: { height?: number; width?: number; pooling?: Pooling }): Promise<ForwardResult>;
   /** Top-K labels with scores, best first. Throws E_NO_CLASSIFIER for a backbone without classifier. */
   classify(image: ImageInput, options?: { topK?: number; exif?: boolean }): Promise<Prediction[]>;
-  /** Pooled embedding: 'cls' (D), 'mean' of patch tokens (D) or 'cls+mean' (2D). */
+  /** Pooled embedding (see Pooling; default info.poolings[0]). E_INPUT for a pooling the model does not offer. */
   embed(image: ImageInput, options?: { pooling?: Pooling; exif?: boolean }): Promise<Float32Array>;
   /** Free the weights and buffers; pending calls finish first. */
   dispose(): Promise<void>;

@@ -145,9 +145,10 @@ class Model {
       patchSize: a.patch_size,
       imageSize: a.image_size,
       numChannels: a.num_channels,
-      numRegisterTokens: a.num_register_tokens,
+      numRegisterTokens: a.num_register_tokens ?? 0,
       classifier: a.classifier,
       numLabels: a.num_labels,
+      projectionDim: a.projection_dim ?? 0,
       poolings: Object.freeze(facts.poolings),
       labels: Object.freeze([...manifest.labels]),
       preprocess: manifest.preprocess,
@@ -220,6 +221,9 @@ class Model {
           out.logits = logits.slice();
           out.scores = owned(engine.scores());
         }
+        // HF's pooled outputs under HF's names, where the family has them (CLIP, SigLIP).
+        if (this.info.poolings.includes('pooler')) out.poolerOutput = pooled(engine, 'pooler');
+        if (this.info.poolings.includes('projection')) out.imageEmbeds = pooled(engine, 'projection');
         if (pooling) out.embedding = pooled(engine, pooling);
         return out;
       });
@@ -240,7 +244,9 @@ class Model {
     });
   }
 
-  embed(image, { pooling = 'cls', exif = true } = {}) {
+  // Without a pooling: the model's first (cls for ViT/DeiT/DINOv2, projection or pooler for CLIP, pooler for SigLIP).
+  embed(image, { pooling, exif = true } = {}) {
+    pooling ??= this.info.poolings[0];
     return this.#enqueue(async () => {
       this.#checkPooling(pooling);
       const bytes = await imageBytes(image);
