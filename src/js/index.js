@@ -1,7 +1,7 @@
 // vitrine's JavaScript API: load a converted model (docs/FORMAT.md) into the WebAssembly engine and run it.
 // Works in Node ≥ 18 and in browsers; Node-only modules are imported dynamically behind `isNode`.
 import { VitrineError } from './errors.js';
-import { isNode, getRuntime, dropRuntime, chooseBuild, unrefWorkers, heapU8, heapF32 } from './runtime.js';
+import { isNode, nodeModule, getRuntime, dropRuntime, chooseBuild, unrefWorkers, heapU8, heapF32 } from './runtime.js';
 
 export { VitrineError } from './errors.js';
 
@@ -11,7 +11,7 @@ const PREFETCH = 3; // chunks in flight when fetching over the network
 let nodeMods = null;
 async function node() {
   if (!nodeMods) {
-    const [fs, fsp, path, url] = await Promise.all([import('node:fs'), import('node:fs/promises'), import('node:path'), import('node:url')]);
+    const [fs, fsp, path, url] = await Promise.all(['fs', 'fs/promises', 'path', 'url'].map(nodeModule));
     nodeMods = { fs, fsp, path, url };
   }
   return nodeMods;
@@ -72,7 +72,7 @@ export async function load(source, options = {}) {
   let manifest;
   try { manifest = JSON.parse(text); } catch (e) { throw err('E_MANIFEST', `manifest.json is not valid JSON (${e.message})`, e); }
   if (!manifest || typeof manifest !== 'object') throw err('E_MANIFEST', 'manifest.json is not a JSON object');
-  const rt = await getRuntime(build, threads);
+  const rt = await getRuntime(build, threads, options.wasmBaseUrl);
   const { Module, lock } = rt;
   const engine = await lock.run(() => { const e = new Module.Engine(threads); unrefWorkers(Module); return e; });
   let ok = false;
