@@ -66,12 +66,20 @@ async function createNodeModule(build, poolSize) {
 // static folder, Vite dev) these are the package's own files. The glue asks for the others by name (locateFile).
 const WEB_FILES = {
   mt: () => [new URL('../../dist/wasm/web/vitrine-mt.mjs', import.meta.url), new URL('../../dist/wasm/web/vitrine-mt.wasm', import.meta.url),
-    new URL('../../dist/wasm/web/vitrine-mt.worker.js', import.meta.url)],
+    // ?no-inline: Vite would inline a file this small as a data: URL, and a data: worker has an opaque origin
+    // (no shared memory with the page). Static servers and other bundlers ignore the query.
+    new URL('../../dist/wasm/web/vitrine-mt.worker.js?no-inline', import.meta.url)],
   st: () => [new URL('../../dist/wasm/web/vitrine-st.mjs', import.meta.url), new URL('../../dist/wasm/web/vitrine-st.wasm', import.meta.url)],
 };
 
+// Vite's dev server pre-bundles dependencies into node_modules/.vite/deps/ but leaves behind the files they name
+// with new URL(…, import.meta.url) (vitejs/vite#8427): from there, the package's own copy is two folders up.
+const inViteDeps = () => /\/node_modules\/\.vite\/deps\/[^/]*$/.test(new URL(import.meta.url).pathname);
+const FROM_VITE_DEPS = '../../vitrine/dist/wasm/web/';
+
 /** URLs of a build's browser files by name: from `wasmBaseUrl` when given, else as bundled. */
 export function webFiles(build, wasmBaseUrl) {
+  if (wasmBaseUrl === undefined && inViteDeps()) wasmBaseUrl = new URL(FROM_VITE_DEPS, import.meta.url);
   const names = [`vitrine-${build}.mjs`, `vitrine-${build}.wasm`, `vitrine-${build}.worker.js`].slice(0, build === 'mt' ? 3 : 2);
   if (wasmBaseUrl !== undefined) {
     let base;
@@ -89,6 +97,13 @@ export function webFiles(build, wasmBaseUrl) {
 async function createWebModule(build, poolSize, wasmBaseUrl) {
   const files = webFiles(build, wasmBaseUrl);
   const glue = files[`vitrine-${build}.mjs`];
+  const worker = `vitrine-${build}.worker.js`;
+  if (files[worker] && wasmBaseUrl === undefined && inViteDeps()) {
+    // Vite's dev server rewrites the classic pthread worker script into a module (it adds an import), which a
+    // classic Worker cannot run: start the workers from the untouched text (?raw), as a same-origin blob.
+    const { default: text } = await import(/* @vite-ignore */ `${files[worker]}?raw`);
+    files[worker] = URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
+  }
   const mod = await import(/* @vite-ignore */ /* webpackIgnore: true */ glue);
   return mod.default({
     vitrineThreads: workerCount(poolSize),
