@@ -121,3 +121,19 @@ test('bulk option errors: --shard out of range, --resume without a JSONL output 
   assert.match(f.stderr, /notes\.jsonl:1: not a line of vitrine JSONL output .*\[E_INPUT\]/);
   assert.equal(fs.readFileSync(foreign, 'utf8'), 'a shopping list\nmilk\n', 'left untouched');
 });
+
+test('examples/classify-folder: a folder to CSV through the public API, the best label of each file', () => {
+  const dir = path.join(photos, 'set-0');
+  const r = spawnSync(process.execPath, [path.join(CLI, '../../../examples/classify-folder/classify-folder.mjs'), dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n');
+  assert.equal(rows[0], 'file,label,score');
+  const best = new Map(lines(reference).map((l) => JSON.parse(l)).map((x) => [x.file, x.predictions[0]]));
+  assert.equal(rows.length - 1, SMALL.length);
+  for (const row of rows.slice(1)) {
+    const [file, label, score] = row.split(',');
+    const want = best.get(path.join(dir, file));
+    assert.equal(label, want.label, file);
+    assert.ok(Math.abs(Number(score) - want.score) < 1e-4);
+  }
+});
