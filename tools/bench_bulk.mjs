@@ -1,51 +1,51 @@
 #!/usr/bin/env node
-// Throughput of `vitrine classify` on a folder with all cores: N worker threads each with a single-thread (st)
-// engine (--jobs N) against one multi-threaded (mt) engine with N threads (--jobs 1 --threads N). Each run is
-// timed end to end and again on a single image, so images/s excludes start-up (module + model load).
-//   node tools/bench_bulk.mjs [--model default|<dir>] [--folder ../shared/photos] [--copies 3] [--repeat 2]
-import fs from 'node:fs';
+// Throughput of a bulk classify run (src/js/bulk.js, what `vitrine classify --jobs` runs) with all cores: N worker
+// threads each with a single-thread (st) engine, against one multi-threaded (mt) engine with N threads, and one st
+// engine. Timed in process from the N-th result to the last, so module start-up and model loading are left out.
+//   node tools/bench_bulk.mjs [--model default|<dir>] [--folder ../shared/photos] [--copies 3] [--repeat 3] [--jobs N]
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { listImages } from '../src/js/bulk.js';
+import { listImages, runBulk } from '../src/js/bulk.js';
+import { load } from '../src/js/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'default' }, folder: { type: 'string', default: path.join(ROOT, '../shared/photos') },
-  copies: { type: 'string', default: '3' }, repeat: { type: 'string', default: '2' }, jobs: { type: 'string' } } });
+  copies: { type: 'string', default: '3' }, repeat: { type: 'string', default: '3' }, jobs: { type: 'string' } } });
 const cores = Number(values.jobs ?? (os.availableParallelism?.() ?? os.cpus().length));
+const source = values.model === 'default' ? undefined : values.model;
 
-// The folder's decodable images, copied `copies` times (bad files left out so every run does the same work).
-const probe = spawnSync(process.execPath, [path.join(ROOT, 'src/js/cli.js'), 'classify', values.model, values.folder, '--format', 'jsonl', '-q', '--jobs', '1'], { encoding: 'utf8', maxBuffer: 1 << 26 });
-const good = probe.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).file);
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vitrine-bench-bulk-'));
-for (let c = 0; c < Number(values.copies); c++) {
-  fs.mkdirSync(path.join(dir, String(c)));
-  for (const f of good) fs.copyFileSync(f, path.join(dir, String(c), path.basename(f)));
+// The folder's decodable images (a bad file would make runs differ in work), `copies` times over.
+const probe = await load(source, { build: 'st' });
+const good = [];
+for (const { path: f } of listImages([values.folder])) {
+  try { await probe.classify(f); good.push(f); } catch (e) { if (!e.code) throw e; }
 }
-const n = listImages([dir]).length;
-const one = listImages([dir])[0].path;
+await probe.dispose();
+const files = Array.from({ length: Number(values.copies) }, () => good).flat();
 
-function time(inputs, extra) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'src/js/cli.js'), 'classify', values.model, ...inputs, '-o', path.join(dir, 'out.jsonl'), '-q', ...extra], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+async function rate(jobs, loadOptions) {
+  const stamps = [];
+  await runBulk({ files, task: 'classify', taskOptions: { topK: 5 }, jobs, source, loadOptions, loadModel: () => load(source, loadOptions),
+    onResult() {}, onError(i, e) { throw e; }, onProgress: () => stamps.push(performance.now()) });
+  const from = Math.min(jobs, stamps.length - 1) - 1;
+  return (stamps.length - 1 - from) / ((stamps.at(-1) - stamps[from]) / 1000);
 }
 const configs = [
-  [`${cores} worker threads × st engine (--jobs ${cores})`, ['--jobs', String(cores)]],
-  [`1 mt engine × ${cores} threads (--jobs 1 --threads ${cores})`, ['--jobs', '1', '--threads', String(cores)]],
-  ['1 st engine (--jobs 1 --build st)', ['--jobs', '1', '--build', 'st']],
+  [`${cores} worker threads × st engine (--jobs ${cores})`, cores, { build: 'st' }],
+  [`1 mt engine × ${cores} threads (--jobs 1 --threads ${cores})`, 1, { build: 'mt', threads: cores }],
+  ['1 st engine (--jobs 1 --build st)', 1, { build: 'st' }],
 ];
-console.log(`${n} images (${good.length} × ${values.copies}), model ${values.model}, ${os.cpus()[0].model}, ${os.cpus().length} CPUs, node ${process.version}`);
-for (const [name, extra] of configs) {
-  const rates = [];
-  for (let k = 0; k < Number(values.repeat); k++) {
-    const start = time([one], extra);
-    const all = time([dir], extra);
-    rates.push((n - 1) / (all - start));
-  }
-  console.log(`${name.padEnd(52)} ${rates.map((r) => r.toFixed(2)).join(' / ')} images/s`);
+console.log(`${files.length} images (${good.length} × ${values.copies}), model ${values.model}, ${os.cpus()[0].model}, ${os.cpus().length} CPUs, ` +
+  `node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}`);
+const results = configs.map(() => []);
+for (let k = 0; k < Number(values.repeat); k++) {
+  // Interleaved, so a change in the machine's load hits every configuration alike.
+  for (const [c, [, jobs, opts]] of configs.entries()) results[c].push(await rate(jobs, opts));
 }
-fs.rmSync(dir, { recursive: true, force: true });
+for (const [c, [name]] of configs.entries()) {
+  const r = results[c].slice().sort((a, b) => a - b);
+  console.log(`${name.padEnd(52)} median ${r[r.length >> 1].toFixed(2)} images/s  (${results[c].map((x) => x.toFixed(2)).join(', ')})`);
+}
+process.exit(0);
