@@ -78,7 +78,7 @@ const inViteDeps = () => /\/node_modules\/\.vite\/deps\/[^/]*$/.test(new URL(imp
 const FROM_VITE_DEPS = '../../vitrine/dist/wasm/web/';
 
 /** URLs of a build's browser files by name: from `wasmBaseUrl` when given, else as bundled. */
-export function webFiles(build, wasmBaseUrl) {
+function webFiles(build, wasmBaseUrl) {
   if (wasmBaseUrl === undefined && inViteDeps()) wasmBaseUrl = new URL(FROM_VITE_DEPS, import.meta.url);
   const names = [`vitrine-${build}.mjs`, `vitrine-${build}.wasm`, `vitrine-${build}.worker.js`].slice(0, build === 'mt' ? 3 : 2);
   if (wasmBaseUrl !== undefined) {
