@@ -134,7 +134,7 @@ function modelReady(m) {
   ui.known.textContent = labels.length === 0 ? 'This model has no classifier head.'
     : labels.length <= 30 ? `Knows ${labels.length} classes: ${labels.join(', ')}.`
       : `Knows ${labels.length} classes.`;
-  // A measured accuracy (tools/eval_default.mjs --record) sets expectations before the first photo.
+  // A measured accuracy (tools/default-model/eval_default.mjs --record) sets expectations before the first photo.
   const ev = info.evaluation;
   // metadata is free-form (FORMAT.md), so a model from elsewhere may have anything there: use it only when well-typed.
   if (labels.length && typeof ev?.top1 === 'number' && Number.isInteger(ev.images) && typeof ev.dataset === 'string') {

@@ -4,12 +4,12 @@
 //
 //   node wasm-tests/browser/demo.mjs [--out docs/screenshots] [--model DIR] [--runs 3]
 //
-// Uses the static site from tools/build-web.mjs (built into a temp folder), served by tools/serve.mjs.
+// Uses the static site from tools/build/build-web.mjs (built into a temp folder), served by tools/build/serve.mjs.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer } from '../../tools/serve.mjs';
-import { buildWeb } from '../../tools/build-web.mjs';
+import { startServer } from '../../tools/build/serve.mjs';
+import { buildWeb } from '../../tools/build/build-web.mjs';
 import * as h from './harness.js';
 import { testModel, rechunk } from './model.js';
 

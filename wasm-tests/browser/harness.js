@@ -1,5 +1,5 @@
 // Helpers for the browser tests: Debian's Chromium driven by playwright-core, the static site served by
-// tools/serve.mjs on 127.0.0.1 (random port), and readers for what the page shows.
+// tools/build/serve.mjs on 127.0.0.1 (random port), and readers for what the page shows.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,0 +1,181 @@
+// vitrine-kernel-bench: single-kernel timings (GFLOP/s of the GEMM on ViT-shaped problems, attention, LayerNorm)
+// for tuning the micro-kernels without a model, then a per-op profile of one encoder layer of ViT-S/16 and
+// ViT-B/16 through ops.h at 1 and 2 threads (where the time of a forward pass goes).
+// Usage: vitrine-kernel-bench [repeats] [--profile-only]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <random>
+#include <vector>
+
+#include "threadpool.h"
+#include "kernels/kernels.h"
+
+using namespace vitrine;
+using namespace vitrine::kernels;
+
+namespace {
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+// One transformer block through ops.h, each op timed separately (best of `repeats` per op).
+void profile_layer(const char* name, int T, int D, int heads, int I, int threads, int repeats) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+  ThreadPool pool(threads);
+  auto rnd = [&](size_t n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = U(rng) * 0.1f;
+    return v;
+  };
+  std::vector<float> wqkv = rnd(size_t(3) * D * D), wo = rnd(size_t(D) * D), w1 = rnd(size_t(I) * D), w2 = rnd(size_t(D) * I);
+  std::vector<float> bqkv = rnd(3 * D), bo = rnd(D), b1 = rnd(I), b2 = rnd(D), g = rnd(D), b = rnd(D);
+  auto make = [](std::vector<float>& w, const std::vector<float>& bias, int out, int in) {
+    Linear L;
+    L.weight = w.data();
+    L.bias = bias.data();
+    L.out = out;
+    L.in = in;
+    prepare_linear(L, w.data());
+    return L;
+  };
+  Linear qkv = make(wqkv, bqkv, 3 * D, D), proj = make(wo, bo, D, D), fc1 = make(w1, b1, I, D), fc2 = make(w2, b2, D, I);
+  std::vector<float> x = rnd(size_t(T) * D), xn(x.size()), q(size_t(T) * 3 * D), at(x.size()), pr(x.size()), h(size_t(T) * I);
+  std::vector<float> scratch(attention_scratch_floats(T, heads, D / heads, pool.size()));
+  struct Op { const char* what; double flop; std::function<void()> run; double best = 1e30; };
+  std::vector<Op> ops = {
+      {"layernorm", 0, [&] { layernorm(&pool, x.data(), T, D, g.data(), b.data(), 1e-6f, xn.data()); }},
+      {"qkv linear", 2.0 * T * D * 3 * D, [&] { linear(&pool, xn.data(), T, qkv, q.data()); }},
+      {"attention", 4.0 * T * T * D, [&] { attention(&pool, q.data(), T, heads, D / heads, at.data(), scratch.data()); }},
+      {"proj linear", 2.0 * T * D * D, [&] { linear(&pool, at.data(), T, proj, pr.data()); }},
+      {"residual", 0, [&] { residual_add(x.data(), pr.data(), nullptr, T, D); }},
+      {"layernorm", 0, [&] { layernorm(&pool, x.data(), T, D, g.data(), b.data(), 1e-6f, xn.data()); }},
+      {"fc1+gelu", 2.0 * T * D * I, [&] { linear(&pool, xn.data(), T, fc1, h.data(), Epilogue::GeluErf); }},
+      {"fc2", 2.0 * T * I * D, [&] { linear(&pool, h.data(), T, fc2, pr.data()); }},
+      {"residual", 0, [&] { residual_add(x.data(), pr.data(), nullptr, T, D); }},
+  };
+  for (int r = 0; r < repeats; ++r) {
+    for (Op& op : ops) {
+      const double t0 = now_ms();
+      op.run();
+      op.best = std::min(op.best, now_ms() - t0);
+    }
+  }
+  double total = 0, flop = 0;
+  for (const Op& op : ops) total += op.best, flop += op.flop;
+  std::printf("\n%s layer (T=%d, D=%d, heads=%d, I=%d), %d thread(s): %.2f ms/layer, %.1f GFLOP/s/thread\n", name, T, D,
+              heads, I, pool.size(), total, flop / (total * 1e-3) * 1e-9 / pool.size());
+  for (const Op& op : ops) {
+    std::printf("  %-12s %7.3f ms  %5.1f%%", op.what, op.best, 100 * op.best / total);
+    if (op.flop > 0) std::printf("  %5.1f GFLOP/s/thread", op.flop / (op.best * 1e-3) * 1e-9 / pool.size());
+    std::printf("\n");
+  }
+}
+
+int main(int argc, char** argv) {
+  const int repeats = argc > 1 ? std::atoi(argv[1]) : 20;
+  const bool profile_only = argc > 2 && std::string(argv[2]) == "--profile-only";
+  if (profile_only) {
+    for (int threads : {1, 2}) {
+      profile_layer("ViT-S/16", 197, 384, 6, 1536, threads, repeats);
+      profile_layer("DINOv2-S/14", 257, 384, 6, 1536, threads, repeats);
+      profile_layer("ViT-B/16", 197, 768, 12, 3072, threads, repeats);
+    }
+    return 0;
+  }
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+  struct Shape { int m, n, k; const char* what; };
+  const Shape shapes[] = {{197, 2304, 768, "ViT-B qkv"},  {197, 768, 768, "ViT-B proj"},
+                          {197, 3072, 768, "ViT-B fc1"},  {197, 768, 3072, "ViT-B fc2"},
+                          {197, 1152, 384, "ViT-S qkv"},  {197, 384, 1536, "ViT-S fc2"}};
+  for (const Shape& s : shapes) {
+    std::vector<float> x(static_cast<size_t>(s.m) * s.k), w(static_cast<size_t>(s.n) * s.k), b(s.n);
+    for (auto& v : x) v = U(rng);
+    for (auto& v : w) v = U(rng);
+    for (auto& v : b) v = U(rng);
+    std::vector<float> packed(gemm_packed_floats(s.n, s.k)), y(static_cast<size_t>(s.m) * s.n);
+    gemm_pack(w.data(), s.n, s.k, packed.data());
+    for (Epilogue ep : {Epilogue::None, Epilogue::GeluErf}) {
+      double best = 1e30;
+      for (int r = 0; r < repeats; ++r) {
+        const double t0 = now_ms();
+        std::vector<float> pa(gemm_packed_a_floats(s.m, s.k));
+        dispatch::gemm_pack_a(x.data(), s.k, s.m, s.k, 0, gemm_row_blocks(s.m), pa.data());
+        GemmArgs a;
+        a.m = s.m; a.n = s.n; a.k = s.k; a.a = pa.data(); a.a_stride = size_t(4) * s.k; a.packed = packed.data();
+        a.panel_stride = size_t(kGemmNR) * s.k; a.bias = b.data(); a.ep = ep; a.y = y.data(); a.ldy = s.n;
+        dispatch::gemm(a, 0, gemm_panels(s.n));
+        best = std::min(best, now_ms() - t0);
+      }
+      const double gflop = 2.0 * s.m * s.n * s.k * 1e-9;
+      std::printf("gemm %-11s m=%d n=%d k=%d %s: %.2f ms  %.1f GFLOP/s\n", s.what, s.m, s.n, s.k,
+                  ep == Epilogue::None ? "     " : "+gelu", best, gflop / (best * 1e-3));
+    }
+  }
+  // Attention, one layer of ViT-B: 12 heads of 64, 197 tokens.
+  {
+    const int T = 197, H = 12, hd = 64, D = H * hd;
+    std::vector<float> qkv(static_cast<size_t>(T) * 3 * D), out(static_cast<size_t>(T) * D);
+    for (auto& v : qkv) v = U(rng);
+    std::vector<float> pk(attention_packed_k_floats(T, hd)), pv(attention_packed_v_floats(T, hd));
+    std::vector<float> tile(attention_tile_floats(T, hd));
+    double best = 1e30;
+    for (int r = 0; r < repeats; ++r) {
+      const double t0 = now_ms();
+      for (int h = 0; h < H; ++h) {
+        attention_pack_k(qkv.data() + D + h * hd, 3 * D, T, hd, pk.data());
+        attention_pack_v(qkv.data() + 2 * D + h * hd, 3 * D, T, hd, pv.data());
+        dispatch::attention_rows(qkv.data() + h * hd, pk.data(), pv.data(), 3 * D, T, hd, 0.125f, 0, T,
+                                 out.data() + h * hd, D, tile.data());
+      }
+      best = std::min(best, now_ms() - t0);
+    }
+    const double gflop = 4.0 * T * T * hd * H * 1e-9;
+    std::printf("attention ViT-B layer: %.2f ms  %.1f GFLOP/s\n", best, gflop / (best * 1e-3));
+  }
+  {
+    const int T = 197, D = 768;
+    std::vector<float> x(static_cast<size_t>(T) * D), g(D, 1.0f), b(D, 0.0f), y(x.size());
+    for (auto& v : x) v = U(rng);
+    double best = 1e30;
+    for (int r = 0; r < repeats; ++r) {
+      const double t0 = now_ms();
+      dispatch::layernorm(x.data(), T, D, g.data(), b.data(), 1e-6f, y.data());
+      best = std::min(best, now_ms() - t0);
+    }
+    std::printf("layernorm 197x768: %.3f ms\n", best);
+    best = 1e30;
+    std::vector<float> h(static_cast<size_t>(T) * 3072);
+    for (auto& v : h) v = U(rng);
+    for (int r = 0; r < repeats; ++r) {
+      const double t0 = now_ms();
+      dispatch::gelu(h.data(), h.size());
+      best = std::min(best, now_ms() - t0);
+    }
+    std::printf("gelu 197x3072: %.3f ms\n", best);
+    // Chunk verification at load: four 4 MiB chunks, one after the other vs. four lanes at once.
+    const size_t chunk = size_t(4) << 20;
+    std::vector<uint8_t> bytes(4 * chunk, 0x5a);
+    const uint8_t* data[4] = {bytes.data(), bytes.data() + chunk, bytes.data() + 2 * chunk, bytes.data() + 3 * chunk};
+    uint8_t digest[4][32];
+    for (const auto& tw : {std::make_pair("scalar", sha256_x4_scalar), std::make_pair("dispatch", dispatch::sha256_x4)}) {
+      best = 1e30;
+      for (int r = 0; r < 3; ++r) {
+        const double t0 = now_ms();
+        tw.second(data, chunk, digest);
+        best = std::min(best, now_ms() - t0);
+      }
+      std::printf("sha256 x4 (%s) 4 x 4 MiB: %.1f ms  %.0f MB/s\n", tw.first, best, 4 * chunk / (best * 1e-3) / 1e6);
+    }
+  }
+  for (int threads : {1, 2}) {
+    profile_layer("ViT-S/16", 197, 384, 6, 1536, threads, repeats);
+    profile_layer("ViT-B/16", 197, 768, 12, 3072, threads, repeats);
+  }
+  return 0;
+}

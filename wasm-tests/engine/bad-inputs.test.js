@@ -1,0 +1,196 @@
+// Bad inputs, each refused with a named error AND the already-loaded model still working afterwards:
+// broken chunks and manifests, broken images, bad forward arguments (per build), and broken checkpoints
+// given to the converter.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { load } from '../../src/js/index.js';
+import { convert } from '../../src/js/convert/index.js';
+import { BUILDS, PHOTOS, FIXTURES, convertedCase, caseInputs, requireBuild, maxAbsDiff, tmpDir, copyDir } from '../helpers/env.js';
+
+/** A copy of a converted model with `edit(dir, manifest)` applied (manifest rewritten if returned). */
+async function brokenCopy(name, edit, opts = {}) {
+  const dir = copyDir(await convertedCase(name, opts), tmpDir(`broken-${name}`));
+  const file = path.join(dir, 'manifest.json');
+  const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const out = edit(dir, m);
+  if (out !== undefined) fs.writeFileSync(file, typeof out === 'string' ? out : JSON.stringify(out));
+  return dir;
+}
+
+for (const build of BUILDS) {
+  describe(`bad inputs, ${build} build`, () => {
+    let model, ref, inp;
+    const stillWorks = async () => {
+      const f = await model.forward(inp.pixels);
+      assert.equal(maxAbsDiff(f.lastHiddenState, ref), 0, 'the loaded model gives the same output as before');
+      assert.equal((await model.classify(path.join(FIXTURES, 'vit/image.png'))).length, 5);
+    };
+    before(async () => {
+      requireBuild(build);
+      model = await load(await convertedCase('vit'), { build });
+      [inp] = caseInputs('vit');
+      ref = (await model.forward(inp.pixels)).lastHiddenState;
+    });
+    after(() => model?.dispose());
+
+    const loadFails = (dir, code, re) => assert.rejects(load(dir, { build }), (e) => {
+      assert.equal(e.code, code, `${e.code}: ${e.message}`);
+      assert.match(e.message, re);
+      return true;
+    });
+
+    test('tampered chunk → E_CHUNK_HASH naming the chunk', async () => {
+      const dir = await brokenCopy('deit', (d, m) => {
+        const f = path.join(d, m.chunks[2].file);
+        const b = fs.readFileSync(f); b[100] ^= 1; fs.writeFileSync(f, b);
+      }, { chunkSize: 8192 });
+      await loadFails(dir, 'E_CHUNK_HASH', /chunk 2 \(chunk-00002\.bin\): SHA-256 mismatch/);
+      await stillWorks();
+    });
+    test('chunks are hashed four at a time: a flipped bit in any lane, or in the odd-sized last chunk, is found and named', async () => {
+      const n = JSON.parse(fs.readFileSync(path.join(await convertedCase('deit', { chunkSize: 8192 }), 'manifest.json'))).chunks.length;
+      assert.ok(n >= 9, 'enough chunks for two full groups of four');
+      for (const i of [4, 5, 6, 7, n - 1]) {
+        const dir = await brokenCopy('deit', (d, m) => {
+          const f = path.join(d, m.chunks[i].file);
+          const b = fs.readFileSync(f); b[b.length - 1] ^= 0x80; fs.writeFileSync(f, b);
+        }, { chunkSize: 8192 });
+        await loadFails(dir, 'E_CHUNK_HASH', new RegExp(`chunk ${i} \\(chunk-${String(i).padStart(5, '0')}\\.bin\\): SHA-256 mismatch`));
+      }
+      // Two bad chunks in one batch: the lower index is reported, whichever kind of error it has.
+      const dir = await brokenCopy('deit', (d, m) => {
+        const f6 = path.join(d, m.chunks[6].file);
+        const b = fs.readFileSync(f6); b[0] ^= 1; fs.writeFileSync(f6, b);
+        const f5 = path.join(d, m.chunks[5].file);
+        fs.writeFileSync(f5, fs.readFileSync(f5).subarray(0, 100));
+      }, { chunkSize: 8192 });
+      await loadFails(dir, 'E_CHUNK_SIZE', /chunk 5 \(chunk-00005\.bin\): expected 8192 bytes, got 100/);
+      await stillWorks();
+    });
+    test('truncated chunk → E_CHUNK_SIZE with both sizes', async () => {
+      const dir = await brokenCopy('deit', (d, m) => {
+        const f = path.join(d, m.chunks[1].file);
+        fs.writeFileSync(f, fs.readFileSync(f).subarray(0, 1200));
+      }, { chunkSize: 8192 });
+      await loadFails(dir, 'E_CHUNK_SIZE', /chunk 1 \(chunk-00001\.bin\): expected 8192 bytes, got 1200/);
+      await stillWorks();
+    });
+    test('chunk longer than listed → E_CHUNK_SIZE', async () => {
+      const dir = await brokenCopy('deit', (d, m) => {
+        const f = path.join(d, m.chunks[0].file);
+        fs.writeFileSync(f, Buffer.concat([fs.readFileSync(f), Buffer.alloc(10)]));
+      }, { chunkSize: 8192 });
+      await loadFails(dir, 'E_CHUNK_SIZE', /chunk 0 \(chunk-00000\.bin\): expected 8192 bytes, got 8202/);
+      await stillWorks();
+    });
+    test('missing chunk → E_CHUNK_MISSING', async () => {
+      const dir = await brokenCopy('deit', (d, m) => fs.rmSync(path.join(d, m.chunks[3].file)), { chunkSize: 8192 });
+      await loadFails(dir, 'E_CHUNK_MISSING', /chunk 3 \(chunk-00003\.bin\): cannot read \(ENOENT\)/);
+      await stillWorks();
+    });
+    test('manifest with a wrong version → E_MANIFEST', async () => {
+      await loadFails(await brokenCopy('vit', (d, m) => ({ ...m, version: 2 })), 'E_MANIFEST', /unsupported format version 2 \(this reader knows 1\)/);
+      await stillWorks();
+    });
+    test('manifest with a wrong tensor shape → E_MANIFEST naming the tensor', async () => {
+      const dir = await brokenCopy('vit', (d, m) => {
+        m.tensors.find((t) => t.name === 'layers.1.mlp.fc1.weight').shape = [64, 47];
+        return m;
+      });
+      await loadFails(dir, 'E_MANIFEST', /layers\.1\.mlp\.fc1\.weight/);
+      await stillWorks();
+    });
+    test('manifest with overlapping offsets → E_MANIFEST naming both tensors', async () => {
+      const dir = await brokenCopy('vit', (d, m) => {
+        const i = m.tensors.findIndex((t) => t.name === 'layers.0.attn.out.weight');
+        m.tensors[i].offset = m.tensors[i - 1].offset;
+        return m;
+      });
+      await loadFails(dir, 'E_MANIFEST', /overlap/);
+      await stillWorks();
+    });
+    test('manifest with an unknown dtype, and with the reserved f16 → E_MANIFEST', async () => {
+      await loadFails(await brokenCopy('vit', (d, m) => { m.tensors[3].dtype = 'q4'; return m; }), 'E_MANIFEST', /unknown dtype "q4"/);
+      await loadFails(await brokenCopy('vit', (d, m) => { m.tensors[3].dtype = 'f16'; return m; }), 'E_MANIFEST', /unsupported dtype "f16"/);
+      await stillWorks();
+    });
+    test('manifest that is not JSON, or missing → E_MANIFEST', async () => {
+      await loadFails(await brokenCopy('vit', () => '{"format": "vitrine", '), 'E_MANIFEST', /not valid JSON/);
+      await loadFails(path.join(tmpDir('none'), 'nothing-here'), 'E_MANIFEST', /no such model folder or manifest/);
+      await stillWorks();
+    });
+    test('chunk hash edited in the manifest → E_CHUNK_HASH', async () => {
+      const dir = await brokenCopy('vit', (d, m) => { m.chunks[0].sha256 = '0'.repeat(64); return m; });
+      await loadFails(dir, 'E_CHUNK_HASH', /chunk 0 \(chunk-00000\.bin\): SHA-256 mismatch/);
+      await stillWorks();
+    });
+    test('a non-image file → E_IMAGE', async () => {
+      await assert.rejects(model.classify(path.join(FIXTURES, 'vit/case.json')), (e) => e.code === 'E_IMAGE' && e.message.length > 5);
+      await assert.rejects(model.embed(new Uint8Array(1000).fill(7)), (e) => e.code === 'E_IMAGE');
+      await stillWorks();
+    });
+    test('an empty file → E_IMAGE', async () => {
+      const empty = path.join(tmpDir('empty'), 'empty.jpg');
+      fs.writeFileSync(empty, '');
+      await assert.rejects(model.classify(empty), (e) => e.code === 'E_IMAGE' && /empty/.test(e.message));
+      await assert.rejects(model.preprocess(new Uint8Array(0)), (e) => e.code === 'E_IMAGE');
+      await stillWorks();
+    });
+    test('a file that does not exist → E_IMAGE', async () => {
+      await assert.rejects(model.classify('/nonexistent/x.jpg'), (e) => e.code === 'E_IMAGE' && /ENOENT/.test(e.message));
+      await stillWorks();
+    });
+    test('a truncated JPEG is refused or decoded, never a crash', async () => {
+      try {
+        const r = await model.classify(path.join(PHOTOS, 'elephants_truncated.jpg'));
+        assert.equal(r.length, 5);
+      } catch (e) {
+        assert.equal(e.code, 'E_IMAGE', e.message);
+      }
+      await stillWorks();
+    });
+    test('an image over maxPixels is refused from its header', async () => {
+      const small = await load(await convertedCase('vit'), { build, maxPixels: 1000 });
+      await assert.rejects(small.classify(path.join(PHOTOS, 'elephants.jpg')), (e) => e.code === 'E_IMAGE');
+      await small.dispose();
+      await stillWorks();
+    });
+    test('bad forward / embed / classify arguments → E_INPUT', async () => {
+      await assert.rejects(model.forward(new Float32Array(10), { height: 224, width: 224 }), (e) => e.code === 'E_INPUT' && /needs 150528/.test(e.message));
+      await assert.rejects(model.forward(Array.from(inp.pixels)), (e) => e.code === 'E_INPUT');
+      // ViT needs exactly image_size: the engine refuses 32×32.
+      await assert.rejects(model.forward(new Float32Array(3 * 32 * 32), { height: 32, width: 32 }), (e) => e.code === 'E_INPUT');
+      await assert.rejects(model.forward(new Float32Array(3 * 20 * 20), { height: 20, width: 20 }), (e) => e.code === 'E_INPUT');
+      await assert.rejects(model.embed(path.join(FIXTURES, 'vit/image.png'), { pooling: 'max' }), (e) => e.code === 'E_INPUT');
+      await assert.rejects(model.classify(path.join(FIXTURES, 'vit/image.png'), { topK: 0 }), (e) => e.code === 'E_INPUT');
+      await stillWorks();
+    });
+    test('classify on a backbone without classifier → E_NO_CLASSIFIER; embed still works', async () => {
+      const m = await load(await convertedCase('vit-model'), { build });
+      await assert.rejects(m.classify(path.join(FIXTURES, 'vit/image.png')), (e) => e.code === 'E_NO_CLASSIFIER');
+      assert.equal((await m.embed(path.join(FIXTURES, 'vit/image.png'))).length, m.info.hiddenSize);
+      await m.dispose();
+      await stillWorks();
+    });
+  });
+}
+
+describe('bad checkpoints given to the converter', () => {
+  const bad = path.join(FIXTURES, 'bad');
+  const refused = (src, re) => assert.rejects(convert(src, tmpDir('o')), (e) => e.code === 'E_CONVERT' && re.test(e.message));
+  test('safetensors header that lies about its length', () => refused(path.join(bad, 'header-length-lies.safetensors'), /header-length-lies\.safetensors: header length \d+ runs past the end of the file/));
+  test('safetensors offsets past the end', () => refused(path.join(bad, 'offsets-past-end.safetensors'), /tensor "a\.weight": data_offsets/));
+  test('safetensors unknown dtype', () => refused(path.join(bad, 'unknown-dtype.safetensors'), /tensor "a\.bias": unknown dtype "Q7"/));
+  test('pytorch_model.bin-only folder', () => refused(path.join(bad, 'pytorch-bin-only'), /safe_serialization=True/));
+  test('missing tensor', () => refused(path.join(bad, 'missing-tensor'), /missing tensor "layers\.1\.mlp\.fc2\.bias"/));
+  test('npz with wrong names', async () => {
+    const { writeNpz } = await import('../helpers/synth.js');
+    const { writeNpy } = await import('../../src/js/npy.js');
+    const d = tmpDir('npz');
+    fs.copyFileSync(path.join(FIXTURES, 'vit-npz/hf/config.json'), path.join(d, 'config.json'));
+    writeNpz(path.join(d, 'model.npz'), [{ name: 'weights/embedding', bytes: writeNpy(new Float32Array(4), [4]) }]);
+    await refused(path.join(d, 'model.npz'), /unexpected tensor "weights\/embedding" \(model\.npz\)/);
+  });
+});

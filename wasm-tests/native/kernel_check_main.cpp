@@ -1,0 +1,457 @@
+// vitrine-kernel-check: every kernel twin (plain C++ everywhere, WASM SIMD in WASM builds) and the ops.h
+// layer on top of them (thread splits, K-blocking, packing in place) against a double-precision reference,
+// on awkward shapes: 1, 3, 7, 17, 197, 1025 rows/columns/depths, odd panels, strided inputs.
+// Output buffers are pre-filled with NaN so a kernel that skips an element fails. Exit code 0 = all passed;
+// the last line is "kernel-check: N passed, M failed" (wasm-tests/engine/kernels.test.js runs it natively and as
+// WASM in both the threaded and single-threaded builds).
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ops.h"
+#include "sha256.h"
+#include "threadpool.h"
+#include "kernels/kernels.h"
+
+using namespace vitrine;
+using namespace vitrine::kernels;
+
+namespace {
+
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+struct Tally {
+  int passed = 0, failed = 0;
+};
+
+std::vector<float> random_vec(std::mt19937& rng, size_t n, float lo = -1.0f, float hi = 1.0f) {
+  std::uniform_real_distribution<float> U(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = U(rng);
+  return v;
+}
+
+// Passes when |got - ref| <= atol + rtol * scale[i] for every element (scale: the magnitude the rounding
+// error is proportional to, e.g. Σ|x·w| for a dot product). NaN never passes.
+void expect_close(Tally& t, const std::string& what, const float* got, const double* ref, const double* scale,
+                  size_t n, double atol, double rtol) {
+  double worst = 0;
+  size_t worst_i = 0;
+  bool bad = false;
+  for (size_t i = 0; i < n; ++i) {
+    const double err = std::fabs(double(got[i]) - ref[i]);
+    const double tol = atol + rtol * (scale ? scale[i] : std::fabs(ref[i]));
+    if (!(err <= tol)) {  // also catches NaN
+      if (!bad || !(err <= worst)) {
+        worst = err;
+        worst_i = i;
+      }
+      bad = true;
+    }
+  }
+  if (bad) {
+    ++t.failed;
+    std::printf("FAIL %s: element %zu got %.9g want %.9g\n", what.c_str(), worst_i, double(got[worst_i]),
+                ref[worst_i]);
+  } else {
+    ++t.passed;
+  }
+}
+
+// ---- references (double) ----
+
+double gelu_ref(double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }
+double act_ref(double v, Epilogue ep) {
+  if (ep == Epilogue::GeluErf) return gelu_ref(v);
+  if (ep == Epilogue::Relu) return v > 0 ? v : 0;
+  return v;
+}
+
+void gemm_ref(int m, int n, int k, const float* x, size_t ldx, const float* w, const float* bias, Epilogue ep,
+              std::vector<double>& y, std::vector<double>& scale) {
+  y.assign(size_t(m) * n, 0);
+  scale.assign(size_t(m) * n, 0);
+  for (int r = 0; r < m; ++r)
+    for (int c = 0; c < n; ++c) {
+      double s = bias ? bias[c] : 0, a = bias ? std::fabs(bias[c]) : 0;
+      for (int kk = 0; kk < k; ++kk) {
+        const double p = double(x[r * ldx + kk]) * w[size_t(c) * k + kk];
+        s += p;
+        a += std::fabs(p);
+      }
+      y[size_t(r) * n + c] = act_ref(s, ep);
+      scale[size_t(r) * n + c] = a;  // GELU'/ReLU' <= 1.13: the same scale bounds the activated error
+    }
+}
+
+void attention_ref(const float* qkv, int T, int H, int hd, std::vector<double>& out) {
+  const int D = H * hd;
+  out.assign(size_t(T) * D, 0);
+  std::vector<double> p(T);
+  for (int h = 0; h < H; ++h)
+    for (int i = 0; i < T; ++i) {
+      double mx = -1e300;
+      for (int j = 0; j < T; ++j) {
+        double d = 0;
+        for (int c = 0; c < hd; ++c) d += double(qkv[size_t(i) * 3 * D + h * hd + c]) * qkv[size_t(j) * 3 * D + D + h * hd + c];
+        p[j] = d / std::sqrt(double(hd));
+        mx = std::max(mx, p[j]);
+      }
+      double sum = 0;
+      for (int j = 0; j < T; ++j) sum += (p[j] = std::exp(p[j] - mx));
+      for (int c = 0; c < hd; ++c) {
+        double o = 0;
+        for (int j = 0; j < T; ++j) o += p[j] / sum * qkv[size_t(j) * 3 * D + 2 * D + h * hd + c];
+        out[size_t(i) * D + h * hd + c] = o;
+      }
+    }
+}
+
+void layernorm_ref(const float* x, int rows, int dim, const float* g, const float* b, double eps,
+                   std::vector<double>& y) {
+  y.assign(size_t(rows) * dim, 0);
+  for (int r = 0; r < rows; ++r) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < dim; ++i) mean += x[size_t(r) * dim + i];
+    mean /= dim;
+    for (int i = 0; i < dim; ++i) var += (x[size_t(r) * dim + i] - mean) * (x[size_t(r) * dim + i] - mean);
+    var /= dim;
+    for (int i = 0; i < dim; ++i) y[size_t(r) * dim + i] = (x[size_t(r) * dim + i] - mean) / std::sqrt(var + eps) * g[i] + b[i];
+  }
+}
+
+// ---- the twins under test ----
+
+struct Twins {
+  const char* name;
+  void (*gemm)(const GemmArgs&, int, int);
+  void (*pack_a)(const float*, size_t, int, int, int, int, float*);
+  void (*attention_rows)(const float*, const float*, const float*, size_t, int, int, float, int, int, float*, size_t,
+                         float*);
+  float (*softmax_exp)(float*, int);
+  void (*layernorm)(const float*, int, int, const float*, const float*, float, float*);
+  void (*gelu)(float*, size_t);
+  void (*relu)(float*, size_t);
+  void (*swiglu)(const float*, int, int, float*);
+  void (*residual_add)(float*, const float*, const float*, int, int);
+};
+
+std::vector<Twins> all_twins() {
+  std::vector<Twins> t;
+  t.push_back({"scalar", gemm_scalar, gemm_pack_a_scalar, attention_rows_scalar, softmax_exp_scalar, layernorm_scalar, gelu_scalar,
+               relu_scalar, swiglu_scalar, residual_add_scalar});
+#if defined(__wasm_simd128__)
+  t.push_back({"wasmsimd", gemm_wasmsimd, gemm_pack_a_wasmsimd, attention_rows_wasmsimd, softmax_exp_wasmsimd, layernorm_wasmsimd,
+               gelu_wasmsimd, relu_wasmsimd, swiglu_wasmsimd, residual_add_wasmsimd});
+#endif
+  return t;
+}
+
+const int kSizes[] = {1, 3, 7, 8, 17, 197, 1025};
+
+void check_gemm(Tally& t, const Twins& tw, std::mt19937& rng) {
+  const int ks[] = {1, 3, 7, 17, 64, 197, 1025};
+  for (int m : kSizes)
+    for (int n : kSizes)
+      for (int k : ks) {
+        if (double(m) * n * k > 3e7) continue;  // keep the run short; the big shapes are covered below
+        const Epilogue ep = (m + n + k) % 3 == 0 ? Epilogue::None : (m + n + k) % 3 == 1 ? Epilogue::GeluErf : Epilogue::Relu;
+        const size_t ldx = k + (m % 2);  // sometimes strided rows
+        auto x = random_vec(rng, size_t(m) * ldx), w = random_vec(rng, size_t(n) * k), b = random_vec(rng, n);
+        const bool with_bias = (m * 7 + n) % 2 == 0;
+        std::vector<double> ref, scale;
+        gemm_ref(m, n, k, x.data(), ldx, w.data(), with_bias ? b.data() : nullptr, ep, ref, scale);
+        std::vector<float> packed(gemm_packed_floats(n, k));
+        gemm_pack(w.data(), n, k, packed.data());
+        std::vector<float> y(size_t(m) * n, kNaN);
+        std::vector<float> pa(gemm_packed_a_floats(m, k), kNaN);
+        tw.pack_a(x.data(), ldx, m, k, 0, gemm_row_blocks(m) / 2, pa.data());  // in two calls, like ops.cpp
+        tw.pack_a(x.data(), ldx, m, k, gemm_row_blocks(m) / 2, gemm_row_blocks(m), pa.data());
+        GemmArgs a;
+        a.m = m; a.n = n; a.k = k; a.a = pa.data(); a.a_stride = size_t(4) * k; a.packed = packed.data();
+        a.panel_stride = size_t(kGemmNR) * k; a.bias = with_bias ? b.data() : nullptr; a.ep = ep;
+        a.y = y.data(); a.ldy = n;
+        // Two calls over a split panel range: a kernel must write exactly its own columns.
+        const int split = gemm_panels(n) / 2;
+        tw.gemm(a, 0, split);
+        tw.gemm(a, split, gemm_panels(n));
+        char what[160];
+        std::snprintf(what, sizeof what, "%s gemm m=%d n=%d k=%d ep=%d bias=%d", tw.name, m, n, k, int(ep), int(with_bias));
+        expect_close(t, what, y.data(), ref.data(), scale.data(), y.size(), 1e-6, 2e-6);
+        // The same product in two depth slices with accumulate (the K-blocking path).
+        if (k >= 2) {
+          std::fill(y.begin(), y.end(), kNaN);
+          const int k0 = k / 2;
+          GemmArgs a1 = a, a2 = a;
+          a1.k = k0; a1.bias = nullptr; a1.ep = Epilogue::None;
+          a2.k = k - k0; a2.a = pa.data() + size_t(k0) * 4; a2.packed = packed.data() + size_t(k0) * kGemmNR; a2.accumulate = true;
+          tw.gemm(a1, 0, gemm_panels(n));
+          tw.gemm(a2, 0, gemm_panels(n));
+          std::snprintf(what, sizeof what, "%s gemm 2-slice m=%d n=%d k=%d", tw.name, m, n, k);
+          expect_close(t, what, y.data(), ref.data(), scale.data(), y.size(), 1e-6, 2e-6);
+        }
+      }
+}
+
+void check_attention(Tally& t, const Twins& tw, std::mt19937& rng) {
+  for (int T : {1, 3, 7, 17, 197, 257})
+    for (int hd : {8, 64}) {
+      const int H = 2, D = H * hd;
+      // Scores of a few units, like a trained model's: wide enough that exp() spans many orders of magnitude.
+      auto qkv = random_vec(rng, size_t(T) * 3 * D, -2.0f, 2.0f);
+      std::vector<double> ref;
+      attention_ref(qkv.data(), T, H, hd, ref);
+      std::vector<float> out(size_t(T) * D, kNaN), pk(attention_packed_k_floats(T, hd)),
+          pv(attention_packed_v_floats(T, hd)), tile(attention_tile_floats(T, hd), kNaN);
+      for (int h = 0; h < H; ++h) {
+        attention_pack_k(qkv.data() + D + h * hd, 3 * D, T, hd, pk.data());
+        attention_pack_v(qkv.data() + 2 * D + h * hd, 3 * D, T, hd, pv.data());
+        // Two query ranges, the first ending at an odd row.
+        const int mid = T / 2 | 1;
+        const int q1 = std::min(mid, T);
+        tw.attention_rows(qkv.data() + h * hd, pk.data(), pv.data(), 3 * D, T, hd, 1.0f / std::sqrt(float(hd)), 0, q1,
+                          out.data() + h * hd, D, tile.data());
+        tw.attention_rows(qkv.data() + h * hd, pk.data(), pv.data(), 3 * D, T, hd, 1.0f / std::sqrt(float(hd)), q1, T,
+                          out.data() + h * hd, D, tile.data());
+      }
+      char what[120];
+      std::snprintf(what, sizeof what, "%s attention T=%d head_dim=%d", tw.name, T, hd);
+      // Outputs are convex combinations of values in [-2, 2].
+      expect_close(t, what, out.data(), ref.data(), nullptr, out.size(), 2e-5, 0);
+    }
+}
+
+void check_elementwise(Tally& t, const Twins& tw, std::mt19937& rng) {
+  char what[120];
+  for (int n : kSizes) {
+    // softmax building block, with a large offset (the max subtraction must handle it)
+    auto x = random_vec(rng, n, 80.0f, 100.0f);
+    std::vector<double> ref(n);
+    double mx = -1e300, sum = 0;
+    for (float v : x) mx = std::max(mx, double(v));
+    for (int i = 0; i < n; ++i) sum += (ref[i] = std::exp(x[i] - mx));
+    std::vector<float> got = x;
+    const float s = tw.softmax_exp(got.data(), n);
+    std::snprintf(what, sizeof what, "%s softmax_exp n=%d", tw.name, n);
+    expect_close(t, what, got.data(), ref.data(), nullptr, n, 1e-6, 1e-5);
+    const double sum_ref = sum;
+    const float sgot = s;
+    std::snprintf(what, sizeof what, "%s softmax_exp sum n=%d", tw.name, n);
+    expect_close(t, what, &sgot, &sum_ref, nullptr, 1, 0, 1e-5);
+
+    // GELU over a wide range (including the |x| > 4 clamp of the SIMD erf), ReLU
+    auto g = random_vec(rng, n, -8.0f, 8.0f);
+    std::vector<double> gref(n), rref(n);
+    for (int i = 0; i < n; ++i) {
+      gref[i] = gelu_ref(g[i]);
+      rref[i] = g[i] > 0 ? g[i] : 0;
+    }
+    std::vector<float> gg = g;
+    tw.gelu(gg.data(), n);
+    std::snprintf(what, sizeof what, "%s gelu n=%d", tw.name, n);
+    expect_close(t, what, gg.data(), gref.data(), nullptr, n, 2e-6, 1e-6);
+    gg = g;
+    tw.relu(gg.data(), n);
+    std::snprintf(what, sizeof what, "%s relu n=%d", tw.name, n);
+    expect_close(t, what, gg.data(), rref.data(), nullptr, n, 0, 0);
+
+    // SwiGLU gate on 3 rows of width n
+    auto ab = random_vec(rng, size_t(3) * 2 * n, -10.0f, 10.0f);
+    std::vector<double> sref(size_t(3) * n);
+    for (int r = 0; r < 3; ++r)
+      for (int i = 0; i < n; ++i) {
+        const double a = ab[size_t(r) * 2 * n + i], b = ab[size_t(r) * 2 * n + n + i];
+        sref[size_t(r) * n + i] = a / (1 + std::exp(-a)) * b;
+      }
+    std::vector<float> so(size_t(3) * n, kNaN);
+    tw.swiglu(ab.data(), 3, n, so.data());
+    std::snprintf(what, sizeof what, "%s swiglu width=%d", tw.name, n);
+    expect_close(t, what, so.data(), sref.data(), nullptr, so.size(), 1e-5, 1e-5);
+
+    // residual add, with and without layer scale
+    auto xr = random_vec(rng, size_t(3) * n), yr = random_vec(rng, size_t(3) * n), sc = random_vec(rng, n);
+    for (int with_scale = 0; with_scale < 2; ++with_scale) {
+      std::vector<double> rr(xr.size());
+      for (size_t i = 0; i < xr.size(); ++i) rr[i] = xr[i] + (with_scale ? sc[i % n] : 1.0f) * yr[i];
+      std::vector<float> xo = xr;
+      tw.residual_add(xo.data(), yr.data(), with_scale ? sc.data() : nullptr, 3, n);
+      std::snprintf(what, sizeof what, "%s residual_add dim=%d scale=%d", tw.name, n, with_scale);
+      expect_close(t, what, xo.data(), rr.data(), nullptr, xo.size(), 1e-6, 1e-6);
+    }
+
+    // LayerNorm, rows of a large common offset (the two-pass variance must not cancel)
+    auto lx = random_vec(rng, size_t(5) * n, 99.0f, 101.0f), lg = random_vec(rng, n), lb = random_vec(rng, n);
+    std::vector<double> lref;
+    layernorm_ref(lx.data(), 5, n, lg.data(), lb.data(), 1e-6, lref);
+    std::vector<float> ly(lx.size(), kNaN);
+    tw.layernorm(lx.data(), 5, n, lg.data(), lb.data(), 1e-6f, ly.data());
+    std::snprintf(what, sizeof what, "%s layernorm dim=%d", tw.name, n);
+    expect_close(t, what, ly.data(), lref.data(), nullptr, ly.size(), 2e-4, 1e-4);
+  }
+  // The vectorised erf over a fine grid: GELU's absolute error stays well inside the 5e-5 golden tolerance.
+  std::vector<float> grid;
+  for (float v = -12.0f; v <= 12.0f; v += 1.0f / 1024) grid.push_back(v);
+  std::vector<double> gref(grid.size());
+  for (size_t i = 0; i < grid.size(); ++i) gref[i] = gelu_ref(grid[i]);
+  tw.gelu(grid.data(), grid.size());
+  std::snprintf(what, sizeof what, "%s gelu grid [-12, 12]", tw.name);
+  expect_close(t, what, grid.data(), gref.data(), nullptr, grid.size(), 2e-6, 1e-6);
+}
+
+// ops.h end to end: packing (in place and copied), K-blocking, thread splits.
+void check_ops(Tally& t, std::mt19937& rng) {
+  char what[160];
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    struct S { int m, n, k; };
+    for (S s : {S{197, 384, 1536}, S{197, 24, 3000}, S{1, 1000, 768}, S{17, 10, 7}, S{5, 3, 1025}, S{257, 1152, 384}}) {
+      for (Epilogue ep : {Epilogue::None, Epilogue::GeluErf}) {
+        auto x = random_vec(rng, size_t(s.m) * s.k), w = random_vec(rng, size_t(s.n) * s.k), b = random_vec(rng, s.n);
+        std::vector<double> ref, scale;
+        gemm_ref(s.m, s.n, s.k, x.data(), s.k, w.data(), b.data(), ep, ref, scale);
+        std::vector<float> storage = w;  // the weight's slot in the stream: prepare_linear may rewrite it
+        Linear L;
+        L.weight = storage.data();
+        L.bias = b.data();
+        L.out = s.n;
+        L.in = s.k;
+        prepare_linear(L, storage.data());
+        std::vector<float> y(size_t(s.m) * s.n, kNaN);
+        linear(&pool, x.data(), s.m, L, y.data(), ep);
+        std::snprintf(what, sizeof what, "ops linear threads=%d m=%d n=%d k=%d ep=%d", threads, s.m, s.n, s.k, int(ep));
+        expect_close(t, what, y.data(), ref.data(), scale.data(), y.size(), 1e-6, 2e-6);
+      }
+    }
+    // A Linear used without prepare_linear takes the plain path.
+    {
+      auto x = random_vec(rng, size_t(3) * 20), w = random_vec(rng, size_t(9) * 20);
+      std::vector<double> ref, scale;
+      gemm_ref(3, 9, 20, x.data(), 20, w.data(), nullptr, Epilogue::Relu, ref, scale);
+      Linear L;
+      L.weight = w.data();
+      L.out = 9;
+      L.in = 20;
+      std::vector<float> y(27, kNaN);
+      linear(&pool, x.data(), 3, L, y.data(), Epilogue::Relu);
+      std::snprintf(what, sizeof what, "ops linear unprepared threads=%d", threads);
+      expect_close(t, what, y.data(), ref.data(), scale.data(), y.size(), 1e-6, 2e-6);
+    }
+    struct A { int T, H, hd; };
+    for (A a : {A{197, 6, 64}, A{257, 12, 64}, A{7, 3, 8}, A{5, 2, 12}, A{1, 1, 64}}) {
+      const int D = a.H * a.hd;
+      auto qkv = random_vec(rng, size_t(a.T) * 3 * D, -2.0f, 2.0f);
+      std::vector<double> ref;
+      attention_ref(qkv.data(), a.T, a.H, a.hd, ref);
+      std::vector<float> out(size_t(a.T) * D, kNaN), scratch(attention_scratch_floats(a.T, a.H, a.hd, pool.size()), kNaN);
+      attention(&pool, qkv.data(), a.T, a.H, a.hd, out.data(), scratch.data());
+      std::snprintf(what, sizeof what, "ops attention threads=%d T=%d heads=%d head_dim=%d", threads, a.T, a.H, a.hd);
+      expect_close(t, what, out.data(), ref.data(), nullptr, out.size(), 2e-5, 0);
+    }
+    {
+      const int rows = 197, dim = 768;
+      auto x = random_vec(rng, size_t(rows) * dim, -3.0f, 3.0f), g = random_vec(rng, dim), b = random_vec(rng, dim);
+      std::vector<double> ref;
+      layernorm_ref(x.data(), rows, dim, g.data(), b.data(), 1e-12, ref);
+      layernorm(&pool, x.data(), rows, dim, g.data(), b.data(), 1e-12f, x.data());  // in place
+      std::snprintf(what, sizeof what, "ops layernorm in place threads=%d", threads);
+      expect_close(t, what, x.data(), ref.data(), nullptr, x.size(), 2e-5, 1e-5);
+    }
+  }
+}
+
+// More pool threads than the WASM build pre-creates (PTHREAD_POOL_SIZE=4 for these programs): workers whose
+// pthread cannot start while main() blocks must not stall parallel_for (the caller runs their chunks), and
+// destroying the pools must not wait for them.
+void check_pool_oversubscribed(Tally& t) {
+  bool ok = true;
+  {
+    std::vector<std::unique_ptr<ThreadPool>> pools;
+    for (int i = 0; i < 3; ++i) pools.push_back(std::make_unique<ThreadPool>(3));
+    for (int it = 0; it < 200; ++it) {
+      for (auto& p : pools) {
+        std::vector<int> hits(1000, 0);
+        p->parallel_for(1000, [&](int a, int b) {
+          for (int i = a; i < b; ++i) ++hits[i];
+        });
+        for (int h : hits) ok = ok && h == 1;
+      }
+    }
+  }
+  if (ok) ++t.passed;
+  else {
+    ++t.failed;
+    std::printf("FAIL thread pools beyond the pre-created workers: some index not visited exactly once\n");
+  }
+}
+
+// The plain SHA-256 against FIPS 180-4's examples (it is the oracle below), then each sha256_x4 twin against it
+// on four different messages per call, at lengths around the padding edges (55/56/63/64 bytes) and beyond.
+void check_sha256(Tally& t, std::mt19937& rng) {
+  const struct { const char* msg; const char* hex; } known[] = {
+      {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+  };
+  for (const auto& k : known) {
+    const std::string got = sha256_hex(reinterpret_cast<const uint8_t*>(k.msg), std::strlen(k.msg));
+    if (got == k.hex) ++t.passed;
+    else {
+      ++t.failed;
+      std::printf("FAIL sha256(\"%s\") = %s, want %s\n", k.msg, got.c_str(), k.hex);
+    }
+  }
+  using X4 = void (*)(const uint8_t* const[4], size_t, uint8_t[4][32]);
+  std::vector<std::pair<const char*, X4>> twins = {{"scalar", sha256_x4_scalar}};
+#if defined(__wasm_simd128__)
+  twins.push_back({"wasmsimd", sha256_x4_wasmsimd});
+#endif
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (size_t size : {size_t(0), size_t(1), size_t(55), size_t(56), size_t(63), size_t(64), size_t(65), size_t(119),
+                      size_t(128), size_t(1000), size_t(65536 + 7)}) {
+    std::vector<uint8_t> buf(4 * size + 4);
+    for (auto& b : buf) b = static_cast<uint8_t>(byte(rng));
+    // Unaligned and distinct starts, so a lane mix-up or an aligned-load assumption shows.
+    const uint8_t* data[4] = {buf.data() + 1, buf.data() + 1 + size + 1, buf.data() + 2 + 2 * size + 1,
+                              buf.data() + 3 + 3 * size};
+    for (const auto& tw : twins) {
+      uint8_t got[4][32];
+      std::memset(got, 0, sizeof got);
+      tw.second(data, size, got);
+      bool ok = true;
+      for (int l = 0; l < 4; ++l) {
+        uint8_t want[32];
+        sha256(data[l], size, want);
+        ok = ok && std::memcmp(got[l], want, 32) == 0;
+      }
+      if (ok) ++t.passed;
+      else {
+        ++t.failed;
+        std::printf("FAIL sha256_x4_%s, %zu bytes: differs from sha256()\n", tw.first, size);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main() {
+  Tally t;
+  std::mt19937 rng(12345);
+  for (const Twins& tw : all_twins()) {
+    check_gemm(t, tw, rng);
+    check_attention(t, tw, rng);
+    check_elementwise(t, tw, rng);
+  }
+  check_ops(t, rng);
+  check_pool_oversubscribed(t);
+  check_sha256(t, rng);
+  std::printf("kernel-check: %d passed, %d failed\n", t.passed, t.failed);
+  return t.failed == 0 ? 0 : 1;
+}
