@@ -140,11 +140,27 @@ function writeOut(values, text) {
 const BULK_OPTIONS = { jobs: { type: 'string' }, shard: { type: 'string' }, resume: { type: 'boolean' } };
 
 /**
- * classify/embed inputs after --shard and --resume, and how many worker threads run them. Without --jobs: one per
- * core, each with a single-thread engine (docs/BULK.md has the measurement behind this default), unless --threads
- * or --build mt ask for one multi-threaded engine in this thread.
+ * How many workers' copies of a local model fit in 70 % of the free memory (each: its weights plus ~100 MB of
+ * module, heap and thread); a model given by URL is not measured (Infinity).
  */
-function bulkPlan(values, inputs, { resumable }) {
+function workersThatFit(source) {
+  let bytes;
+  try {
+    const p = modelDir(source);
+    const manifest = fs.statSync(p).isDirectory() ? path.join(p, 'manifest.json') : p;
+    bytes = JSON.parse(fs.readFileSync(manifest, 'utf8')).stream_size;
+  } catch {
+    return Infinity; // a URL, or a model that load() will report on
+  }
+  return Number.isFinite(bytes) ? Math.max(1, Math.floor((0.7 * os.freemem()) / (bytes + 100 * 2 ** 20))) : Infinity;
+}
+
+/**
+ * classify/embed inputs after --shard and --resume, and how many worker threads run them. Without --jobs: one per
+ * core, each with a single-thread engine (docs/BULK.md has the measurement behind this default), as many as fit
+ * in memory, unless --threads or --build mt ask for one multi-threaded engine in this thread.
+ */
+function bulkPlan(values, source, inputs, { resumable }) {
   let entries = listImages(inputs);
   if (!entries.length) throw new UsageError('no image files found');
   if (values.shard !== undefined) {
@@ -161,7 +177,7 @@ function bulkPlan(values, inputs, { resumable }) {
     skipped = before - entries.length;
   }
   const oneEngine = values.threads !== undefined || values.build === 'mt';
-  const jobs = intOpt(values.jobs, 'jobs') ?? (oneEngine ? 1 : os.availableParallelism?.() ?? os.cpus().length);
+  const jobs = intOpt(values.jobs, 'jobs') ?? (oneEngine ? 1 : Math.min(os.availableParallelism?.() ?? os.cpus().length, workersThatFit(source)));
   return { files: entries.map((e) => e.path), skipped, jobs: Math.max(1, Math.min(jobs, entries.length)) };
 }
 
@@ -202,7 +218,7 @@ async function cmdClassify(args) {
   const topK = intOpt(values.top, 'top') ?? 5;
   const format = values.format ?? (values.output?.endsWith('.json') ? 'json' : values.output?.endsWith('.jsonl') ? 'jsonl' : 'csv');
   if (!['csv', 'json', 'jsonl'].includes(format)) throw new UsageError(`--format must be csv, json or jsonl, got ${format}`);
-  const plan = bulkPlan(values, positionals.slice(1), { resumable: format === 'jsonl' && !!values.output });
+  const plan = bulkPlan(values, positionals[0], positionals.slice(1), { resumable: format === 'jsonl' && !!values.output });
   const results = [];
   const sink = format === 'json' ? null : lineSink(values);
   if (format === 'csv') sink.write('file,rank,index,label,score\n');
@@ -228,7 +244,7 @@ async function cmdEmbed(args) {
   const pooling = values.pooling ?? 'cls';
   if (!['cls', 'mean', 'cls+mean'].includes(pooling)) throw new UsageError(`--pooling must be cls, mean or cls+mean, got ${pooling}`);
   const jsonl = values.output.endsWith('.jsonl');
-  const plan = bulkPlan(values, positionals.slice(1), { resumable: jsonl });
+  const plan = bulkPlan(values, positionals[0], positionals.slice(1), { resumable: jsonl });
   const rows = [];
   const sink = jsonl ? lineSink(values) : null;
   let failed;
