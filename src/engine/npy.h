@@ -13,30 +13,30 @@ namespace vitrine::npy {
 
 inline Status read_f32(const std::string& path, std::vector<float>* data, std::vector<int64_t>* shape) {
   FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return Status::Err(path + ": cannot open");
+  if (!f) return Status::Err(Code::Input, path + ": cannot open");
   std::vector<uint8_t> bytes;
   uint8_t buf[1 << 16];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
   std::fclose(f);
   if (bytes.size() < 10 || std::string(bytes.begin() + 1, bytes.begin() + 6) != "NUMPY" || bytes[0] != 0x93)
-    return Status::Err(path + ": not a .npy file");
+    return Status::Err(Code::Input, path + ": not a .npy file");
   const int major = bytes[6];
   size_t header_len, start;
   if (major == 1) {
     header_len = bytes[8] | bytes[9] << 8;
     start = 10;
   } else {
-    if (bytes.size() < 12) return Status::Err(path + ": truncated .npy header");
+    if (bytes.size() < 12) return Status::Err(Code::Input, path + ": truncated .npy header");
     header_len = bytes[8] | bytes[9] << 8 | bytes[10] << 16 | size_t(bytes[11]) << 24;
     start = 12;
   }
-  if (start + header_len > bytes.size()) return Status::Err(path + ": truncated .npy header");
+  if (start + header_len > bytes.size()) return Status::Err(Code::Input, path + ": truncated .npy header");
   const std::string header(bytes.begin() + start, bytes.begin() + start + header_len);
-  if (header.find("'descr': '<f4'") == std::string::npos) return Status::Err(path + ": only float32 (<f4) .npy is supported");
-  if (header.find("'fortran_order': False") == std::string::npos) return Status::Err(path + ": Fortran-order .npy is not supported");
+  if (header.find("'descr': '<f4'") == std::string::npos) return Status::Err(Code::Input, path + ": only float32 (<f4) .npy is supported");
+  if (header.find("'fortran_order': False") == std::string::npos) return Status::Err(Code::Input, path + ": Fortran-order .npy is not supported");
   const size_t lp = header.find('(', header.find("'shape'")), rp = header.find(')', lp);
-  if (lp == std::string::npos || rp == std::string::npos) return Status::Err(path + ": no shape in .npy header");
+  if (lp == std::string::npos || rp == std::string::npos) return Status::Err(Code::Input, path + ": no shape in .npy header");
   shape->clear();
   size_t count = 1;
   std::string dims = header.substr(lp + 1, rp - lp - 1);
@@ -51,7 +51,7 @@ inline Status read_f32(const std::string& path, std::vector<float>* data, std::v
     pos = comma + 1;
   }
   const size_t data_start = start + header_len;
-  if (bytes.size() - data_start != count * 4) return Status::Err(path + ": data size does not match the shape");
+  if (bytes.size() - data_start != count * 4) return Status::Err(Code::Input, path + ": data size does not match the shape");
   data->resize(count);
   std::memcpy(data->data(), bytes.data() + data_start, count * 4);
   return Status::Ok();
@@ -69,7 +69,7 @@ inline Status write_f32(const std::string& path, const float* data, const std::v
   while ((10 + header.size() + 1) % 64) header += ' ';
   header += '\n';
   FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return Status::Err(path + ": cannot write");
+  if (!f) return Status::Err(Code::Input, path + ": cannot write");
   const uint8_t magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
   const uint8_t len[2] = {uint8_t(header.size() & 255), uint8_t(header.size() >> 8)};
   std::fwrite(magic, 1, 8, f);
@@ -77,7 +77,7 @@ inline Status write_f32(const std::string& path, const float* data, const std::v
   std::fwrite(header.data(), 1, header.size(), f);
   std::fwrite(data, 4, count, f);
   const bool ok = std::fclose(f) == 0;
-  return ok ? Status::Ok() : Status::Err(path + ": write failed");
+  return ok ? Status::Ok() : Status::Err(Code::Input, path + ": write failed");
 }
 
 }  // namespace vitrine::npy

@@ -75,11 +75,16 @@ export function resumeJsonl(file) {
   return done;
 }
 
+// Errors that every file of the run would give (a pooling the model lacks, classify without a classifier): the run
+// stops at the first instead of reporting each file.
+const RUN_ERRORS = new Set(['E_INPUT', 'E_NO_CLASSIFIER']);
+
 /**
  * Run `task` ('classify' | 'embed') with `taskOptions` on every file, on `jobs` worker threads (each loads its own
  * engine with `loadOptions`), or in this thread with an already loaded `model` when jobs is 1. `onResult(i, value)`
  * is called in input order, once per file that succeeded; `onError(i, error)` for a file that failed with a
- * VitrineError (bad image). A failure to load the model, or any other error, rejects.
+ * VitrineError (bad image). A failure to load the model, an error of the whole run (RUN_ERRORS), or any other
+ * error rejects.
  */
 export async function runBulk({ files, task, taskOptions, jobs, source, loadOptions, loadModel, onResult, onError, onProgress }) {
   let emitted = 0;
@@ -102,7 +107,7 @@ export async function runBulk({ files, task, taskOptions, jobs, source, loadOpti
         try {
           settle(i, { value: await model[task](f, taskOptions) });
         } catch (e) {
-          if (!(e instanceof VitrineError)) throw e; // a bug, not a bad file
+          if (!(e instanceof VitrineError) || RUN_ERRORS.has(e.code)) throw e; // a bug or a bad run, not a bad file
           settle(i, { error: e });
         }
       }
@@ -135,6 +140,7 @@ export async function runBulk({ files, task, taskOptions, jobs, source, loadOpti
           if (m.loadError) return reject(new VitrineError(m.loadError.code, m.loadError.message));
           if (m.fatal) return reject(new Error(`vitrine worker: ${m.fatal}`));
           w.inFlight--;
+          if (RUN_ERRORS.has(m.error?.code)) return reject(new VitrineError(m.error.code, m.error.message));
           settle(m.i, m.error ? { error: new VitrineError(m.error.code, m.error.message) } : { value: m.value });
           feed(w);
         });

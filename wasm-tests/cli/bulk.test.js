@@ -104,7 +104,7 @@ test('--resume after kill -9 mid-run and a torn last line: no duplicate, no lost
   assert.equal(lines(out).length, all.length);
 });
 
-test('bulk option errors: --shard out of range, --resume without a JSONL output or into a foreign file', () => {
+test('bulk option errors: --shard out of range, --resume without a JSONL output or into a foreign file, a pooling the model lacks', () => {
   const dir = tmpDir('bulk-bad');
   const one = path.join(PHOTOS, 'dog_beagle.jpg');
   for (const bad of [['--shard', '4/4'], ['--shard', '1'], ['--shard', '-1/2'], ['--jobs', '0'], ['--resume'], ['--resume', '-o', path.join(dir, 'x.csv')]]) {
@@ -114,6 +114,10 @@ test('bulk option errors: --shard out of range, --resume without a JSONL output 
   const e = run(['embed', 'default', one, '-o', path.join(dir, 'e.npy'), '--resume']);
   assert.equal(e.status, 2);
   assert.match(e.stderr, /--resume needs -o <out>\.jsonl/);
+  // A pooling the model lacks stops the whole run with one E_INPUT (not one error per file).
+  const p = run(['embed', 'default', photos, '-o', path.join(dir, 'p.jsonl'), '--pooling', 'pooler', '--jobs', '2']);
+  assert.equal(p.status, 1, p.stderr);
+  assert.equal(p.stderr.match(/pooling must be one of .*\[E_INPUT\]/g)?.length, 1, p.stderr);
   const foreign = path.join(dir, 'notes.jsonl');
   fs.writeFileSync(foreign, 'a shopping list\nmilk\n');
   const f = run(['classify', 'default', one, '-o', foreign, '--resume']);
