@@ -101,6 +101,12 @@ export interface LoadOptions {
   cache?: boolean | ChunkCache;
   /** Images with more pixels are refused from their header alone (default 50,000,000). */
   maxPixels?: number;
+  /**
+   * Browsers: the URL of a folder serving the package's dist/wasm/web/ files (vitrine-{mt,st}.mjs, .wasm,
+   * vitrine-mt.worker.js), for set-ups that do not copy them (docs/API.md, "Where the WebAssembly files are").
+   * Default: next to the JS as bundlers emit them. Ignored in Node.
+   */
+  wasmBaseUrl?: string | URL;
 }
 
 export interface PreprocessConfig {

@@ -44,7 +44,7 @@ export async function load(source, options = {}) {
   signal?.addEventListener('abort', onAbort, { once: true });
   const note = (n) => { try { onNote?.(n); } catch { /* a failing callback does not stop the load */ } };
   // The engine module (compile, start its threads) starts while the manifest and the first chunks are read.
-  const started = startRuntime(initial);
+  const started = startRuntime(initial, options.wasmBaseUrl);
   started.catch(() => {});
   let rt = null, engine = null, ok = false;
   try {

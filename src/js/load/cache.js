@@ -3,7 +3,7 @@
 // version of a model that shares chunks reads what it already has, and two models sharing chunks store them
 // once. Only chunks whose hash was checked are stored; a stored chunk is checked again when read, and a damaged
 // entry is deleted (the caller downloads it again).
-import { isNode } from '../runtime.js';
+import { isNode, nodeModule } from '../runtime.js';
 
 export const CACHE_NAME = 'vitrine-chunks-v1';
 const KEY_PATH = '/__vitrine-chunk/';   // synthetic request URLs: only cache keys, never fetched
@@ -16,7 +16,7 @@ export const canHash = () => isNode || typeof globalThis.crypto?.subtle?.digest 
 /** Lowercase hex SHA-256 with the platform's implementation (node:crypto in Node, crypto.subtle elsewhere). */
 export async function sha256Hex(bytes) {
   if (isNode) {
-    nodeCrypto ??= await import('node:crypto');
+    nodeCrypto ??= await nodeModule('crypto');
     return nodeCrypto.createHash('sha256').update(bytes).digest('hex');
   }
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));

@@ -1,10 +1,11 @@
 // Node: model folders on disk. Node-only modules are imported on first use, so this file is browser-safe.
 import { VitrineError } from '../errors.js';
+import { nodeModule } from '../runtime.js';
 
 let mods = null;
 export async function nodeModules() {
   if (!mods) {
-    const [fs, fsp, path, url] = await Promise.all([import('node:fs'), import('node:fs/promises'), import('node:path'), import('node:url')]);
+    const [fs, fsp, path, url] = await Promise.all(['fs', 'fs/promises', 'path', 'url'].map(nodeModule));
     mods = { fs, fsp, path, url };
   }
   return mods;
