@@ -10,7 +10,8 @@ with_test_env=0
 
 packages=(emscripten libeigen3-dev libstb-dev nlohmann-json3-dev cmake ninja-build g++ chromium)
 if ((with_test_env)); then
-  packages+=(python3-venv python3-torch python3-numpy python3-pil python3-matplotlib libopenblas0-pthread)
+  # parallel: GNU parallel runs the --shard processes of wasm-tests/cli/bulk.test.js (docs/BULK.md).
+  packages+=(python3-venv python3-torch python3-numpy python3-pil python3-matplotlib libopenblas0-pthread parallel)
 fi
 missing=()
 for p in "${packages[@]}"; do
