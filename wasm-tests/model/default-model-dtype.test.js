@@ -13,10 +13,11 @@ import { ROOT, SHARED, requireBuild, tmpDir } from '../helpers/env.js';
 
 const MODEL = path.join(ROOT, 'weights/cifar10-vit');
 const TEST_ZIP = path.join(SHARED, 'data/cifar10/test.zip');
-// Measured 2026-12-03 (see FORMAT §2): floors a little under the measured values, so a real regression fails.
+// Measured 2026-12-03 on these 1,000 images (mt build, 2 threads): f32 80.80 %; int8 80.50 %, same class as f32 on
+// 98.6 %; f16 80.80 %, 100 %. Floors a little under, so a real regression fails.
 const FLOORS = {
-  int8: { top1: 0, agree: 0 },
-  f16: { top1: 0, agree: 0 },
+  int8: { top1: 80.0, agree: 98.0 },
+  f16: { top1: 80.6, agree: 99.7 },
 };
 
 test('the default model at int8 and f16 keeps its CIFAR-10 accuracy and agrees with f32', async (t) => {
@@ -45,6 +46,8 @@ test('the default model at int8 and f16 keeps its CIFAR-10 accuracy and agrees w
       `stream ${info.streamSize} bytes (${(info.streamSize / ref.info.streamSize).toFixed(3)}x f32), in memory ${info.weightBytes} ` +
       `(${(info.weightBytes / ref.info.weightBytes).toFixed(3)}x f32), ${(ev.seconds * 1000 / ev.n).toFixed(2)} ms/image`);
     assert.ok(ev.top1 >= FLOORS[dtype].top1, `${dtype}: top-1 ${ev.top1} % below the floor ${FLOORS[dtype].top1} %`);
+    // Losing more than half a point to int8 is a defect, not a property of quantization.
+    assert.ok(ev.top1 >= ref.ev.top1 - 0.5, `${dtype}: top-1 ${ev.top1} % vs f32 ${ref.ev.top1} %`);
     assert.ok(agreePct >= FLOORS[dtype].agree, `${dtype}: agreement ${agreePct} % below the floor ${FLOORS[dtype].agree} %`);
     if (dtype === 'int8') assert.ok(info.weightBytes <= 0.35 * ref.info.weightBytes, `int8 weights take ${info.weightBytes} bytes`);
   }
