@@ -43,6 +43,23 @@ test('convert + inspect (text and --json)', () => {
   assert.match(bad.stdout, /PROBLEM\s+chunk 1 \(chunk-00001\.bin\) is missing/);
 });
 
+test('convert --dtype int8 re-encodes a converted model folder; inspect and classify read it', async () => {
+  const f32 = await convertedCase('vit');
+  const out = tmpDir('cli-int8');
+  const c = run(['convert', f32, '-o', out, '--dtype', 'int8']);
+  assert.equal(c.status, 0, c.stderr);
+  assert.match(c.stdout, /note: weights of the blocks' Linears stored as int8/);
+  const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json')));
+  assert.equal(m.tensors.find((t) => t.name === 'layers.0.mlp.fc1.weight').dtype, 'i8');
+  assert.equal(run(['inspect', out, '--verify']).status, 0);
+  const image = path.join(FIXTURES, 'vit/image.png');
+  const top = (model) => JSON.parse(run(['classify', model, image, '--format', 'json', '--top', '1']).stdout);
+  assert.deepEqual(top(out).map((r) => r.predictions[0].label), top(f32).map((r) => r.predictions[0].label));
+  const bad = run(['convert', f32, '-o', tmpDir('cli-bad-dtype'), '--dtype', 'int4']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--dtype must be one of f32, f16, int8.*\[E_CONVERT\]/s);
+});
+
 test('convert refuses a bad checkpoint with exit code 1 and the reason', () => {
   const r = run(['convert', path.join(FIXTURES, 'bad/pytorch-bin-only'), '-o', tmpDir('x')]);
   assert.equal(r.status, 1);
