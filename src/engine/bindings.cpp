@@ -1,48 +1,62 @@
-// embind glue: the Engine as JavaScript sees it (src/js/engine.js wraps this into the public API). Fallible calls
-// return an error string ('' = ok) because the WASM build has C++ exceptions off. Addresses are plain numbers
-// into Module.HEAPU8; views returned here alias the heap and are valid only until the next engine call.
+// embind glue: the Engine as JavaScript sees it (src/js/index.js wraps this into the public API). Fallible calls
+// return null on success or a plain object { code: 'E_…', message } (status.h's code_name), because the WASM
+// build has C++ exceptions off; JS turns that into a VitrineError one to one (src/js/errors.js). Addresses are
+// plain numbers into Module.HEAPU8; views returned here alias the heap and are valid only until the next engine
+// call.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
 #include <vector>
 
 #include "engine.h"
+#include "families/family.h"
+#include "manifest.h"
 
 using namespace emscripten;
+using vitrine::Code;
 using vitrine::Engine;
+using vitrine::Status;
 
 namespace {
+
+val error_value(const Status& st) {
+  val e = val::object();
+  e.set("code", std::string(vitrine::code_name(st.code)));
+  e.set("message", st.error);
+  return e;
+}
+val result(const Status& st) { return st.ok() ? val::null() : error_value(st); }
 
 uintptr_t chunk_target(Engine& e, int i) { return reinterpret_cast<uintptr_t>(e.chunk_target(i)); }
 uintptr_t input_buffer(Engine& e, double n) {
   if (!(n >= 0) || n > double(SIZE_MAX / 2)) return 0;
   return reinterpret_cast<uintptr_t>(e.input_buffer(static_cast<size_t>(n)));
 }
-std::string begin_load(Engine& e, const std::string& json) { return e.begin_load(json).error; }
+val begin_load(Engine& e, const std::string& json) { return result(e.begin_load(json)); }
 // sizes: a JS array of byte counts for chunks first, first + 1, ...
-std::string commit_chunks(Engine& e, int first, val sizes) {
+val commit_chunks(Engine& e, int first, val sizes) {
   const std::vector<double> n = vecFromJSArray<double>(sizes);
   std::vector<size_t> nbytes(n.size());
   for (size_t i = 0; i < n.size(); ++i) {
-    if (!(n[i] >= 0)) return "commitChunks: bad byte count";
+    if (!(n[i] >= 0)) return error_value(Status::Err(Code::Load, "commitChunks: bad byte count"));
     nbytes[i] = static_cast<size_t>(n[i]);
   }
-  return e.commit_chunks(first, static_cast<int>(nbytes.size()), nbytes.data()).error;
+  return result(e.commit_chunks(first, static_cast<int>(nbytes.size()), nbytes.data()));
 }
-std::string finish_load(Engine& e) { return e.finish_load().error; }
-std::string preprocess(Engine& e, double n, bool exif, double max_pixels) {
-  if (!(n >= 0)) return "preprocess: bad byte count";
+val finish_load(Engine& e) { return result(e.finish_load()); }
+val preprocess(Engine& e, double n, bool exif, double max_pixels) {
+  if (!(n >= 0)) return error_value(Status::Err(Code::Image, "preprocess: bad byte count"));
   vitrine::PreprocessOptions o;
   o.apply_exif_orientation = exif;
   if (max_pixels > 0) o.max_pixels = static_cast<int64_t>(max_pixels);
-  return e.preprocess(static_cast<size_t>(n), o).error;
+  return result(e.preprocess(static_cast<size_t>(n), o));
 }
 val pixels(Engine& e) {
   return val(typed_memory_view(size_t(e.pixels_height()) * e.pixels_width() * 3, e.pixels()));
 }
 uintptr_t pixels_address(Engine& e) { return reinterpret_cast<uintptr_t>(e.pixels()); }
-std::string forward(Engine& e, uintptr_t address, int h, int w) {
-  return e.forward(reinterpret_cast<const float*>(address), h, w).error;
+val forward(Engine& e, uintptr_t address, int h, int w) {
+  return result(e.forward(reinterpret_cast<const float*>(address), h, w));
 }
 val last_hidden_state(Engine& e) {
   const float* p = e.last_hidden_state();
@@ -60,17 +74,53 @@ val to_f32(const std::vector<float>& v) {
   out.call<void>("set", val(typed_memory_view(v.size(), v.data())));
   return out;
 }
-val scores(Engine& e) { return to_f32(e.scores()); }
+// A Float32Array, or { code, message } (E_NO_CLASSIFIER for a model without classifier).
+val scores(Engine& e) {
+  std::vector<float> out;
+  Status st = e.scores(&out);
+  return st.ok() ? to_f32(out) : error_value(st);
+}
+// A Float32Array, or { code, message }.
 val pooled(Engine& e, const std::string& mode) {
-  if (mode == "cls") return to_f32(e.pooled(vitrine::Pooling::Cls));
-  if (mode == "mean") return to_f32(e.pooled(vitrine::Pooling::Mean));
-  if (mode == "cls+mean") return to_f32(e.pooled(vitrine::Pooling::ClsMean));
-  return val::null();
+  vitrine::Pooling p;
+  if (!vitrine::parse_pooling(mode, &p)) return error_value(Status::Err(Code::Input, "unknown pooling \"" + mode + "\""));
+  std::vector<float> out;
+  Status st = e.pooled(p, &out);
+  return st.ok() ? to_f32(out) : error_value(st);
+}
+
+// The engine's tensor table for an "architecture" object (JSON text): [{ name, shape }] in stream order, the one
+// list the converter writes and the loader checks; or { code, message } naming what the engine refuses.
+val tensor_table(const std::string& architecture_json) {
+  vitrine::Architecture arch;
+  Status st = vitrine::parse_architecture(architecture_json, &arch);
+  if (!st.ok()) return error_value(st);
+  vitrine::Model scratch;
+  const vitrine::TensorTable table = vitrine::tensor_table(arch, &scratch);
+  val rows = val::array();
+  for (const vitrine::TensorSlot& row : table.rows()) {
+    val r = val::object();
+    r.set("name", row.name);
+    val shape = val::array();
+    for (int64_t d : row.shape) shape.call<void>("push", double(d));
+    r.set("shape", shape);
+    rows.call<void>("push", r);
+  }
+  return rows;
+}
+
+// The families this engine knows (families/registry.cpp, the one list); the converter loads a module per name.
+val family_names() {
+  val out = val::array();
+  for (const std::string& name : vitrine::family_list()) out.call<void>("push", name);
+  return out;
 }
 
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(vitrine) {
+  function("tensorTable", &tensor_table);
+  function("familyNames", &family_names);
   class_<Engine>("Engine")
       .constructor<int>()
       .function("threads", &Engine::threads)

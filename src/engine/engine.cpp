@@ -37,10 +37,10 @@ Status Engine::begin_load(const std::string& manifest_json) {
   Status st = parse_manifest(manifest_json, &state->manifest);
   if (!st.ok()) return st;
   const uint64_t bytes = (state->manifest.stream_size + 63) / 64 * 64;
-  if (bytes > SIZE_MAX / 2) return Status::Err("weights of " + std::to_string(bytes) + " bytes do not fit in memory");
+  if (bytes > SIZE_MAX / 2) return Status::Err(Code::Memory, "weights of " + std::to_string(bytes) + " bytes do not fit in memory");
   state->stream = static_cast<uint8_t*>(std::aligned_alloc(64, static_cast<size_t>(bytes)));
   if (!state->stream)
-    return Status::Err("out of memory: could not allocate " + std::to_string(bytes) + " bytes for the weights");
+    return Status::Err(Code::Memory, "out of memory: could not allocate " + std::to_string(bytes) + " bytes for the weights");
   // The tail past stream_size is padding; zero it so nothing reads garbage.
   std::memset(state->stream + state->manifest.stream_size, 0, bytes - state->manifest.stream_size);
   state->committed.assign(state->manifest.chunks.size(), false);
@@ -68,22 +68,23 @@ std::string Engine::chunk_file(int index) const {
 Status Engine::commit_chunk(int index, size_t nbytes) { return commit_chunks(index, 1, &nbytes); }
 
 Status Engine::commit_chunks(int first, int count, const size_t* nbytes) {
-  if (!pending_) return Status::Err("no load in progress (call begin_load first)");
-  if (count < 1) return Status::Err("no chunks to commit");
+  if (!pending_) return Status::Err(Code::Load, "no load in progress (call begin_load first)");
+  if (count < 1) return Status::Err(Code::Load, "no chunks to commit");
   for (int index : {first, first + count - 1})
     if (index < 0 || index >= chunk_count())
-      return Status::Err("chunk index " + std::to_string(index) + " is out of range");
+      return Status::Err(Code::Load, "chunk index " + std::to_string(index) + " is out of range");
   const auto& info = pending_->manifest.chunks;
   auto what = [&](int index) { return "chunk " + std::to_string(index) + " (" + info[index].file + "): "; };
-  std::vector<std::string> errors(count);
+  std::vector<Status> errors(count);
   // Chunks of the right length are hashed four at a time when they have equal sizes (all but a model's last
   // chunk do), the groups spread over the pool's threads.
   std::vector<std::vector<int>> groups;
   for (int j = 0; j < count; ++j) {
     const int index = first + j;
     if (nbytes[j] != info[index].size) {
-      errors[j] = what(index) + "expected " + std::to_string(info[index].size) + " bytes, got " +
-                  std::to_string(nbytes[j]) + (nbytes[j] < info[index].size ? " (truncated)" : "");
+      errors[j] = Status::Err(Code::ChunkSize, what(index) + "expected " + std::to_string(info[index].size) +
+                                                   " bytes, got " + std::to_string(nbytes[j]) +
+                                                   (nbytes[j] < info[index].size ? " (truncated)" : ""));
       continue;
     }
     if (groups.empty() || groups.back().size() == 4 || info[groups.back()[0]].size != info[index].size)
@@ -109,20 +110,21 @@ Status Engine::commit_chunks(int first, int count, const size_t* nbytes) {
   for (const std::vector<int>& group : groups)
     for (int index : group) {
       if (std::memcmp(digests[index - first].data(), info[index].sha256, 32) != 0)
-        errors[index - first] = what(index) + "SHA-256 mismatch (file is corrupt or was tampered with)";
+        errors[index - first] =
+            Status::Err(Code::ChunkHash, what(index) + "SHA-256 mismatch (file is corrupt or was tampered with)");
       else
         pending_->committed[index] = true;
     }
-  for (const std::string& e : errors)
-    if (!e.empty()) return Status::Err(e);
+  for (const Status& e : errors)
+    if (!e.ok()) return e;
   return Status::Ok();
 }
 
 Status Engine::finish_load() {
-  if (!pending_) return Status::Err("no load in progress (call begin_load first)");
+  if (!pending_) return Status::Err(Code::Load, "no load in progress (call begin_load first)");
   for (size_t i = 0; i < pending_->committed.size(); ++i)
     if (!pending_->committed[i])
-      return Status::Err("chunk " + std::to_string(i) + " (" + pending_->manifest.chunks[i].file + ") was never loaded");
+      return Status::Err(Code::Load, "chunk " + std::to_string(i) + " (" + pending_->manifest.chunks[i].file + ") was never loaded");
   Status st = bind_model(pending_->manifest, pending_->stream, &pending_->model);
   if (!st.ok()) {
     pending_.reset();
@@ -152,9 +154,9 @@ uint8_t* Engine::input_buffer(size_t nbytes) {
 }
 
 Status Engine::preprocess(size_t nbytes, const PreprocessOptions& options) {
-  if (!active_) return Status::Err("no model is loaded");
-  if (nbytes == 0) return Status::Err("image: the file is empty (0 bytes)");
-  if (nbytes > input_.size()) return Status::Err("image: " + std::to_string(nbytes) + " bytes claimed but the input buffer holds fewer");
+  if (!active_) return Status::Err(Code::Load, "no model is loaded");
+  if (nbytes == 0) return Status::Err(Code::Image, "image: the file is empty (0 bytes)");
+  if (nbytes > input_.size()) return Status::Err(Code::Image, "image: " + std::to_string(nbytes) + " bytes claimed but the input buffer holds fewer");
   image::DecodeOptions decode_options;
   decode_options.apply_exif_orientation = options.apply_exif_orientation;
   decode_options.max_pixels = options.max_pixels;
@@ -176,20 +178,20 @@ int Engine::pixels_height() const { return pixels_h_; }
 int Engine::pixels_width() const { return pixels_w_; }
 
 Status Engine::forward(const float* pixels, int height, int width) {
-  if (!active_) return Status::Err("no model is loaded");
-  if (!pixels) return Status::Err("forward: no pixels");
+  if (!active_) return Status::Err(Code::Load, "no model is loaded");
+  if (!pixels) return Status::Err(Code::Input, "forward: no pixels");
   active_->has_output = false;
   Status st = vitrine::forward(active_->model, pool_.get(), pixels, height, width, &active_->run);
   if (!st.ok()) return st;
   // A NaN/Inf in the output means the input carried one: report it instead of returning garbage labels.
   for (float v : active_->run.logits)
-    if (!std::isfinite(v)) return Status::Err("forward: the output is not finite (NaN or Inf in the input pixels?)");
+    if (!std::isfinite(v)) return Status::Err(Code::Input, "forward: the output is not finite (NaN or Inf in the input pixels?)");
   active_->has_output = true;
   return Status::Ok();
 }
 
 const float* Engine::last_hidden_state() const {
-  return active_ && active_->has_output ? active_->run.xn.data() : nullptr;
+  return active_ && active_->has_output ? active_->run.hidden_out : nullptr;
 }
 int Engine::num_tokens() const { return active_ && active_->has_output ? active_->run.tokens : 0; }
 int Engine::hidden_size() const { return active_ ? active_->manifest.arch.hidden : 0; }
@@ -198,27 +200,31 @@ const float* Engine::logits() const {
 }
 int Engine::num_labels() const { return active_ ? active_->manifest.arch.num_labels : 0; }
 
-std::vector<float> Engine::scores() const {
+Status Engine::scores(std::vector<float>* out) const {
+  if (active_ && !active_->manifest.arch.num_labels)
+    return Status::Err(Code::NoClassifier, "model \"" + active_->manifest.name +
+                                               "\" has no classifier; use embed() or forward()");
   const float* z = logits();
-  if (!z) return {};
+  if (!z) return Status::Err(Code::Input, "scores: no forward pass has run");
   const int n = num_labels();
   const Architecture& a = active_->manifest.arch;
-  std::vector<float> p(n);
+  std::vector<float>& p = *out;
+  p.assign(n, 0.f);
   if (n == 1 || (a.classifier == Classifier::Head && a.head.sigmoid)) {
     for (int i = 0; i < n; ++i) p[i] = 1.f / (1.f + std::exp(-z[i]));
-    return p;
+    return Status::Ok();
   }
   float mx = z[0];
   for (int i = 1; i < n; ++i) mx = std::max(mx, z[i]);
   double sum = 0;
   for (int i = 0; i < n; ++i) sum += p[i] = std::exp(z[i] - mx);
   for (int i = 0; i < n; ++i) p[i] = float(p[i] / sum);
-  return p;
+  return Status::Ok();
 }
 
-std::vector<float> Engine::pooled(Pooling pooling) const {
-  if (!active_ || !active_->has_output) return {};
-  return pool_features(active_->model, active_->run, pooling == Pooling::Cls ? 0 : pooling == Pooling::Mean ? 1 : 2);
+Status Engine::pooled(Pooling pooling, std::vector<float>* out) const {
+  if (!active_ || !active_->has_output) return Status::Err(Code::Input, "pooled: no forward pass has run");
+  return pool_features(active_->model, pool_.get(), active_->run, pooling, out);
 }
 
 }  // namespace vitrine

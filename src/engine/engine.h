@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "pooling.h"
 #include "status.h"
 
 namespace vitrine {
@@ -26,8 +27,6 @@ struct PreprocessOptions {
   bool apply_exif_orientation = true;  // false = what HF does (PIL does not rotate): exact parity mode
   int64_t max_pixels = 50'000'000;     // images with more pixels are refused from the header alone
 };
-
-enum class Pooling { Cls, Mean, ClsMean };
 
 class Engine {
  public:
@@ -51,7 +50,7 @@ class Engine {
   Status finish_load();
   void abort_load();
   bool loaded() const;
-  std::string info_json() const;             // the active model's manifest facts (family, sizes, labels, ...)
+  std::string info_json() const;             // the active model's facts (family, sizes, labels, poolings, ...)
 
   // ---- inputs ----
   // A buffer owned by the engine for the caller to fill (encoded image bytes, or CHW float pixels).
@@ -66,15 +65,16 @@ class Engine {
   // Forward on CHW pixels (pointer may be pixels() or input_buffer()). height/width must be multiples of the
   // patch size; ViT/DeiT need exactly image_size.
   Status forward(const float* pixels, int height, int width);
-  const float* last_hidden_state() const;    // [num_tokens, hidden], after the final LayerNorm
+  const float* last_hidden_state() const;    // [num_tokens, hidden], after the final LayerNorm (if the family has one)
   int num_tokens() const;
   int hidden_size() const;
   const float* logits() const;               // [num_labels] or nullptr when the model has no classifier
   int num_labels() const;
   // Scores from the last forward: softmax over logits, or sigmoid when there is one logit or the head says so.
-  std::vector<float> scores() const;
-  // Pooled embedding of the last forward.
-  std::vector<float> pooled(Pooling pooling) const;
+  // Code::NoClassifier for a model without classifier.
+  Status scores(std::vector<float>* out) const;
+  // Pooled embedding of the last forward; Code::Input for a pooling the model does not offer (info "poolings").
+  Status pooled(Pooling pooling, std::vector<float>* out) const;
 
  private:
   std::unique_ptr<ThreadPool> pool_;

@@ -1,90 +1,19 @@
-// Validation of manifest.json (docs/FORMAT.md). Every value's type is checked before it is read, so nlohmann
-// never needs to throw (the build defines JSON_NOEXCEPTION), and each error names the field it is about.
+// Validation of manifest.json (docs/FORMAT.md). Every value's type is checked before it is read (fields.h), and
+// each error names the field or tensor it is about. The tensors a model needs come from its family's tensor
+// table (families/), the one list of them.
 #include "manifest.h"
 
 #include <algorithm>
 #include <cmath>
 #include <set>
 
-#include <nlohmann/json.hpp>
+#include "families/family.h"
+#include "fields.h"
 
 namespace vitrine {
 namespace {
 
 using json = nlohmann::json;
-
-// Typed field access that reports "<where>.<key>: <problem>" and keeps the first error only.
-class Fields {
- public:
-  Fields(const json& obj, std::string where) : obj_(obj), where_(std::move(where)) {}
-
-  const json* get(const char* key, bool required = true) {
-    auto it = obj_.find(key);
-    if (it == obj_.end()) {
-      if (required) fail(std::string("missing key \"") + key + "\"");
-      return nullptr;
-    }
-    return &*it;
-  }
-  bool integer(const char* key, int64_t* out, int64_t lo, int64_t hi, bool required = true) {
-    const json* v = get(key, required);
-    if (!v) return false;
-    if (!v->is_number_integer()) return fail(std::string("\"") + key + "\" must be an integer");
-    int64_t x = v->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(v->get<uint64_t>(), INT64_MAX))
-                                        : v->get<int64_t>();
-    if (x < lo || x > hi)
-      return fail(std::string("\"") + key + "\" = " + std::to_string(x) + " is out of range [" + std::to_string(lo) +
-                  ", " + std::to_string(hi) + "]");
-    *out = x;
-    return true;
-  }
-  bool integer(const char* key, int* out, int64_t lo, int64_t hi, bool required = true) {
-    int64_t x = 0;
-    if (!integer(key, &x, lo, hi, required)) return false;
-    *out = static_cast<int>(x);
-    return true;
-  }
-  bool number(const char* key, double* out, bool required = true) {
-    const json* v = get(key, required);
-    if (!v) return false;
-    if (!v->is_number()) return fail(std::string("\"") + key + "\" must be a number");
-    *out = v->get<double>();
-    if (!std::isfinite(*out)) return fail(std::string("\"") + key + "\" must be finite");
-    return true;
-  }
-  bool boolean(const char* key, bool* out, bool required = true) {
-    const json* v = get(key, required);
-    if (!v) return false;
-    if (!v->is_boolean()) return fail(std::string("\"") + key + "\" must be true or false");
-    *out = v->get<bool>();
-    return true;
-  }
-  bool string(const char* key, std::string* out, bool required = true) {
-    const json* v = get(key, required);
-    if (!v) return false;
-    if (!v->is_string()) return fail(std::string("\"") + key + "\" must be a string");
-    *out = v->get<std::string>();
-    return true;
-  }
-  // Keys outside `known` are an error where a typo would silently change the model.
-  void only(std::initializer_list<const char*> known) {
-    for (auto it = obj_.begin(); it != obj_.end(); ++it) {
-      bool ok = false;
-      for (const char* k : known) ok = ok || it.key() == k;
-      if (!ok) fail("unknown key \"" + it.key() + "\"");
-    }
-  }
-  bool fail(const std::string& message) {
-    if (status_.ok()) status_ = Status::Err("manifest: " + where_ + ": " + message);
-    return false;
-  }
-  Status status() const { return status_; }
-
- private:
-  const json& obj_;
-  std::string where_;
-  Status status_;
-};
 
 std::string shape_str(const std::vector<int64_t>& s) {
   std::string r = "[";
@@ -107,19 +36,68 @@ bool parse_hex32(const std::string& hex, uint8_t out[32]) {
   return true;
 }
 
+Status manifest_error(const std::string& message) { return Status::Err(Code::Manifest, "manifest: " + message); }
+
+Status parse_head(const json& j, Architecture* a) {
+  if (!j.is_object()) return manifest_error("architecture: classifier \"head\" needs a \"head\" object");
+  Fields h(j, "architecture.head");
+  h.only({"pooling", "layers", "output"});
+  std::string pooling, output;
+  if (h.string("pooling", &pooling)) {
+    const std::vector<Pooling> offered = a->family->poolings(*a);
+    std::string names;
+    for (Pooling p : offered) names += std::string(names.empty() ? "\"" : ", \"") + pooling_name(p) + "\"";
+    if (!parse_pooling(pooling, &a->head.pooling) ||
+        std::find(offered.begin(), offered.end(), a->head.pooling) == offered.end())
+      h.fail("pooling must be one of " + names + " (family \"" + a->family_name + "\"), got \"" + pooling + "\"");
+  }
+  if (h.string("output", &output)) {
+    if (output == "softmax") a->head.sigmoid = false;
+    else if (output == "sigmoid") a->head.sigmoid = true;
+    else h.fail("output must be \"softmax\" or \"sigmoid\"");
+  }
+  if (!h.status().ok()) return h.status();
+  int width = a->family->pooled_width(*a, a->head.pooling);
+  const json* layers = h.get("layers");
+  if (!layers || !layers->is_array() || layers->empty())
+    return manifest_error("architecture.head: \"layers\" must be a non-empty array");
+  for (size_t k = 0; k < layers->size(); ++k) {
+    const json& lj = (*layers)[k];
+    if (!lj.is_object()) return manifest_error("architecture.head.layers[" + std::to_string(k) + "] must be an object");
+    Fields lf(lj, "architecture.head.layers[" + std::to_string(k) + "]");
+    HeadLayer L;
+    std::string type;
+    lf.string("type", &type);
+    if (type == "linear") {
+      lf.only({"type", "in", "out"});
+      L.kind = HeadLayer::Kind::Linear;
+      lf.integer("in", &L.in, 1, 1 << 20);
+      lf.integer("out", &L.out, 1, 1 << 20);
+      if (lf.status().ok() && L.in != width)
+        lf.fail("\"in\" = " + std::to_string(L.in) + " but the previous layer gives " + std::to_string(width));
+      width = L.out;
+    } else if (type == "relu" || type == "gelu") {
+      lf.only({"type"});
+      L.kind = type == "relu" ? HeadLayer::Kind::Relu : HeadLayer::Kind::Gelu;
+    } else if (lf.status().ok()) {
+      lf.fail("unknown layer type \"" + type + "\" (linear, relu, gelu)");
+    }
+    if (!lf.status().ok()) return lf.status();
+    a->head.layers.push_back(L);
+  }
+  if (width != a->num_labels)
+    return manifest_error("architecture.head: the last layer gives " + std::to_string(width) +
+                          " outputs but num_labels is " + std::to_string(a->num_labels));
+  return Status::Ok();
+}
+
+// The keys every family shares are read here; the family module reads its own (Family::parse).
 Status parse_architecture(const json& j, Architecture* a) {
-  if (!j.is_object()) return Status::Err("manifest: \"architecture\" must be an object");
+  if (!j.is_object()) return manifest_error("\"architecture\" must be an object");
   Fields f(j, "architecture");
-  f.only({"family", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "patch_size",
-          "image_size", "num_channels", "layer_norm_eps", "hidden_act", "qkv_bias", "use_distillation_token",
-          "num_register_tokens", "use_layer_scale", "use_swiglu_ffn", "interpolate_pos_encoding",
-          "interpolate_antialias", "classifier",
-          "num_labels", "head"});
   if (f.string("family", &a->family_name)) {
-    if (a->family_name == "vit") a->family = Family::ViT;
-    else if (a->family_name == "deit") a->family = Family::DeiT;
-    else if (a->family_name == "dinov2") a->family = Family::Dinov2;
-    else f.fail("unknown family \"" + a->family_name + "\" (vit, deit, dinov2)");
+    a->family = find_family(a->family_name);
+    if (!a->family) f.fail("unknown family \"" + a->family_name + "\" (" + family_names() + ")");
   }
   const int64_t big = 1 << 16;
   f.integer("hidden_size", &a->hidden, 1, big);
@@ -140,15 +118,10 @@ Status parse_architecture(const json& j, Architecture* a) {
     else if (act == "gelu_new" || act == "gelu_pytorch_tanh") a->act = Activation::GeluTanh;
     else if (act == "relu") a->act = Activation::Relu;
     else if (act == "silu" || act == "swish") a->act = Activation::Silu;
+    else if (act == "quick_gelu") a->act = Activation::QuickGelu;
     else f.fail("unsupported hidden_act \"" + act + "\"");
   }
   f.boolean("qkv_bias", &a->qkv_bias);
-  f.boolean("use_distillation_token", &a->distillation_token);
-  f.integer("num_register_tokens", &a->registers, 0, 1024);
-  f.boolean("use_layer_scale", &a->layer_scale);
-  f.boolean("use_swiglu_ffn", &a->swiglu);
-  f.boolean("interpolate_pos_encoding", &a->interpolate_pos);
-  f.boolean("interpolate_antialias", &a->interpolate_antialias, /*required=*/false);
   std::string cls;
   if (f.string("classifier", &cls)) {
     if (cls == "none") a->classifier = Classifier::None;
@@ -159,78 +132,29 @@ Status parse_architecture(const json& j, Architecture* a) {
     else f.fail("unknown classifier \"" + cls + "\"");
   }
   f.integer("num_labels", &a->num_labels, 0, 1 << 20);
+  const json* head = f.get("head", /*required=*/false);
   if (!f.status().ok()) return f.status();
+  Status st = a->family->parse(f, a);
+  f.only_read();
+  if (!f.status().ok()) return f.status();
+  if (!st.ok()) return st;
 
-  if (a->hidden % a->heads != 0) return Status::Err("manifest: architecture: num_attention_heads must divide hidden_size");
-  if (a->image_size % a->patch != 0) return Status::Err("manifest: architecture: patch_size must divide image_size");
-  if (a->classifier == Classifier::ClsDist && !a->distillation_token)
-    return Status::Err("manifest: architecture: classifier \"cls+dist\" needs use_distillation_token");
+  if (a->hidden % a->heads != 0) return manifest_error("architecture: num_attention_heads must divide hidden_size");
+  if (a->image_size % a->patch != 0) return manifest_error("architecture: patch_size must divide image_size");
   if (a->classifier == Classifier::None && a->num_labels != 0)
-    return Status::Err("manifest: architecture: classifier \"none\" must have num_labels 0");
+    return manifest_error("architecture: classifier \"none\" must have num_labels 0");
   if (a->classifier != Classifier::None && a->num_labels < 1)
-    return Status::Err("manifest: architecture: a classifier needs num_labels >= 1");
-
-  auto head_it = j.find("head");
+    return manifest_error("architecture: a classifier needs num_labels >= 1");
   if (a->classifier == Classifier::Head) {
-    if (head_it == j.end() || !head_it->is_object())
-      return Status::Err("manifest: architecture: classifier \"head\" needs a \"head\" object");
-    Fields h(*head_it, "architecture.head");
-    h.only({"pooling", "layers", "output"});
-    h.string("pooling", &a->head.pooling);
-    std::string output;
-    if (h.string("output", &output)) {
-      if (output == "softmax") a->head.sigmoid = false;
-      else if (output == "sigmoid") a->head.sigmoid = true;
-      else h.fail("output must be \"softmax\" or \"sigmoid\"");
-    }
-    if (!h.status().ok()) return h.status();
-    int width = 0;
-    if (a->head.pooling == "cls" || a->head.pooling == "mean") width = a->hidden;
-    else if (a->head.pooling == "cls+mean") width = 2 * a->hidden;
-    else return Status::Err("manifest: architecture.head: pooling must be \"cls\", \"mean\" or \"cls+mean\"");
-    const json* layers = h.get("layers");
-    if (!layers || !layers->is_array() || layers->empty())
-      return Status::Err("manifest: architecture.head: \"layers\" must be a non-empty array");
-    for (size_t k = 0; k < layers->size(); ++k) {
-      const json& lj = (*layers)[k];
-      if (!lj.is_object()) return Status::Err("manifest: architecture.head.layers[" + std::to_string(k) + "] must be an object");
-      Fields lf(lj, "architecture.head.layers[" + std::to_string(k) + "]");
-      HeadLayer L;
-      std::string type;
-      lf.string("type", &type);
-      if (type == "linear") {
-        lf.only({"type", "in", "out"});
-        L.kind = HeadLayer::Kind::Linear;
-        lf.integer("in", &L.in, 1, 1 << 20);
-        lf.integer("out", &L.out, 1, 1 << 20);
-        if (lf.status().ok() && L.in != width)
-          lf.fail("\"in\" = " + std::to_string(L.in) + " but the previous layer gives " + std::to_string(width));
-        width = L.out;
-      } else if (type == "relu" || type == "gelu") {
-        lf.only({"type"});
-        L.kind = type == "relu" ? HeadLayer::Kind::Relu : HeadLayer::Kind::Gelu;
-      } else if (lf.status().ok()) {
-        lf.fail("unknown layer type \"" + type + "\" (linear, relu, gelu)");
-      }
-      if (!lf.status().ok()) return lf.status();
-      a->head.layers.push_back(L);
-    }
-    if (width != a->num_labels)
-      return Status::Err("manifest: architecture.head: the last layer gives " + std::to_string(width) +
-                         " outputs but num_labels is " + std::to_string(a->num_labels));
-  } else if (head_it != j.end()) {
-    return Status::Err("manifest: architecture: \"head\" is only allowed with classifier \"head\"");
+    if (!head) return manifest_error("architecture: classifier \"head\" needs a \"head\" object");
+    return parse_head(*head, a);
   }
-  if (a->family != Family::Dinov2 && (a->registers || a->layer_scale || a->swiglu || a->interpolate_pos ||
-                                    a->interpolate_antialias))
-    return Status::Err("manifest: architecture: registers, layer scale, SwiGLU and position interpolation are DINOv2-only");
-  if (a->family == Family::ViT && a->distillation_token)
-    return Status::Err("manifest: architecture: family \"vit\" has no distillation token");
+  if (head) return manifest_error("architecture: \"head\" is only allowed with classifier \"head\"");
   return Status::Ok();
 }
 
 Status parse_size(const json& j, const char* what, image::Size* s) {
-  if (!j.is_object()) return Status::Err(std::string("manifest: preprocess.") + what + " must be an object");
+  if (!j.is_object()) return Status::Err(Code::Manifest, std::string("manifest: preprocess.") + what + " must be an object");
   Fields f(j, std::string("preprocess.") + what);
   if (j.contains("shortest_edge")) {
     f.only({"shortest_edge"});
@@ -246,7 +170,7 @@ Status parse_size(const json& j, const char* what, image::Size* s) {
 }
 
 Status parse_preprocess(const json& j, image::PreprocessConfig* p, std::string* processor) {
-  if (!j.is_object()) return Status::Err("manifest: \"preprocess\" must be an object");
+  if (!j.is_object()) return Status::Err(Code::Manifest, "manifest: \"preprocess\" must be an object");
   Fields f(j, "preprocess");
   f.only({"processor", "do_convert_rgb", "do_resize", "size", "resample", "do_center_crop", "crop_size", "do_rescale",
           "rescale_factor", "do_normalize", "image_mean", "image_std"});
@@ -270,22 +194,22 @@ Status parse_preprocess(const json& j, image::PreprocessConfig* p, std::string* 
     if (!c) return f.status();
     Status st = parse_size(*c, "crop_size", &p->crop_size);
     if (!st.ok()) return st;
-    if (p->crop_size.shortest_edge) return Status::Err("manifest: preprocess.crop_size must be {height, width}");
+    if (p->crop_size.shortest_edge) return Status::Err(Code::Manifest, "manifest: preprocess.crop_size must be {height, width}");
   }
   for (const char* key : {"image_mean", "image_std"}) {
     const json* v = f.get(key);
     if (!v) return f.status();
-    if (!v->is_array() || v->size() != 3) return Status::Err(std::string("manifest: preprocess.") + key + " must be 3 numbers");
+    if (!v->is_array() || v->size() != 3) return Status::Err(Code::Manifest, std::string("manifest: preprocess.") + key + " must be 3 numbers");
     float* dst = std::string(key) == "image_mean" ? p->image_mean : p->image_std;
     for (int c = 0; c < 3; ++c) {
       const json& x = (*v)[c];
       if (!x.is_number() || !std::isfinite(x.get<double>()) || std::fabs(x.get<double>()) > 1e30)
-        return Status::Err(std::string("manifest: preprocess.") + key + " must be 3 finite numbers");
+        return Status::Err(Code::Manifest, std::string("manifest: preprocess.") + key + " must be 3 finite numbers");
       dst[c] = x.get<float>();
     }
   }
   for (int c = 0; c < 3; ++c)
-    if (!(p->image_std[c] > 0)) return Status::Err("manifest: preprocess.image_std must be positive");
+    if (!(p->image_std[c] > 0)) return Status::Err(Code::Manifest, "manifest: preprocess.image_std must be positive");
   return Status::Ok();
 }
 
@@ -314,78 +238,28 @@ bool nested_too_deep(const std::string& text) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const Architecture& a) {
-  const int64_t D = a.hidden, C = a.channels, P = a.patch, N = int64_t(a.grid()) * a.grid();
-  const int64_t F = a.swiglu ? 2 * int64_t(a.intermediate) : a.intermediate;
-  std::vector<std::pair<std::string, std::vector<int64_t>>> t;
-  t.push_back({"embeddings.cls_token", {1, 1, D}});
-  if (a.distillation_token) t.push_back({"embeddings.distillation_token", {1, 1, D}});
-  if (a.registers) t.push_back({"embeddings.register_tokens", {1, a.registers, D}});
-  t.push_back({"embeddings.position_embeddings", {1, a.position_prefix() + N, D}});
-  t.push_back({"embeddings.patch.weight", {D, C, P, P}});
-  t.push_back({"embeddings.patch.bias", {D}});
-  for (int l = 0; l < a.layers; ++l) {
-    const std::string p = "layers." + std::to_string(l) + ".";
-    t.push_back({p + "norm1.weight", {D}});
-    t.push_back({p + "norm1.bias", {D}});
-    t.push_back({p + "attn.qkv.weight", {3 * D, D}});
-    if (a.qkv_bias) t.push_back({p + "attn.qkv.bias", {3 * D}});
-    t.push_back({p + "attn.out.weight", {D, D}});
-    t.push_back({p + "attn.out.bias", {D}});
-    if (a.layer_scale) t.push_back({p + "ls1", {D}});
-    t.push_back({p + "norm2.weight", {D}});
-    t.push_back({p + "norm2.bias", {D}});
-    t.push_back({p + "mlp.fc1.weight", {F, D}});
-    t.push_back({p + "mlp.fc1.bias", {F}});
-    t.push_back({p + "mlp.fc2.weight", {D, a.intermediate}});
-    t.push_back({p + "mlp.fc2.bias", {D}});
-    if (a.layer_scale) t.push_back({p + "ls2", {D}});
-  }
-  t.push_back({"norm.weight", {D}});
-  t.push_back({"norm.bias", {D}});
-  const int64_t L = a.num_labels;
-  switch (a.classifier) {
-    case Classifier::None: break;
-    case Classifier::Cls:
-      t.push_back({"classifier.weight", {L, D}});
-      t.push_back({"classifier.bias", {L}});
-      break;
-    case Classifier::ClsDist:
-      t.push_back({"classifier.weight", {L, D}});
-      t.push_back({"classifier.bias", {L}});
-      t.push_back({"distillation_classifier.weight", {L, D}});
-      t.push_back({"distillation_classifier.bias", {L}});
-      break;
-    case Classifier::ClsPatchMean:
-      t.push_back({"classifier.weight", {L, 2 * D}});
-      t.push_back({"classifier.bias", {L}});
-      break;
-    case Classifier::Head:
-      for (size_t k = 0; k < a.head.layers.size(); ++k) {
-        const HeadLayer& h = a.head.layers[k];
-        if (h.kind != HeadLayer::Kind::Linear) continue;
-        t.push_back({"head." + std::to_string(k) + ".weight", {h.out, h.in}});
-        t.push_back({"head." + std::to_string(k) + ".bias", {h.out}});
-      }
-      break;
-  }
-  return t;
+Status parse_architecture(const std::string& text, Architecture* a) {
+  if (nested_too_deep(text))
+    return manifest_error("architecture nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return manifest_error("architecture is not valid JSON");
+  return parse_architecture(j, a);
 }
 
 Status parse_manifest(const std::string& text, Manifest* m) {
   if (nested_too_deep(text))
-    return Status::Err("manifest: manifest.json nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return manifest_error("manifest.json nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::Err("manifest: manifest.json is not valid JSON");
-  if (!j.is_object()) return Status::Err("manifest: manifest.json must hold a JSON object");
+  if (j.is_discarded()) return Status::Err(Code::Manifest, "manifest: manifest.json is not valid JSON");
+  if (!j.is_object()) return Status::Err(Code::Manifest, "manifest: manifest.json must hold a JSON object");
   Fields top(j, "top level");
   std::string format;
   if (!top.string("format", &format)) return top.status();
-  if (format != "vitrine") return Status::Err("manifest: \"format\" is \"" + format + "\", expected \"vitrine\"");
+  if (format != "vitrine") return Status::Err(Code::Manifest, "manifest: \"format\" is \"" + format + "\", expected \"vitrine\"");
   const json* version = top.get("version");
   if (!version) return top.status();
   if (!version->is_number_integer() || version->get<int64_t>() != 1)
-    return Status::Err("manifest: unsupported format version " + version->dump() + " (this reader knows 1)");
+    return Status::Err(Code::Manifest, "manifest: unsupported format version " + version->dump() + " (this reader knows 1)");
   top.string("name", &m->name);
   int64_t alignment = 0;
   if (top.integer("alignment", &alignment, 1, 1 << 20) && alignment != 64)
@@ -394,7 +268,7 @@ Status parse_manifest(const std::string& text, Manifest* m) {
   top.integer("chunk_size", &chunk_size, 64, int64_t(1) << 40);
   top.integer("stream_size", &stream_size, 1, int64_t(1) << 40);
   if (!top.status().ok()) return top.status();
-  if (chunk_size % 64) return Status::Err("manifest: \"chunk_size\" must be a multiple of 64");
+  if (chunk_size % 64) return Status::Err(Code::Manifest, "manifest: \"chunk_size\" must be a multiple of 64");
   m->chunk_size = chunk_size;
   m->stream_size = stream_size;
 
@@ -409,22 +283,22 @@ Status parse_manifest(const std::string& text, Manifest* m) {
 
   const json* labels = top.get("labels");
   if (!labels) return top.status();
-  if (!labels->is_array()) return Status::Err("manifest: \"labels\" must be an array of strings");
+  if (!labels->is_array()) return Status::Err(Code::Manifest, "manifest: \"labels\" must be an array of strings");
   for (const json& l : *labels) {
-    if (!l.is_string()) return Status::Err("manifest: \"labels\" must be an array of strings");
+    if (!l.is_string()) return Status::Err(Code::Manifest, "manifest: \"labels\" must be an array of strings");
     m->labels.push_back(l.get<std::string>());
   }
   if (!m->labels.empty() && static_cast<int>(m->labels.size()) != m->arch.num_labels)
-    return Status::Err("manifest: " + std::to_string(m->labels.size()) + " labels but num_labels is " +
+    return Status::Err(Code::Manifest, "manifest: " + std::to_string(m->labels.size()) + " labels but num_labels is " +
                        std::to_string(m->arch.num_labels));
 
   // ---- tensors: each expected one present with the exact shape, nothing else, aligned, in range, disjoint ----
   const json* tensors = top.get("tensors");
   if (!tensors) return top.status();
-  if (!tensors->is_array()) return Status::Err("manifest: \"tensors\" must be an array");
+  if (!tensors->is_array()) return Status::Err(Code::Manifest, "manifest: \"tensors\" must be an array");
   for (size_t i = 0; i < tensors->size(); ++i) {
     const json& tj = (*tensors)[i];
-    if (!tj.is_object()) return Status::Err("manifest: tensors[" + std::to_string(i) + "] must be an object");
+    if (!tj.is_object()) return Status::Err(Code::Manifest, "manifest: tensors[" + std::to_string(i) + "] must be an object");
     Fields f(tj, "tensors[" + std::to_string(i) + "]");
     f.only({"name", "dtype", "shape", "offset"});
     TensorInfo t;
@@ -435,60 +309,61 @@ Status parse_manifest(const std::string& text, Manifest* m) {
     f.integer("offset", &offset, 0, int64_t(1) << 40);
     if (!f.status().ok()) return f.status();
     if (dtype == "f16" || dtype == "i8")
-      return Status::Err("manifest: tensor \"" + t.name + "\": unsupported dtype \"" + dtype + "\" (format v1 readers load f32 only)");
-    if (dtype != "f32") return Status::Err("manifest: tensor \"" + t.name + "\": unknown dtype \"" + dtype + "\"");
+      return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": unsupported dtype \"" + dtype + "\" (format v1 readers load f32 only)");
+    if (dtype != "f32") return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": unknown dtype \"" + dtype + "\"");
     const json* shape = f.get("shape");
     if (!shape) return f.status();
     if (!shape->is_array() || shape->size() > 8)
-      return Status::Err("manifest: tensor \"" + t.name + "\": shape must be an array of at most 8 sizes");
+      return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": shape must be an array of at most 8 sizes");
     uint64_t count = 1;
     for (const json& d : *shape) {
       if (!d.is_number_integer() || d.get<int64_t>() < 1 || d.get<int64_t>() > (int64_t(1) << 32))
-        return Status::Err("manifest: tensor \"" + t.name + "\": shape entries must be positive integers");
+        return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": shape entries must be positive integers");
       t.shape.push_back(d.get<int64_t>());
       count *= static_cast<uint64_t>(d.get<int64_t>());
-      if (count > (uint64_t(1) << 38)) return Status::Err("manifest: tensor \"" + t.name + "\": too large");
+      if (count > (uint64_t(1) << 38)) return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": too large");
     }
     t.offset = static_cast<uint64_t>(offset);
     t.bytes = count * 4;
-    if (t.offset % 64) return Status::Err("manifest: tensor \"" + t.name + "\": offset " + std::to_string(t.offset) + " is not 64-byte aligned");
+    if (t.offset % 64) return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": offset " + std::to_string(t.offset) + " is not 64-byte aligned");
     if (t.offset + t.bytes > m->stream_size)
-      return Status::Err("manifest: tensor \"" + t.name + "\": bytes [" + std::to_string(t.offset) + "," +
+      return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\": bytes [" + std::to_string(t.offset) + "," +
                          std::to_string(t.offset + t.bytes) + ") past the end of the stream (" +
                          std::to_string(m->stream_size) + ")");
-    if (m->tensor_index.count(t.name)) return Status::Err("manifest: tensor \"" + t.name + "\" is listed twice");
+    if (m->tensor_index.count(t.name)) return Status::Err(Code::Manifest, "manifest: tensor \"" + t.name + "\" is listed twice");
     m->tensor_index[t.name] = m->tensors.size();
     m->tensors.push_back(std::move(t));
   }
-  auto expected = expected_tensors(m->arch);
+  Model scratch;
+  const TensorTable table = tensor_table(m->arch, &scratch);
   std::set<std::string> expected_names;
-  for (auto& [name, shape] : expected) {
-    expected_names.insert(name);
-    auto it = m->tensor_index.find(name);
-    if (it == m->tensor_index.end()) return Status::Err("manifest: missing tensor \"" + name + "\"");
+  for (const TensorSlot& row : table.rows()) {
+    expected_names.insert(row.name);
+    auto it = m->tensor_index.find(row.name);
+    if (it == m->tensor_index.end()) return Status::Err(Code::Manifest, "manifest: missing tensor \"" + row.name + "\"");
     const TensorInfo& t = m->tensors[it->second];
-    if (t.shape != shape)
-      return Status::Err("manifest: tensor \"" + name + "\": shape " + shape_str(t.shape) + " but the architecture needs " + shape_str(shape));
+    if (t.shape != row.shape)
+      return Status::Err(Code::Manifest, "manifest: tensor \"" + row.name + "\": shape " + shape_str(t.shape) + " but the architecture needs " + shape_str(row.shape));
   }
   for (const TensorInfo& t : m->tensors)
-    if (!expected_names.count(t.name)) return Status::Err("manifest: unexpected tensor \"" + t.name + "\"");
+    if (!expected_names.count(t.name)) return Status::Err(Code::Manifest, "manifest: unexpected tensor \"" + t.name + "\"");
   std::vector<const TensorInfo*> by_offset;
   for (const TensorInfo& t : m->tensors) by_offset.push_back(&t);
   std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->offset < b->offset; });
   for (size_t i = 1; i < by_offset.size(); ++i)
     if (by_offset[i - 1]->offset + by_offset[i - 1]->bytes > by_offset[i]->offset)
-      return Status::Err("manifest: tensors \"" + by_offset[i - 1]->name + "\" and \"" + by_offset[i]->name + "\" overlap");
+      return Status::Err(Code::Manifest, "manifest: tensors \"" + by_offset[i - 1]->name + "\" and \"" + by_offset[i]->name + "\" overlap");
 
   // ---- chunks ----
   const json* chunks = top.get("chunks");
   if (!chunks) return top.status();
-  if (!chunks->is_array()) return Status::Err("manifest: \"chunks\" must be an array");
+  if (!chunks->is_array()) return Status::Err(Code::Manifest, "manifest: \"chunks\" must be an array");
   const uint64_t count = (m->stream_size + m->chunk_size - 1) / m->chunk_size;
   if (chunks->size() != count)
-    return Status::Err("manifest: " + std::to_string(chunks->size()) + " chunks listed but stream_size/chunk_size needs " + std::to_string(count));
+    return Status::Err(Code::Manifest, "manifest: " + std::to_string(chunks->size()) + " chunks listed but stream_size/chunk_size needs " + std::to_string(count));
   for (size_t i = 0; i < chunks->size(); ++i) {
     const json& cj = (*chunks)[i];
-    if (!cj.is_object()) return Status::Err("manifest: chunks[" + std::to_string(i) + "] must be an object");
+    if (!cj.is_object()) return Status::Err(Code::Manifest, "manifest: chunks[" + std::to_string(i) + "] must be an object");
     Fields f(cj, "chunks[" + std::to_string(i) + "]");
     f.only({"file", "size", "sha256"});
     ChunkInfo c;
@@ -499,13 +374,13 @@ Status parse_manifest(const std::string& text, Manifest* m) {
     f.string("sha256", &sha);
     if (!f.status().ok()) return f.status();
     if (c.file.empty() || c.file.find('/') != std::string::npos || c.file.find('\\') != std::string::npos || c.file == "." || c.file == "..")
-      return Status::Err("manifest: chunks[" + std::to_string(i) + "]: file \"" + c.file + "\" must be a plain file name");
+      return Status::Err(Code::Manifest, "manifest: chunks[" + std::to_string(i) + "]: file \"" + c.file + "\" must be a plain file name");
     const uint64_t want = i + 1 < count ? m->chunk_size : m->stream_size - (count - 1) * m->chunk_size;
     c.size = static_cast<uint64_t>(size);
     if (c.size != want)
-      return Status::Err("manifest: chunks[" + std::to_string(i) + "]: size " + std::to_string(c.size) + " but the stream layout needs " + std::to_string(want));
+      return Status::Err(Code::Manifest, "manifest: chunks[" + std::to_string(i) + "]: size " + std::to_string(c.size) + " but the stream layout needs " + std::to_string(want));
     if (!parse_hex32(sha, c.sha256))
-      return Status::Err("manifest: chunks[" + std::to_string(i) + "]: sha256 must be 64 lowercase hex digits");
+      return Status::Err(Code::Manifest, "manifest: chunks[" + std::to_string(i) + "]: sha256 must be 64 lowercase hex digits");
     m->chunks.push_back(std::move(c));
   }
 
@@ -530,6 +405,8 @@ Status parse_manifest(const std::string& text, Manifest* m) {
   info["chunk_size"] = m->chunk_size;
   info["num_chunks"] = m->chunks.size();
   if (m->arch.classifier == Classifier::Head) info["head"] = (*arch)["head"];
+  info["poolings"] = json::array();
+  for (Pooling p : m->arch.family->poolings(m->arch)) info["poolings"].push_back(pooling_name(p));
   auto md = j.find("metadata");
   if (md != j.end() && md->is_object()) info["metadata"] = *md;
   m->info_json = info.dump();

@@ -6,12 +6,14 @@
 #include <vector>
 
 #include "image/image.h"
+#include "pooling.h"
 #include "status.h"
 
 namespace vitrine {
 
-enum class Family { ViT, DeiT, Dinov2 };
-enum class Activation { GeluErf, GeluTanh, Relu, Silu };
+class Family;  // families/family.h
+
+enum class Activation { GeluErf, GeluTanh, Relu, Silu, QuickGelu };
 enum class Classifier { None, Cls, ClsDist, ClsPatchMean, Head };
 
 struct HeadLayer {
@@ -20,32 +22,42 @@ struct HeadLayer {
 };
 
 struct HeadSpec {
-  std::string pooling;  // "cls" | "mean" | "cls+mean"
+  Pooling pooling = Pooling::Cls;
   std::vector<HeadLayer> layers;
   bool sigmoid = false;  // output: false = softmax
 };
 
+// What the forward pass reads. The shared keys come from manifest.cpp; the family module sets the rest (flags
+// with a default here are ones a family may change: every ViT/DeiT/DINOv2 model keeps the default).
 struct Architecture {
-  Family family = Family::ViT;
+  const Family* family = nullptr;
   std::string family_name;
   int hidden = 0, layers = 0, heads = 0, intermediate = 0;
   int patch = 0, image_size = 0, channels = 3;
   float eps = 1e-12f;
   Activation act = Activation::GeluErf;
   bool qkv_bias = true;
-  bool distillation_token = false;
-  int registers = 0;
+  bool cls_token = true;             // a CLS token leads the sequence (SigLIP has none)
+  bool distillation_token = false;   // DeiT: a DIST token follows CLS
+  int registers = 0;                 // DINOv2 with registers: tokens after CLS, without a position row
+  bool patch_bias = true;            // the patch conv has a bias
+  bool pre_norm = false;             // a LayerNorm on the embeddings before the first block (CLIP pre_layrnorm)
+  bool final_norm = true;            // LayerNorm on every token after the last block = last_hidden_state; false:
+                                     // last_hidden_state is the last block's output (CLIP normalises its pooled
+                                     // CLS only, in the family's pooling)
   bool layer_scale = false;
   bool swiglu = false;
   bool interpolate_pos = false;
   bool interpolate_antialias = false;  // DINOv2-with-registers resizes positions with antialias=True
+  int projection_dim = 0;              // width of the "projection" pooling (CLIP image_embeds); 0 = none
   Classifier classifier = Classifier::None;
   int num_labels = 0;
   HeadSpec head;
 
   int grid() const { return image_size / patch; }
-  int position_prefix() const { return 1 + (distillation_token ? 1 : 0); }  // tokens that carry a position row
-  int prefix_tokens() const { return position_prefix() + registers; }         // tokens before the patches
+  int position_prefix() const { return (cls_token ? 1 : 0) + (distillation_token ? 1 : 0); }  // prefix tokens with a position row
+  int prefix_tokens() const { return position_prefix() + registers; }  // tokens before the patches
+  int ffn_rows() const { return swiglu ? 2 * intermediate : intermediate; }
 };
 
 struct TensorInfo {
@@ -75,7 +87,7 @@ struct Manifest {
 
 Status parse_manifest(const std::string& json_text, Manifest* out);
 
-// The tensors an architecture needs, with their shapes (FORMAT.md §6), in canonical order.
-std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const Architecture& arch);
+// The "architecture" object alone (FORMAT §4), e.g. for the converter's tensor table.
+Status parse_architecture(const std::string& json_text, Architecture* out);
 
 }  // namespace vitrine

@@ -1,13 +1,15 @@
-// The forward pass of ViT / DeiT / DINOv2, written to read like the papers and HF's modeling code:
-//   tokens = [CLS, (DIST), (REGISTERS), patch_embed(x)] + positions
+// The forward pass of ViT-like families, written to read like the papers and HF's modeling code:
+//   tokens = [(CLS), (DIST), (REGISTERS), patch_embed(x)] + positions;  (pre-norm)
 //   for each block:  x += ls1 · Attention(LN1(x));  x += ls2 · MLP(LN2(x))
-//   last_hidden_state = LN(x);  logits = classifier(pooled last_hidden_state)
+//   last_hidden_state = LN(x) (or x without a final norm);  logits = classifier(pooled last_hidden_state)
+// What differs between families is data in the Architecture (families/*.cpp set it), not copies of this loop.
 #include "model.h"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
+#include "families/family.h"
 #include "posembed.h"
 #include "threadpool.h"
 
@@ -15,61 +17,17 @@ namespace vitrine {
 
 Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
   model->arch = m.arch;
-  const Architecture& a = m.arch;
-  // parse_manifest already proved that every name below exists with the right shape.
-  auto T = [&](const std::string& name) -> float* {
-    auto it = m.tensor_index.find(name);
-    return it == m.tensor_index.end() ? nullptr : reinterpret_cast<float*>(stream + m.tensors[it->second].offset);
-  };
-  auto linear = [&](const std::string& prefix, int out, int in, Linear* L) {
-    L->weight = T(prefix + ".weight");
-    L->bias = T(prefix + ".bias");
-    L->out = out;
-    L->in = in;
-    prepare_linear(*L, T(prefix + ".weight"));
-  };
-  const int D = a.hidden, F = a.swiglu ? 2 * a.intermediate : a.intermediate;
-  model->cls_token = T("embeddings.cls_token");
-  model->dist_token = a.distillation_token ? T("embeddings.distillation_token") : nullptr;
-  model->register_tokens = a.registers ? T("embeddings.register_tokens") : nullptr;
-  model->pos_embed = T("embeddings.position_embeddings");
-  // A conv with kernel = stride = P is a Linear over each flattened (c, y, x) patch: weight [D, C, P, P] is
-  // already [D, C·P·P] row-major.
-  linear("embeddings.patch", D, a.channels * a.patch * a.patch, &model->patch);
-  model->blocks.assign(a.layers, Block{});
-  for (int l = 0; l < a.layers; ++l) {
-    Block& b = model->blocks[l];
-    const std::string p = "layers." + std::to_string(l) + ".";
-    b.norm1_w = T(p + "norm1.weight");
-    b.norm1_b = T(p + "norm1.bias");
-    linear(p + "attn.qkv", 3 * D, D, &b.qkv);
-    if (!a.qkv_bias) b.qkv.bias = nullptr;
-    linear(p + "attn.out", D, D, &b.attn_out);
-    b.ls1 = a.layer_scale ? T(p + "ls1") : nullptr;
-    b.norm2_w = T(p + "norm2.weight");
-    b.norm2_b = T(p + "norm2.bias");
-    linear(p + "mlp.fc1", F, D, &b.fc1);
-    linear(p + "mlp.fc2", D, a.intermediate, &b.fc2);
-    b.ls2 = a.layer_scale ? T(p + "ls2") : nullptr;
+  const TensorTable table = tensor_table(m.arch, model);
+  // parse_manifest already proved that every row's tensor exists with its shape.
+  for (const TensorSlot& row : table.rows()) {
+    auto it = m.tensor_index.find(row.name);
+    if (it == m.tensor_index.end())
+      return Status::Err(Code::Manifest, "manifest: missing tensor \"" + row.name + "\"");
+    *row.data = reinterpret_cast<const float*>(stream + m.tensors[it->second].offset);
   }
-  model->norm_w = T("norm.weight");
-  model->norm_b = T("norm.bias");
-  switch (a.classifier) {
-    case Classifier::None: break;
-    case Classifier::Cls: linear("classifier", a.num_labels, D, &model->classifier); break;
-    case Classifier::ClsDist:
-      linear("classifier", a.num_labels, D, &model->classifier);
-      linear("distillation_classifier", a.num_labels, D, &model->dist_classifier);
-      break;
-    case Classifier::ClsPatchMean: linear("classifier", a.num_labels, 2 * D, &model->classifier); break;
-    case Classifier::Head:
-      model->head.assign(a.head.layers.size(), Linear{});
-      for (size_t k = 0; k < a.head.layers.size(); ++k) {
-        const HeadLayer& h = a.head.layers[k];
-        if (h.kind == HeadLayer::Kind::Linear) linear("head." + std::to_string(k), h.out, h.in, &model->head[k]);
-      }
-      break;
-  }
+  // Repacking comes after every pointer is set: a kernel may look at a Linear's bias too.
+  for (const TensorSlot& row : table.rows())
+    if (row.linear) prepare_linear(*row.linear, const_cast<float*>(*row.data));
   return Status::Ok();
 }
 
@@ -80,7 +38,7 @@ void prepare(const Model& model, int grid_h, int grid_w, int threads, RunState* 
   if (s->grid_h == grid_h && s->grid_w == grid_w) return;
   const Architecture& a = model.arch;
   const int D = a.hidden, N = grid_h * grid_w, T = a.prefix_tokens() + N;
-  const int F = a.swiglu ? 2 * a.intermediate : a.intermediate;
+  const int F = a.ffn_rows();
   s->grid_h = grid_h;
   s->grid_w = grid_w;
   s->tokens = T;
@@ -94,7 +52,7 @@ void prepare(const Model& model, int grid_h, int grid_w, int threads, RunState* 
   s->patches.assign(size_t(N) * a.channels * a.patch * a.patch, 0.f);
   s->scratch.assign(attention_scratch_floats(T, a.heads, D / a.heads, threads), 0.f);
   s->logits.assign(a.num_labels, 0.f);
-  // Position rows: the prefix rows (CLS, DIST) as stored, then the patch grid — resized when it differs from the
+  // Position rows: the prefix rows (CLS, DIST, where present) as stored, then the patch grid — resized when it differs from the
   // training grid (DINOv2 only; parse-time checks keep ViT/DeiT at their own size).
   const int X = a.position_prefix(), G = a.grid();
   s->pos.assign(size_t(X + N) * D, 0.f);
@@ -138,6 +96,7 @@ void activation_inplace(Activation act, float* x, size_t n) {
     case Activation::Relu: relu_inplace(x, n); break;
     case Activation::GeluTanh: gelu_tanh_inplace(x, n); break;
     case Activation::Silu: silu_inplace(x, n); break;
+    case Activation::QuickGelu: quick_gelu_inplace(x, n); break;
   }
 }
 
@@ -147,23 +106,27 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   const Architecture& a = model.arch;
   const int D = a.hidden, P = a.patch, H = a.heads, hd = D / H;
   if (height <= 0 || width <= 0 || height % P || width % P)
-    return Status::Err("input " + std::to_string(height) + "x" + std::to_string(width) +
+    return Status::Err(Code::Input, "input " + std::to_string(height) + "x" + std::to_string(width) +
                        " is not a multiple of the patch size " + std::to_string(P));
   if (!a.interpolate_pos && (height != a.image_size || width != a.image_size))
-    return Status::Err("this " + a.family_name + " model takes " + std::to_string(a.image_size) + "x" +
+    return Status::Err(Code::Input, "this " + a.family_name + " model takes " + std::to_string(a.image_size) + "x" +
                        std::to_string(a.image_size) + " input, got " + std::to_string(height) + "x" +
                        std::to_string(width));
-  if (int64_t(height / P) * (width / P) > 16384) return Status::Err("input has too many patches");
+  if (int64_t(height / P) * (width / P) > 16384) return Status::Err(Code::Input, "input has too many patches");
   prepare(model, height / P, width / P, pool ? pool->size() : 1, s);
   const int N = s->grid_h * s->grid_w, T = s->tokens, X = a.position_prefix(), R = a.registers;
-  const int F = a.swiglu ? 2 * a.intermediate : a.intermediate;
+  const int F = a.ffn_rows();
 
-  // ---- embeddings: [CLS, DIST?] + their positions, REGISTERS (no position), patches + positions ----
+  // ---- embeddings: [CLS?, DIST?] + their positions, REGISTERS (no position), patches + positions ----
   float* x = s->x.data();
   const float* pos = s->pos.data();
-  for (int d = 0; d < D; ++d) x[d] = model.cls_token[d] + pos[d];
-  if (a.distillation_token)
-    for (int d = 0; d < D; ++d) x[D + d] = model.dist_token[d] + pos[D + d];
+  int prefix = 0;  // CLS and DIST, where the family has them, take position rows 0, 1
+  auto add_prefix_token = [&](const float* token) {
+    for (int d = 0; d < D; ++d) x[size_t(prefix) * D + d] = token[d] + pos[size_t(prefix) * D + d];
+    ++prefix;
+  };
+  if (a.cls_token) add_prefix_token(model.cls_token);
+  if (a.distillation_token) add_prefix_token(model.dist_token);
   for (int r = 0; r < R; ++r)
     std::copy(model.register_tokens + size_t(r) * D, model.register_tokens + size_t(r + 1) * D, x + size_t(X + r) * D);
   float* patch_rows = x + size_t(X + R) * D;
@@ -171,8 +134,10 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   linear(pool, s->patches.data(), N, model.patch, patch_rows);
   for (int i = 0; i < N; ++i)
     for (int d = 0; d < D; ++d) patch_rows[size_t(i) * D + d] += pos[size_t(X + i) * D + d];
+  // ---- pre-norm of the embeddings (CLIP's pre_layrnorm), where the family has one ----
+  if (model.pre_norm_w) layernorm(pool, x, T, D, model.pre_norm_w, model.pre_norm_b, a.eps, x);
 
-  // ---- transformer blocks (pre-norm) ----
+  // ---- transformer blocks (pre-LN) ----
   for (const Block& b : model.blocks) {
     layernorm(pool, x, T, D, b.norm1_w, b.norm1_b, a.eps, s->xn.data());
     linear(pool, s->xn.data(), T, b.qkv, s->qkv.data());
@@ -196,9 +161,9 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
     residual_add(x, s->proj.data(), b.ls2, T, D);
   }
 
-  // ---- final LayerNorm: this is HF's last_hidden_state (kept in xn) ----
-  layernorm(pool, x, T, D, model.norm_w, model.norm_b, a.eps, s->xn.data());
-  const float* h = s->xn.data();
+  // ---- final LayerNorm: this is HF's last_hidden_state (kept in xn; without a final norm, x itself) ----
+  if (model.norm_w) layernorm(pool, x, T, D, model.norm_w, model.norm_b, a.eps, s->xn.data());
+  const float* h = s->hidden_out = model.norm_w ? s->xn.data() : x;
 
   // ---- classifier ----
   switch (a.classifier) {
@@ -222,8 +187,8 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
       break;
     }
     case Classifier::Head: {
-      const int pooling = a.head.pooling == "cls" ? 0 : a.head.pooling == "mean" ? 1 : 2;
-      s->head_a = pool_features(model, *s, pooling);
+      Status st = pool_features(model, pool, *s, a.head.pooling, &s->head_a);
+      if (!st.ok()) return st;
       for (size_t k = 0; k < a.head.layers.size(); ++k) {
         const HeadLayer& L = a.head.layers[k];
         if (L.kind == HeadLayer::Kind::Linear) {
@@ -243,15 +208,25 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   return Status::Ok();
 }
 
-std::vector<float> pool_features(const Model& model, const RunState& s, int pooling) {
-  const int D = model.arch.hidden;
-  const float* h = s.xn.data();
-  if (pooling == 0) return std::vector<float>(h, h + D);
-  std::vector<float> mean = mean_tokens(h, model.arch.prefix_tokens(), s.tokens, D);
-  if (pooling == 1) return mean;
-  std::vector<float> out(h, h + D);
-  out.insert(out.end(), mean.begin(), mean.end());
-  return out;
+Status pool_features(const Model& model, ThreadPool* pool, const RunState& s, Pooling pooling, std::vector<float>* out) {
+  const Architecture& a = model.arch;
+  const std::vector<Pooling> offered = a.family->poolings(a);
+  if (std::find(offered.begin(), offered.end(), pooling) == offered.end())
+    return Status::Err(Code::Input, std::string("pooling \"") + pooling_name(pooling) + "\" is not offered by this " +
+                                        a.family_name + " model");
+  const int D = a.hidden;
+  const float* h = s.hidden_out;
+  switch (pooling) {
+    case Pooling::Cls: out->assign(h, h + D); return Status::Ok();
+    case Pooling::Mean: *out = mean_tokens(h, a.prefix_tokens(), s.tokens, D); return Status::Ok();
+    case Pooling::ClsMean: {
+      std::vector<float> mean = mean_tokens(h, a.prefix_tokens(), s.tokens, D);
+      out->assign(h, h + D);
+      out->insert(out->end(), mean.begin(), mean.end());
+      return Status::Ok();
+    }
+    default: return a.family->pool(model, pool, s, pooling, out);
+  }
 }
 
 }  // namespace vitrine

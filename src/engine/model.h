@@ -2,6 +2,7 @@
 // stream (no copies), plus the run state — every activation buffer, allocated before forward() runs.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "manifest.h"
@@ -23,23 +24,31 @@ struct Block {
   const float* ls2 = nullptr;
 };
 
+// Weights only one family has (e.g. an attention-pooling head) live in the family module's own struct.
+struct FamilyWeights {
+  virtual ~FamilyWeights() = default;
+};
+
 struct Model {
   Architecture arch;
-  const float* cls_token = nullptr;
+  const float* cls_token = nullptr;        // nullptr for families without CLS
   const float* dist_token = nullptr;       // DeiT
   const float* register_tokens = nullptr;  // DINOv2 with registers
   const float* pos_embed = nullptr;        // [prefix + grid², D]
   Linear patch;                            // the patch conv as a Linear over flattened (c, y, x) patches
+  const float* pre_norm_w = nullptr;       // LayerNorm before the first block (CLIP), or nullptr
+  const float* pre_norm_b = nullptr;
   std::vector<Block> blocks;
-  const float* norm_w = nullptr;
+  const float* norm_w = nullptr;           // final LayerNorm, or nullptr (arch.final_norm false)
   const float* norm_b = nullptr;
   Linear classifier;
   Linear dist_classifier;
   std::vector<Linear> head;  // one per head layer (only linear layers are set)
+  std::shared_ptr<FamilyWeights> family_weights;
 };
 
-// Points every field at its tensor in `stream` (already validated by parse_manifest) and prepares the Linears for
-// the kernels (which may repack weights in place).
+// Points every slot of the family's tensor table at its tensor in `stream` (already validated by parse_manifest)
+// and prepares the Linears for the kernels (which may repack weights in place).
 Status bind_model(const Manifest& manifest, uint8_t* stream, Model* model);
 
 // Activations for one input size. forward() calls prepare() when the grid changes; nothing else allocates.
@@ -57,11 +66,13 @@ struct RunState {
   std::vector<float> scratch;  // attention scratch
   std::vector<float> logits;   // [num_labels]
   std::vector<float> head_a, head_b;
+  const float* hidden_out = nullptr;  // last_hidden_state [T, D]: xn after the final norm, else x
 };
 
 Status forward(const Model& model, ThreadPool* pool, const float* pixels, int height, int width, RunState* s);
 
-// Pooled features of the final hidden state: "cls", "mean" (patch tokens only), "cls+mean".
-std::vector<float> pool_features(const Model& model, const RunState& s, int pooling /*0 cls, 1 mean, 2 cls+mean*/);
+// Pooled features of the last forward: cls, mean (patch tokens only), cls+mean here; projection/pooler by the
+// family. Code::Input when the model's family does not offer `pooling`.
+Status pool_features(const Model& model, ThreadPool* pool, const RunState& s, Pooling pooling, std::vector<float>* out);
 
 }  // namespace vitrine

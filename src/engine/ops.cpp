@@ -27,13 +27,47 @@ constexpr double kMinParallelMacs = 200e3;
 
 }  // namespace
 
-void prepare_linear(Linear& L, float* weight_storage) {
+namespace {
+
+// What prepare_linear keeps for an int8 Linear: the packed panels (in the weight's own slot when the layout
+// allows, else a copy) and the scales padded to whole panels. ~0.25x the f32 weight's bytes.
+struct PackedI8 {
+  std::unique_ptr<int8_t[]> owned;  // only when not packed in place
+  const int8_t* panels = nullptr;
+  std::vector<float> scale;
+};
+
+void prepare_linear_i8(Linear& L, int8_t* storage) {
   using namespace kernels;
-  if (L.out <= 0 || L.in <= 0 || !L.weight) return;
+  auto p = std::make_shared<PackedI8>();
+  if (storage && L.out % kGemmNR == 0 && L.in % kGemmI8KStep == 0) {
+    std::vector<int8_t> tmp(static_cast<size_t>(kGemmNR) * L.in);
+    gemm_i8_pack_inplace(storage, L.out, L.in, tmp.data());
+    p->panels = storage;
+  } else {
+    p->owned.reset(new int8_t[gemm_i8_packed_bytes(L.out, L.in)]);
+    gemm_i8_pack(L.qweight, L.out, L.in, p->owned.get());
+    p->panels = p->owned.get();
+  }
+  p->scale.assign(static_cast<size_t>(gemm_panels(L.out)) * kGemmNR, 0.0f);
+  std::copy(L.wscale, L.wscale + L.out, p->scale.begin());
+  L.packed = std::static_pointer_cast<void>(p);
+}
+
+}  // namespace
+
+void prepare_linear(Linear& L, void* weight_storage) {
+  using namespace kernels;
+  if (L.out <= 0 || L.in <= 0) return;
+  if (L.qweight) {
+    if (L.wscale) prepare_linear_i8(L, static_cast<int8_t*>(weight_storage));
+    return;
+  }
+  if (!L.weight) return;
   if (weight_storage && L.out % kGemmNR == 0) {
     // The packed panels have exactly the weight's size: rewrite the weight's own slot, no extra memory.
     std::vector<float> tmp(static_cast<size_t>(kGemmNR) * L.in);
-    gemm_pack_inplace(weight_storage, L.out, L.in, tmp.data());
+    gemm_pack_inplace(static_cast<float*>(weight_storage), L.out, L.in, tmp.data());
     L.packed = std::shared_ptr<void>(weight_storage, [](void*) {});  // non-owning: the stream owns it
     return;
   }
@@ -44,8 +78,6 @@ void prepare_linear(Linear& L, float* weight_storage) {
 }
 
 namespace {
-
-inline float gelu_erf(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
 
 // The reference Linear on PyTorch's [out, in] layout.
 void linear_plain(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
@@ -68,12 +100,56 @@ void linear_plain(ThreadPool* pool, const float* x, int rows, const Linear& L, f
         for (; k < in; ++k) s0 += xr[k] * w[k];
         float v = (s0 + s1) + (s2 + s3);
         if (L.bias) v += L.bias[o];
-        if (ep == Epilogue::GeluErf) v = gelu_erf(v);
-        else if (ep == Epilogue::Relu) v = std::max(v, 0.0f);
-        yr[o] = v;
+        yr[o] = kernels::apply_epilogue(v, ep);
       }
     }
   });
+}
+
+// The int8 Linear: x quantized per row into packed int16 blocks, then the integer GEMM over column panels.
+// Unprepared (no packed panels), the same arithmetic runs on the plain twins' unpacked equivalent: each row
+// quantized by the plain twin and dotted with qweight in int32.
+void linear_i8(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
+  using namespace kernels;
+  const int K = L.in, blocks = gemm_row_blocks(rows);
+  std::unique_ptr<int16_t[]> qa(new int16_t[gemm_i8_packed_a_values(rows, K)]);
+  std::unique_ptr<float[]> sa(new float[static_cast<size_t>(blocks) * 4]);
+  const auto* prepared = static_cast<const PackedI8*>(L.packed.get());
+  const double macs = static_cast<double>(rows) * L.out * K;
+  auto quantize = [&](int b0, int b1) { dispatch::gemm_i8_quantize_a(x, K, rows, K, b0, b1, qa.get(), sa.get()); };
+  if (macs < kMinParallelMacs) quantize(0, blocks);
+  else parallel_for(pool, blocks, quantize);
+  if (!prepared) {
+    const int depth = gemm_i8_depth(K);
+    parallel_for(pool, rows, [&](int r0, int r1) {
+      for (int r = r0; r < r1; ++r) {
+        const int16_t* blk = qa.get() + static_cast<size_t>(r / 4) * 4 * depth;
+        for (int o = 0; o < L.out; ++o) {
+          const int8_t* w = L.qweight + static_cast<size_t>(o) * K;
+          int32_t acc = 0;
+          for (int kk = 0; kk < K; ++kk) acc += int32_t(blk[(kk / 2) * 8 + (r % 4) * 2 + kk % 2]) * w[kk];
+          const float v = static_cast<float>(acc) * (sa[r] * L.wscale[o]);
+          y[static_cast<size_t>(r) * L.out + o] = apply_epilogue(v + (L.bias ? L.bias[o] : 0.0f), ep);
+        }
+      }
+    });
+    return;
+  }
+  GemmI8Args a;
+  a.m = rows;
+  a.n = L.out;
+  a.k = K;
+  a.a = qa.get();
+  a.a_scale = sa.get();
+  a.packed = prepared->panels;
+  a.w_scale = prepared->scale.data();
+  a.bias = L.bias;
+  a.ep = ep;
+  a.y = y;
+  a.ldy = L.out;
+  const int panels = gemm_panels(L.out);
+  if (macs < kMinParallelMacs) dispatch::gemm_i8(a, 0, panels);
+  else parallel_for(pool, panels, [&](int p0, int p1) { dispatch::gemm_i8(a, p0, p1); });
 }
 
 }  // namespace
@@ -81,6 +157,10 @@ void linear_plain(ThreadPool* pool, const float* x, int rows, const Linear& L, f
 void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
   using namespace kernels;
   if (rows <= 0) return;
+  if (L.qweight) {
+    linear_i8(pool, x, rows, L, y, ep);
+    return;
+  }
   if (!L.packed) {
     linear_plain(pool, x, rows, L, y, ep);
     return;
@@ -238,6 +318,10 @@ void gelu_tanh_inplace(float* x, size_t n) {
 
 void silu_inplace(float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::exp(-x[i]));
+}
+
+void quick_gelu_inplace(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::exp(-1.702f * x[i]));
 }
 
 void swiglu_rows(const float* ab, int rows, int width, float* out) { kernels::dispatch::swiglu(ab, rows, width, out); }

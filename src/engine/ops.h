@@ -3,6 +3,7 @@
 // without touching the model. Shapes are row-major; "rows" are tokens.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 namespace vitrine {
@@ -12,18 +13,23 @@ class ThreadPool;  // threadpool.h; nullptr means run on the calling thread
 // A Linear layer as PyTorch stores it: weight [out, in], optional bias [out].
 // `packed` is filled by prepare_linear() at load time with whatever layout the GEMM kernel wants; until then
 // (and in the reference path) the plain weight is used.
+// int8 weights: `qweight` [out, in] (|q| <= 127) with one f32 scale per output channel `wscale` [out] instead
+// of `weight`; linear() then quantizes x per row on the fly and runs the integer GEMM (kernels.h).
 struct Linear {
   const float* weight = nullptr;
   const float* bias = nullptr;
   int out = 0, in = 0;
+  const int8_t* qweight = nullptr;
+  const float* wscale = nullptr;
   std::shared_ptr<void> packed;  // kernel-owned packed panels (may alias the weight's own storage)
 };
 
 enum class Epilogue { None, GeluErf, Relu };
 
 // Called once per Linear after the weights are in memory. May rewrite `weight_storage` in place (it is the
-// linear's own slot in the weight stream) — after this, L.weight must not be read by anyone but ops.
-void prepare_linear(Linear& L, float* weight_storage);
+// linear's own slot in the weight stream: the f32 weight, or the int8 qweight) — after this, L.weight /
+// L.qweight must not be read by anyone but ops.
+void prepare_linear(Linear& L, void* weight_storage);
 
 // y[rows, out] = epilogue(x[rows, in] · Wᵀ + b)
 void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep = Epilogue::None);
@@ -41,9 +47,12 @@ void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int he
 // Elementwise helpers used outside GEMM epilogues.
 void gelu_erf_inplace(float* x, size_t n);
 void relu_inplace(float* x, size_t n);
-// Activations of rare configs (hidden_act "gelu_new"/"gelu_pytorch_tanh", "silu"): plain loops, no SIMD twin.
+// Activations of rare configs (hidden_act "gelu_new"/"gelu_pytorch_tanh", "silu", "quick_gelu"): plain loops, no
+// SIMD twin.
 void gelu_tanh_inplace(float* x, size_t n);
 void silu_inplace(float* x, size_t n);
+// x · sigmoid(1.702 x): HF's "quick_gelu" (CLIP).
+void quick_gelu_inplace(float* x, size_t n);
 // out[i] = silu(a[i]) * b[i]; SwiGLU's gate. a, b are rows of a [rows, 2*width] matrix: a = first half.
 void swiglu_rows(const float* ab, int rows, int width, float* out);
 // x[i] += s[i % dim] * y[i] (layer scale residual) when s != nullptr, else x[i] += y[i].

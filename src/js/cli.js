@@ -174,14 +174,22 @@ async function cmdClassify(args) {
   return failed ? 1 : 0;
 }
 
+// --pooling (default cls), checked against the poolings the loaded model offers (the engine lists them).
+function poolingFor(model, values) {
+  const pooling = values.pooling ?? 'cls';
+  if (!model.info.poolings.includes(pooling)) {
+    throw new UsageError(`--pooling must be one of ${model.info.poolings.join(', ')} for this model, got ${pooling}`);
+  }
+  return pooling;
+}
+
 async function cmdEmbed(args) {
   const { values, positionals } = opts(args, { pooling: { type: 'string' }, 'no-exif': { type: 'boolean' } });
   if (values.help) return console.log(USAGE);
   if (positionals.length < 2) throw new UsageError('embed needs <model> and at least one file or folder');
   if (!values.output || !/\.(npy|jsonl)$/.test(values.output)) throw new UsageError('embed needs -o <out.npy> or -o <out.jsonl>');
-  const pooling = values.pooling ?? 'cls';
-  if (!['cls', 'mean', 'cls+mean'].includes(pooling)) throw new UsageError(`--pooling must be cls, mean or cls+mean, got ${pooling}`);
   const model = await loadModel(positionals[0], values);
+  const pooling = poolingFor(model, values);
   const rows = [];
   const { failed } = await forEachImage(model, positionals.slice(1), values, async (file) => {
     rows.push({ file, embedding: await model.embed(file, { pooling, exif: !values['no-exif'] }) });
@@ -219,8 +227,6 @@ async function cmdTrainHead(args) {
     batch: intOpt(values.batch, 'batch') ?? 64, valFraction: numOpt(values.val, 'val', 0, 0.9) ?? 0.2,
     seed: intOpt(values.seed, 'seed', 0) ?? 0,
   };
-  const pooling = values.pooling ?? 'cls';
-  if (!['cls', 'mean', 'cls+mean'].includes(pooling)) throw new UsageError(`--pooling must be cls, mean or cls+mean, got ${pooling}`);
   const base = modelDir(positionals[0]);
   if (/^[a-z]+:/i.test(base) && !fs.existsSync(base)) throw new UsageError('train-head needs the base model as a local folder');
   const root = positionals[1];
@@ -236,9 +242,11 @@ async function cmdTrainHead(args) {
   }
 
   const model = await loadModel(base, values);
+  let pooling;
   const rows = [];
   let failed;
   try {
+    pooling = poolingFor(model, values);
     ({ failed } = await forEachImage(model, [...labelOf.keys()], values, async (file) => {
       rows.push({ file, label: labelOf.get(file), embedding: await model.embed(file, { pooling, exif: !values['no-exif'] }) });
     }));

@@ -1,4 +1,6 @@
-// Errors thrown by vitrine: plain `Error`s with a stable `code` so callers can branch on them.
+// Errors thrown by vitrine: plain `Error`s with a stable `code` so callers can branch on them. The engine's codes
+// (src/engine/status.h: E_MANIFEST, E_CHUNK_SIZE, E_CHUNK_HASH, E_LOAD, E_IMAGE, E_INPUT, E_NO_CLASSIFIER,
+// E_MEMORY) arrive as { code, message } from embind and become a VitrineError unchanged (engineError).
 //   E_MANIFEST      manifest.json unreadable, invalid JSON, or refused by the engine (version, shapes, offsets, dtype)
 //   E_CHUNK_MISSING a chunk file/URL could not be read
 //   E_CHUNK_SIZE    a chunk has the wrong number of bytes
@@ -8,6 +10,7 @@
 //   E_IMAGE         an image could not be read or decoded (empty, not an image, truncated, too large)
 //   E_INPUT         bad arguments to forward/classify/embed (pixels of the wrong size, unknown pooling, …)
 //   E_NO_CLASSIFIER classify() on a model without classifier
+//   E_MEMORY        an allocation or memory growth failed: the model or the image does not fit
 //   E_DISPOSED      the model was disposed
 //   E_CONVERT       the converter refused its input (names the tensor / file)
 //   E_WASM          the WebAssembly build is missing or failed to start
@@ -21,4 +24,14 @@ export class VitrineError extends Error {
 
 export function fail(code, message, options) {
   throw new VitrineError(code, message, options);
+}
+
+/** The VitrineError for an engine call's error result ({ code, message } from embind). */
+export function engineError(result) {
+  return new VitrineError(result.code, result.message);
+}
+
+/** Throw if an engine call that returns null on success returned an error. */
+export function checkEngine(result) {
+  if (result !== null && result !== undefined) throw engineError(result);
 }

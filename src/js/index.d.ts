@@ -1,12 +1,17 @@
 // Type declarations for vitrine's JavaScript API (src/js/index.js).
 
 export type Build = 'mt' | 'st';
-export type Pooling = 'cls' | 'mean' | 'cls+mean';
+/**
+ * How embed()/forward() pool the final hidden state. 'cls' | 'mean' | 'cls+mean' for every family with a CLS token;
+ * 'projection' (CLIP image_embeds) and 'pooler' (SigLIP pooler_output, CLIP post-LayerNorm CLS) where the family has
+ * them. A loaded model lists its own in `info.poolings`.
+ */
+export type Pooling = 'cls' | 'mean' | 'cls+mean' | 'projection' | 'pooler';
 
 /** Every error vitrine throws is a VitrineError with one of these codes. */
 export type ErrorCode =
   | 'E_MANIFEST' | 'E_CHUNK_MISSING' | 'E_CHUNK_SIZE' | 'E_CHUNK_HASH' | 'E_LOAD' | 'E_ABORTED'
-  | 'E_IMAGE' | 'E_INPUT' | 'E_NO_CLASSIFIER' | 'E_DISPOSED' | 'E_CONVERT' | 'E_WASM';
+  | 'E_IMAGE' | 'E_INPUT' | 'E_NO_CLASSIFIER' | 'E_MEMORY' | 'E_DISPOSED' | 'E_CONVERT' | 'E_WASM';
 
 export class VitrineError extends Error {
   readonly code: ErrorCode;
@@ -57,7 +62,8 @@ export interface PreprocessConfig {
 }
 
 export interface ModelInfo {
-  family: 'vit' | 'deit' | 'dinov2';
+  /** The engine's family module ('vit', 'deit', 'dinov2', ...). */
+  family: string;
   hiddenSize: number;
   numLayers: number;
   numHeads: number;
@@ -68,6 +74,8 @@ export interface ModelInfo {
   numRegisterTokens: number;
   classifier: 'none' | 'cls' | 'cls+dist' | 'cls+patchmean' | 'head';
   numLabels: number;
+  /** The poolings this model offers (reported by the engine). */
+  poolings: readonly Pooling[];
   labels: readonly string[];
   preprocess: PreprocessConfig;
   /** Threads the engine runs with. */

@@ -1,6 +1,6 @@
 // vitrine's JavaScript API: load a converted model (docs/FORMAT.md) into the WebAssembly engine and run it.
 // Works in Node ≥ 18 and in browsers; Node-only modules are imported dynamically behind `isNode`.
-import { VitrineError } from './errors.js';
+import { VitrineError, checkEngine } from './errors.js';
 import { isNode, getRuntime, dropRuntime, chooseBuild, unrefWorkers, heapU8, heapF32 } from './runtime.js';
 
 export { VitrineError } from './errors.js';
@@ -58,8 +58,6 @@ function abortError(signal) {
   return err('E_ABORTED', `load aborted${reason?.message ? `: ${reason.message}` : ''}`, reason);
 }
 
-const chunkErrorCode = (msg) => (/SHA-256/i.test(msg) ? 'E_CHUNK_HASH' : /expected \d+ bytes/.test(msg) ? 'E_CHUNK_SIZE' : 'E_LOAD');
-
 /**
  * Load a model. See index.d.ts for the options.
  */
@@ -77,8 +75,7 @@ export async function load(source, options = {}) {
   const engine = await lock.run(() => { const e = new Module.Engine(threads); unrefWorkers(Module); return e; });
   let ok = false;
   try {
-    const e1 = await lock.run(() => engine.beginLoad(text));
-    if (e1) throw err('E_MANIFEST', `manifest: ${e1}`);
+    checkEngine(await lock.run(() => engine.beginLoad(text)));
     const count = engine.chunkCount();
     const chunks = Array.from({ length: count }, (_, i) => ({
       index: i, file: engine.chunkFile(i), size: engine.chunkExpectedSize(i), sha256: manifest.chunks[i].sha256,
@@ -131,8 +128,7 @@ export async function load(source, options = {}) {
             pending = null;
             if (signal?.aborted) throw abortError(signal);
             if (k + batch < chunks.length) { pending = readBatch(k + batch); pending.catch(() => {}); }
-            const e = engine.commitChunks(k, sizes);
-            if (e) throw err(chunkErrorCode(e), e);
+            checkEngine(engine.commitChunks(k, sizes));
             for (const c of chunks.slice(k, k + batch)) progress(c.size);
           }
         } finally {
@@ -182,8 +178,7 @@ export async function load(source, options = {}) {
           heapU8(Module).set(data.subarray(0, Math.min(data.length, c.size)), engine.chunkTarget(c.index));
           sizes.push(data.length);
           if (sizes.length < batch && c.index + 1 < chunks.length) return;
-          const e = engine.commitChunks(first, sizes);
-          if (e) throw err(chunkErrorCode(e), e);
+          checkEngine(engine.commitChunks(first, sizes));
           first += sizes.length;
           sizes.length = 0;
         });
@@ -191,10 +186,10 @@ export async function load(source, options = {}) {
       }
     }
     if (signal?.aborted) throw abortError(signal);
-    const e3 = await lock.run(() => engine.finishLoad());
-    if (e3) throw err('E_LOAD', e3);
+    checkEngine(await lock.run(() => engine.finishLoad()));
+    const facts = JSON.parse(await lock.run(() => engine.infoJson()));
     ok = true;
-    return new Model(rt, engine, manifest, { build, threads, maxPixels });
+    return new Model(rt, engine, manifest, { build, threads, maxPixels, facts });
   } catch (e) {
     if (signal?.aborted && !(e instanceof VitrineError && e.code === 'E_ABORTED')) e = abortError(signal);
     throw wrapFatal(e, rt);
@@ -249,12 +244,17 @@ async function imageBytes(image) {
   return bytes;
 }
 
-const POOLINGS = ['cls', 'mean', 'cls+mean'];
+/** An engine result that is a Float32Array (an owned copy), or else the engine's { code, message }: thrown. */
+function owned(r) {
+  if (!(r instanceof Float32Array)) checkEngine(r);
+  return r;
+}
+const pooled = (engine, pooling) => owned(engine.pooled(pooling));
 
 class Model {
   #rt; #engine; #queue = Promise.resolve(); #disposed = false; #maxPixels;
 
-  constructor(rt, engine, manifest, { build, threads, maxPixels }) {
+  constructor(rt, engine, manifest, { build, threads, maxPixels, facts }) {
     this.#rt = rt;
     this.#engine = engine;
     this.#maxPixels = maxPixels ?? 50_000_000;
@@ -271,6 +271,7 @@ class Model {
       numRegisterTokens: a.num_register_tokens,
       classifier: a.classifier,
       numLabels: a.num_labels,
+      poolings: Object.freeze(facts.poolings),
       labels: Object.freeze([...manifest.labels]),
       preprocess: manifest.preprocess,
       threads: engine.threads(),
@@ -293,6 +294,11 @@ class Model {
     return run.catch((e) => { throw wrapFatal(e, this.#rt); });
   }
 
+  // The engine lists the poolings this model offers (info.poolings); it also refuses any other itself.
+  #checkPooling(pooling) {
+    if (!this.info.poolings.includes(pooling)) throw err('E_INPUT', `pooling must be one of ${this.info.poolings.join(', ')} for this ${this.info.family} model, got ${JSON.stringify(pooling)}`);
+  }
+
   #engineCall(fn) {
     return this.#rt.lock.run(() => fn(this.#engine, this.#rt.Module));
   }
@@ -300,13 +306,11 @@ class Model {
   #preprocessInEngine(engine, Module, bytes, exif) {
     const addr = engine.inputBuffer(bytes.length);
     heapU8(Module).set(bytes, addr);
-    const e = engine.preprocess(bytes.length, exif !== false, this.#maxPixels);
-    if (e) throw err('E_IMAGE', e);
+    checkEngine(engine.preprocess(bytes.length, exif !== false, this.#maxPixels));
   }
 
   #forwardInEngine(engine, address, height, width) {
-    const e = engine.forward(address, height, width);
-    if (e) throw err('E_INPUT', e);
+    checkEngine(engine.forward(address, height, width));
   }
 
   preprocess(image, { exif = true } = {}) {
@@ -321,7 +325,7 @@ class Model {
 
   forward(pixels, { height, width, pooling } = {}) {
     return this.#enqueue(() => {
-      if (pooling !== undefined && !POOLINGS.includes(pooling)) throw err('E_INPUT', `pooling must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pooling)}`);
+      if (pooling !== undefined) this.#checkPooling(pooling);
       const C = this.info.numChannels;
       if (!(pixels instanceof Float32Array)) throw err('E_INPUT', 'forward(pixels): pixels must be a Float32Array (CHW)');
       if (height === undefined && width === undefined) height = width = Math.round(Math.sqrt(pixels.length / C));
@@ -336,9 +340,9 @@ class Model {
         const logits = engine.logits();
         if (logits) {
           out.logits = logits.slice();
-          out.scores = Float32Array.from(engine.scores());
+          out.scores = owned(engine.scores());
         }
-        if (pooling) out.embedding = Float32Array.from(engine.pooled(pooling));
+        if (pooling) out.embedding = pooled(engine, pooling);
         return out;
       });
     });
@@ -346,13 +350,12 @@ class Model {
 
   classify(image, { topK = 5, exif = true } = {}) {
     return this.#enqueue(async () => {
-      if (this.info.numLabels === 0) throw err('E_NO_CLASSIFIER', `model "${this.info.name}" has no classifier; use embed() or forward()`);
       if (!Number.isInteger(topK) || topK < 1) throw err('E_INPUT', `topK must be a positive integer, got ${JSON.stringify(topK)}`);
       const bytes = await imageBytes(image);
       const scores = await this.#engineCall((engine, Module) => {
         this.#preprocessInEngine(engine, Module, bytes, exif);
         this.#forwardInEngine(engine, engine.pixelsAddress(), engine.pixelsHeight(), engine.pixelsWidth());
-        return Float32Array.from(engine.scores());
+        return owned(engine.scores());
       });
       const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
       return order.slice(0, topK).map((index) => ({ index, label: this.info.labels[index] ?? `LABEL_${index}`, score: scores[index] }));
@@ -361,12 +364,12 @@ class Model {
 
   embed(image, { pooling = 'cls', exif = true } = {}) {
     return this.#enqueue(async () => {
-      if (!POOLINGS.includes(pooling)) throw err('E_INPUT', `pooling must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pooling)}`);
+      this.#checkPooling(pooling);
       const bytes = await imageBytes(image);
       return this.#engineCall((engine, Module) => {
         this.#preprocessInEngine(engine, Module, bytes, exif);
         this.#forwardInEngine(engine, engine.pixelsAddress(), engine.pixelsHeight(), engine.pixelsWidth());
-        return Float32Array.from(engine.pooled(pooling));
+        return pooled(engine, pooling);
       });
     });
   }

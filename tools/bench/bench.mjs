@@ -3,6 +3,7 @@
 //
 //   node tools/bench/bench.mjs [--models vit-s16,dinov2-s14,vit-b16] [--threads 1,2] [--runs 7] [--warmup 2]
 //                        [--json] [--no-ort] [--root DIR]
+//   node tools/bench/bench.mjs --gemm [--runs 9] [--json]
 //
 // Models come from tools/bench/make_bench_models.py: build/bench-models/<name>/{hf/, model.onnx, pixels.npy,
 // logits.npy}. The HF folder is converted with `vitrine convert` into <name>/vitrine/ when that is missing.
@@ -19,6 +20,9 @@
 //   load + warm-up and before onnxruntime-web is touched (it includes Node's own ~40-50 MB); max |Δ| of the
 //   logits between vitrine, onnxruntime-web and torch.
 // --root DIR benchmarks the vitrine checkout at DIR (its src/js and dist/wasm), e.g. a copy with other builds.
+// --gemm: the engine's Linear (ops.h) alone on ViT-B/16 shapes at 1 thread, f32 vs int8 weights (per-row
+// quantized activations, integer GEMM): median ms, GFLOP/s (f32) and GOP/s (int8, 2 per multiply-add), and
+// the f32/int8 time ratio, from build/wasm-st/vitrine-kernel-bench.js (`--gemm`, runs timed round-robin).
 import { spawnSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -36,7 +40,7 @@ const MODELS = {
 
 function parseArgs(argv) {
   const o = { models: Object.keys(MODELS), threads: [1, 2], runs: 7, warmup: 2, json: false, ort: true, root: repo,
-              benchDir: path.join(repo, 'build', 'bench-models'), child: null };
+              benchDir: path.join(repo, 'build', 'bench-models'), child: null, gemm: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -52,8 +56,9 @@ function parseArgs(argv) {
     else if (a === '--root') o.root = path.resolve(val());
     else if (a === '--bench-dir') o.benchDir = path.resolve(val());
     else if (a === '--child') o.child = val();
+    else if (a === '--gemm') o.gemm = true;
     else if (a === '-h' || a === '--help') {
-      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 20).join('\n'));
+      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 24).join('\n'));
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -256,9 +261,32 @@ function targets(results) {
   return lines.join('\n');
 }
 
+// --gemm: one run of the WASM kernel-bench program, its "@@GEMM {...}" lines as rows.
+function gemmBench(opts) {
+  const prog = path.join(opts.root, 'build', 'wasm-st', 'vitrine-kernel-bench.js');
+  if (!fs.existsSync(prog)) throw new Error(`${prog} is missing: run \`npm run build\` first`);
+  // build/wasm-st/package.json marks the programs CommonJS; Emscripten 3.1.6 reads the .wasm without fetch.
+  const r = spawnSync(process.execPath, ['--no-experimental-fetch', prog, String(opts.runs), '--gemm'],
+    { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const rows = (r.stdout ?? '').split('\n').filter((l) => l.startsWith('@@GEMM ')).map((l) => JSON.parse(l.slice(7)));
+  if (r.status !== 0 || !rows.length) throw new Error(`${prog} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  for (const row of rows) row.ratio = row.f32_ms / row.int8_ms;
+  const host = { cpu: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() };
+  if (opts.json) return console.log(JSON.stringify({ host, gemm: rows }, null, 2));
+  console.log('| shape (m×n×k) | f32 ms | int8 ms | f32 GFLOP/s | int8 GOP/s | int8 speed-up |');
+  console.log('|---|---|---|---|---|---|');
+  for (const g of rows) {
+    const dims = g.m ? ` ${g.m}×${g.n}×${g.k}` : '';
+    console.log(`| ${g.shape}${dims} | ${f(g.f32_ms, 2)} | ${f(g.int8_ms, 2)} | ${f(g.f32_gflops, 1)} | ${f(g.int8_gops, 1)} | ${f(g.ratio, 2)}× |`);
+  }
+  console.log(`\nmedian of ${opts.runs} runs, 1 thread (wasm-st), f32 and int8 interleaved; ${host.cpu}, Node ${host.node},` +
+    ` load average ${host.loadavg.map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`);
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.child) return child(opts);
+  if (opts.gemm) return gemmBench(opts);
   const results = [];
   for (const name of opts.models) {
     ensureConverted(opts, name);

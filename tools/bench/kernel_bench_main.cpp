@@ -1,7 +1,11 @@
 // vitrine-kernel-bench: single-kernel timings (GFLOP/s of the GEMM on ViT-shaped problems, attention, LayerNorm)
 // for tuning the micro-kernels without a model, then a per-op profile of one encoder layer of ViT-S/16 and
 // ViT-B/16 through ops.h at 1 and 2 threads (where the time of a forward pass goes).
-// Usage: vitrine-kernel-bench [repeats] [--profile-only]
+// Usage: vitrine-kernel-bench [repeats] [--profile-only | --long | --gemm | --gemm-orders]
+//   --long: one ViT-B layer at 197 and at 1370 tokens (DINOv2-B/14 at 518²), 1 thread;
+//   --gemm: ops.h linear() f32 vs int8 on ViT-B shapes, 1 thread (JSON lines for tools/bench.mjs --gemm);
+//   --gemm-orders: the f32 micro-kernel under different depth blockings / loop orders, and the int8 kernel.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +14,7 @@
 #include <random>
 #include <vector>
 
+#include "ops.h"
 #include "threadpool.h"
 #include "kernels/kernels.h"
 
@@ -76,15 +81,141 @@ void profile_layer(const char* name, int T, int D, int heads, int I, int threads
   }
 }
 
+// GEMM loop orders on the same micro-kernel, timed round-robin so machine noise hits all alike (medians):
+//   panel-outer: depth slices <= 1024, per slice all row blocks of one panel (the panel slice stays in L1);
+//   rows-outer KC: depth slices of KC, per slice one 4-row block against every panel (A's 4·KC block stays
+//   in L1, panel slices stream from L2).
+void gemm_orders(int repeats) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+  struct Shape { int m, n, k; const char* what; };
+  const Shape shapes[] = {{197, 2304, 768, "ViT-B qkv"}, {197, 3072, 768, "ViT-B fc1"}, {197, 768, 3072, "ViT-B fc2"},
+                          {197, 768, 768, "ViT-B proj"}, {197, 1152, 384, "ViT-S qkv"}};
+  for (const Shape& s : shapes) {
+    std::vector<float> x(size_t(s.m) * s.k), w(size_t(s.n) * s.k), packed(gemm_packed_floats(s.n, s.k)),
+        pa(gemm_packed_a_floats(s.m, s.k)), y(size_t(s.m) * s.n);
+    for (auto& v : x) v = U(rng);
+    for (auto& v : w) v = U(rng);
+    gemm_pack(w.data(), s.n, s.k, packed.data());
+    auto sliced = [&](int slice, bool rows_outer, int nc_panels = 1 << 30) {
+      dispatch::gemm_pack_a(x.data(), s.k, s.m, s.k, 0, gemm_row_blocks(s.m), pa.data());
+      for (int k0 = 0; k0 < s.k; k0 += slice) {
+        GemmArgs a;
+        a.m = s.m; a.n = s.n; a.k = std::min(slice, s.k - k0); a.a = pa.data() + size_t(k0) * 4;
+        a.a_stride = size_t(4) * s.k; a.packed = packed.data() + size_t(k0) * kGemmNR;
+        a.panel_stride = size_t(kGemmNR) * s.k; a.accumulate = k0 > 0; a.y = y.data(); a.ldy = s.n;
+        if (!rows_outer) { dispatch::gemm(a, 0, gemm_panels(s.n)); continue; }
+        for (int p0 = 0; p0 < gemm_panels(s.n); p0 += nc_panels)
+          for (int b = 0; b < gemm_row_blocks(s.m); ++b) {
+            GemmArgs r = a;
+            r.m = std::min(4, s.m - 4 * b); r.a = a.a + b * a.a_stride; r.y = y.data() + size_t(4 * b) * s.n;
+            dispatch::gemm(r, p0, std::min(gemm_panels(s.n), p0 + nc_panels));
+          }
+      }
+    };
+    // The int8 GEMM on the same shape: per-row quantization of x + integer GEMM (weights quantized once).
+    std::vector<int8_t> qw(size_t(s.n) * s.k), qpacked(gemm_i8_packed_bytes(s.n, s.k));
+    std::vector<float> sw(size_t(gemm_panels(s.n)) * kGemmNR, 0.0f), sa(size_t(gemm_row_blocks(s.m)) * 4);
+    std::vector<int16_t> qa(gemm_i8_packed_a_values(s.m, s.k));
+    quantize_weights_i8(w.data(), s.n, s.k, qw.data(), sw.data());
+    gemm_i8_pack(qw.data(), s.n, s.k, qpacked.data());
+    auto int8 = [&] {
+      dispatch::gemm_i8_quantize_a(x.data(), s.k, s.m, s.k, 0, gemm_row_blocks(s.m), qa.data(), sa.data());
+      GemmI8Args a;
+      a.m = s.m; a.n = s.n; a.k = s.k; a.a = qa.data(); a.a_scale = sa.data(); a.packed = qpacked.data();
+      a.w_scale = sw.data(); a.y = y.data(); a.ldy = s.n;
+      dispatch::gemm_i8(a, 0, gemm_panels(s.n));
+    };
+    struct V { const char* name; std::function<void()> run; std::vector<double> t; };
+    std::vector<V> vs = {{"panel-outer k<=1024", [&] { sliced(s.k > 1024 ? (s.k + 1) / 2 : s.k, false); }, {}},
+                         {"panel-outer KC=256", [&] { sliced(256, false); }, {}},
+                         {"rows-outer KC=256", [&] { sliced(256, true); }, {}},
+                         {"rows-outer KC=256 NC=512", [&] { sliced(256, true, 64); }, {}},
+                         {"rows-outer KC=256 NC=256", [&] { sliced(256, true, 32); }, {}},
+                         {"rows-outer KC=512 NC=256", [&] { sliced(512, true, 32); }, {}},
+                         {"int8 (GOP/s)", int8, {}}};
+    for (int r = 0; r < repeats; ++r)
+      for (V& v : vs) {
+        const double t0 = now_ms();
+        v.run();
+        v.t.push_back(now_ms() - t0);
+      }
+    const double gflop = 2.0 * s.m * s.n * s.k * 1e-9;
+    for (V& v : vs) {
+      std::sort(v.t.begin(), v.t.end());
+      std::printf("gemm-order %-10s %-26s median %5.1f best %5.1f GFLOP/s  x%.2f vs first\n", s.what, v.name,
+                  gflop / (v.t[v.t.size() / 2] * 1e-3), gflop / (v.t[0] * 1e-3), vs[0].t[vs[0].t.size() / 2] / v.t[v.t.size() / 2]);
+    }
+  }
+}
+
+// The engine's Linear (ops.h, 1 thread) on ViT-B/16 shapes with f32 and with int8 weights, timed
+// round-robin; one JSON line per shape ("@@GEMM {...}": tools/bench.mjs --gemm reads them).
+void gemm_linear(int repeats) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+  struct Shape { int m, n, k; const char* what; Epilogue ep; };
+  const Shape shapes[] = {{197, 2304, 768, "qkv", Epilogue::None}, {197, 768, 768, "proj", Epilogue::None},
+                          {197, 3072, 768, "fc1+gelu", Epilogue::GeluErf}, {197, 768, 3072, "fc2", Epilogue::None}};
+  double sum_f = 0, sum_q = 0, flop_all = 0;
+  for (const Shape& s : shapes) {
+    std::vector<float> x(size_t(s.m) * s.k), w(size_t(s.n) * s.k), b(s.n), y(size_t(s.m) * s.n), sw(s.n);
+    for (auto& v : x) v = U(rng);
+    for (auto& v : w) v = U(rng) * 0.05f;
+    for (auto& v : b) v = U(rng);
+    std::vector<int8_t> qw(w.size());
+    quantize_weights_i8(w.data(), s.n, s.k, qw.data(), sw.data());
+    Linear f, q;
+    f.weight = w.data(); f.bias = q.bias = b.data(); f.out = q.out = s.n; f.in = q.in = s.k;
+    q.qweight = qw.data(); q.wscale = sw.data();
+    prepare_linear(f, w.data());
+    prepare_linear(q, qw.data());
+    std::vector<double> tf, tq;
+    for (int r = 0; r < repeats + 1; ++r) {
+      double t0 = now_ms();
+      linear(nullptr, x.data(), s.m, f, y.data(), s.ep);
+      double t1 = now_ms();
+      linear(nullptr, x.data(), s.m, q, y.data(), s.ep);
+      double t2 = now_ms();
+      if (r == 0) continue;  // warm-up
+      tf.push_back(t1 - t0);
+      tq.push_back(t2 - t1);
+    }
+    std::sort(tf.begin(), tf.end());
+    std::sort(tq.begin(), tq.end());
+    const double mf = tf[tf.size() / 2], mq = tq[tq.size() / 2], flop = 2.0 * s.m * s.n * s.k;
+    sum_f += mf; sum_q += mq; flop_all += flop;
+    std::printf("@@GEMM {\"shape\":\"ViT-B %s\",\"m\":%d,\"n\":%d,\"k\":%d,\"f32_ms\":%.3f,\"int8_ms\":%.3f,"
+                "\"f32_gflops\":%.2f,\"int8_gops\":%.2f}\n", s.what, s.m, s.n, s.k, mf, mq, flop / mf * 1e-6, flop / mq * 1e-6);
+  }
+  std::printf("@@GEMM {\"shape\":\"ViT-B layer (4 linears)\",\"f32_ms\":%.3f,\"int8_ms\":%.3f,\"f32_gflops\":%.2f,"
+              "\"int8_gops\":%.2f}\n", sum_f, sum_q, flop_all / sum_f * 1e-6, flop_all / sum_q * 1e-6);
+}
+
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 20;
   const bool profile_only = argc > 2 && std::string(argv[2]) == "--profile-only";
+  if (argc > 2 && std::string(argv[2]) == "--gemm") {
+    gemm_linear(repeats);
+    return 0;
+  }
+  if (argc > 2 && std::string(argv[2]) == "--gemm-orders") {
+    gemm_orders(repeats);
+    return 0;
+  }
   if (profile_only) {
     for (int threads : {1, 2}) {
       profile_layer("ViT-S/16", 197, 384, 6, 1536, threads, repeats);
       profile_layer("DINOv2-S/14", 257, 384, 6, 1536, threads, repeats);
       profile_layer("ViT-B/16", 197, 768, 12, 3072, threads, repeats);
     }
+    return 0;
+  }
+  if (argc > 2 && std::string(argv[2]) == "--long") {
+    // Long sequences: DINOv2-B/14 at 518² (37² patches + CLS = 1370 tokens), where attention is T² work,
+    // next to the same layer at 197 tokens.
+    profile_layer("ViT-B/16", 197, 768, 12, 3072, 1, repeats);
+    profile_layer("DINOv2-B/14 518", 1370, 768, 12, 3072, 1, repeats);
     return 0;
   }
   std::mt19937 rng(7);

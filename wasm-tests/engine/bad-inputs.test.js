@@ -172,15 +172,72 @@ for (const build of BUILDS) {
       await assert.rejects(model.classify(path.join(FIXTURES, 'vit/image.png'), { topK: 0 }), (e) => e.code === 'E_INPUT');
       await stillWorks();
     });
-    test('classify on a backbone without classifier → E_NO_CLASSIFIER; embed still works', async () => {
+    test('a model too large for the WebAssembly memory → E_MEMORY, before any chunk is read', async () => {
+      const big = 2 ** 39; // one 512 GiB chunk: validation passes, the allocation cannot
+      await loadFails(await brokenCopy('vit', (d, m) => ({ ...m, chunk_size: big, stream_size: big, chunks: [{ ...m.chunks[0], size: big }] })),
+        'E_MEMORY', /do not fit in memory/);
+      await stillWorks();
+    });
+
+    test('a pooling the model does not offer → E_INPUT; the engine lists the ones it does', async () => {
+      assert.deepEqual([...model.info.poolings], ['cls', 'mean', 'cls+mean']);
+      await assert.rejects(model.embed(path.join(FIXTURES, 'vit/image.png'), { pooling: 'pooler' }), (e) => e.code === 'E_INPUT' && /pooler/.test(e.message));
+      await stillWorks();
+    });
+
+    test('classify on a backbone without classifier → E_NO_CLASSIFIER (the engine\'s code); embed still works', async () => {
       const m = await load(await convertedCase('vit-model'), { build });
-      await assert.rejects(m.classify(path.join(FIXTURES, 'vit/image.png')), (e) => e.code === 'E_NO_CLASSIFIER');
+      await assert.rejects(m.classify(path.join(FIXTURES, 'vit/image.png')), (e) => e.code === 'E_NO_CLASSIFIER' && /has no classifier/.test(e.message));
       assert.equal((await m.embed(path.join(FIXTURES, 'vit/image.png'))).length, m.info.hiddenSize);
       await m.dispose();
       await stillWorks();
     });
   });
 }
+
+describe('engine error codes arrive as { code, message } (status.h), never as text to match', () => {
+  for (const build of BUILDS) {
+    test(`every fallible embind call, ${build} build`, async () => {
+      requireBuild(build);
+      const { getRuntime } = await import('../../src/js/runtime.js');
+      const { Module } = await getRuntime(build, 2);
+      const dir = await convertedCase('vit', { chunkSize: 8192 });
+      const text = fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8');
+      const m = JSON.parse(text);
+      const engine = new Module.Engine(1);
+      try {
+        const code = (r) => (r === null ? null : r.code);
+        assert.equal(code(engine.beginLoad('{')), 'E_MANIFEST');
+        assert.equal(engine.finishLoad().code, 'E_LOAD'); // no load in progress
+        assert.equal(engine.beginLoad(text), null);
+        assert.equal(engine.finishLoad().code, 'E_LOAD'); // chunks never committed
+        const chunk0 = fs.readFileSync(path.join(dir, m.chunks[0].file));
+        assert.equal(engine.commitChunks(0, [chunk0.length - 1]).code, 'E_CHUNK_SIZE');
+        const tampered = Buffer.from(chunk0);
+        tampered[100] ^= 1;
+        Module.HEAPU8.set(tampered, engine.chunkTarget(0));
+        const hash = engine.commitChunks(0, [tampered.length]);
+        assert.equal(hash.code, 'E_CHUNK_HASH'); // from the engine's code, not from its text
+        assert.match(hash.message, /chunk 0 \(chunk-00000\.bin\)/);
+        for (let i = 0; i < m.chunks.length; i++) {
+          const bytes = fs.readFileSync(path.join(dir, m.chunks[i].file));
+          new Uint8Array(Module.wasmMemory?.buffer ?? Module.HEAPU8.buffer).set(bytes, engine.chunkTarget(i));
+          assert.equal(engine.commitChunks(i, [bytes.length]), null);
+        }
+        assert.equal(engine.finishLoad(), null);
+        const junk = new Uint8Array(64).fill(7);
+        new Uint8Array(Module.wasmMemory?.buffer ?? Module.HEAPU8.buffer).set(junk, engine.inputBuffer(junk.length));
+        assert.equal(engine.preprocess(junk.length, true, 0).code, 'E_IMAGE');
+        assert.equal(engine.forward(engine.inputBuffer(4 * 3 * 20 * 20), 20, 20).code, 'E_INPUT');
+        assert.equal(engine.pooled('max').code, 'E_INPUT');
+        assert.equal(engine.scores().code, 'E_INPUT'); // the failed forward left no output
+        assert.deepEqual(JSON.parse(engine.infoJson()).poolings, ['cls', 'mean', 'cls+mean']);
+      } finally {
+        engine.delete();
+      }
+    });
+  }
+});
 
 describe('bad checkpoints given to the converter', () => {
   const bad = path.join(FIXTURES, 'bad');

@@ -2,7 +2,8 @@
 // `npm run build` as a native program (plain C++ twins) and as Node programs in both WASM variants (WASM SIMD
 // twins next to the plain ones; the mt build also runs the ops layer on 1-3 pool threads). Every shape family
 // includes odd sizes (1, 3, 7, 17, 197, 1025) and output buffers start as NaN, so a kernel that skips or
-// miscomputes an element fails here before it shows up as a model parity drift.
+// miscomputes an element fails here before it shows up as a model parity drift. The int8 GEMM is checked for
+// exact integer accumulation, twin identity and its quantization error bound (docs/KERNELS.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -44,6 +45,10 @@ for (const p of PROGRAMS) {
     const failures = out.split('\n').filter((l) => l.startsWith('FAIL')).slice(0, 20).join('\n');
     assert.equal(Number(m[2]), 0, `${m[2]} kernel checks failed:\n${failures}`);
     assert.ok(Number(m[1]) > 500, `only ${m[1]} checks ran`);
+    // The int8 GEMM section ran for every twin the program has (plain; plus SIMD in WASM).
+    const i8 = [...out.matchAll(/kernel-check section: (\w+) gemm_i8 (\d+) checks/g)];
+    assert.deepEqual(i8.map((x) => x[1]), p.wasm ? ['scalar', 'wasmsimd'] : ['scalar'], out.slice(-2000));
+    for (const x of i8) assert.ok(Number(x[2]) > 300, `only ${x[2]} int8 GEMM checks ran for ${x[1]}`);
     assert.equal(r.status, 0, `exit ${r.status}`);
   });
 }

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { convert, planConversion } from '../../src/js/convert/index.js';
 import { openSafetensors } from '../../src/js/convert/sources.js';
 import { normalisePreprocess, architectureFromConfig } from '../../src/js/convert/mapping.js';
+import { getRuntime } from '../../src/js/runtime.js';
 import { readNpy, writeNpy, f16ToF32 } from '../../src/js/npy.js';
 import { ROOT, FIXTURES, cases, caseInfo, caseSource, tmpDir, copyDir } from '../helpers/env.js';
 import { makeHfModel, writeSafetensors, writeNpz, hfTensors, TINY } from '../helpers/synth.js';
@@ -115,10 +116,10 @@ test('DINOv2 names: layer scale → ls1/ls2, SwiGLU weights_in/out → fc1/fc2, 
   assert.equal(p.architecture.classifier, 'none');
 });
 
-test('SwiGLU width formula matches transformers for several ratios', () => {
+test('SwiGLU width formula matches transformers for several ratios', async () => {
   // (int(int(D*r)*2/3)+7)//8*8, computed by hand from transformers' Dinov2SwiGLUFFN
   for (const [D, r, want] of [[40, 2.5, 72], [1536, 4, 4096], [1024, 4, 2736], [768, 4, 2048], [384, 4, 1024]]) {
-    const a = architectureFromConfig({ ...TINY.dinov2, hidden_size: D, num_attention_heads: 4, mlp_ratio: r, use_swiglu_ffn: true });
+    const a = await architectureFromConfig({ ...TINY.dinov2, hidden_size: D, num_attention_heads: 4, mlp_ratio: r, use_swiglu_ffn: true });
     assert.equal(a.intermediate_size, want, `D=${D} ratio=${r}`);
   }
 });
@@ -223,20 +224,20 @@ test('chunk size: many small chunks hold the same stream; sizes and hashes per F
 });
 
 test('preprocess is normalised (FORMAT §5) and family defaults apply when preprocessor_config.json is absent', async () => {
-  const vit = normalisePreprocess({ feature_extractor_type: 'ViTFeatureExtractor', size: 384, do_normalize: true }, 'vit').preprocess;
+  const vit = normalisePreprocess({ feature_extractor_type: 'ViTFeatureExtractor', size: 384, do_normalize: true }).preprocess;
   assert.deepEqual(vit.size, { height: 384, width: 384 });
   assert.equal(vit.processor, 'ViTImageProcessor');
   assert.equal(vit.resample, 2);
   assert.equal(vit.do_center_crop, false);
   assert.equal(vit.crop_size, undefined);
-  const bit = normalisePreprocess({ image_processor_type: 'BitImageProcessor', size: { shortest_edge: 256 }, crop_size: 224, image_mean: [0.485, 0.456, 0.406], image_std: [0.229, 0.224, 0.225] }, 'dinov2').preprocess;
+  const bit = normalisePreprocess({ image_processor_type: 'BitImageProcessor', size: { shortest_edge: 256 }, crop_size: 224, image_mean: [0.485, 0.456, 0.406], image_std: [0.229, 0.224, 0.225] }).preprocess;
   assert.deepEqual(bit.size, { shortest_edge: 256 });
   assert.deepEqual(bit.crop_size, { height: 224, width: 224 });
   assert.equal(bit.resample, 3);
   assert.equal(bit.do_convert_rgb, true);
-  const deit = normalisePreprocess({ image_processor_type: 'DeiTImageProcessor' }, 'deit').preprocess;
+  const deit = normalisePreprocess({ image_processor_type: 'DeiTImageProcessor' }).preprocess;
   assert.deepEqual([deit.size, deit.crop_size, deit.image_mean], [{ height: 256, width: 256 }, { height: 224, width: 224 }, [0.485, 0.456, 0.406]]);
-  assert.throws(() => normalisePreprocess({ image_processor_type: 'ViTImageProcessor', size: { longest_edge: 3 } }, 'vit'), /"size"/);
+  assert.throws(() => normalisePreprocess({ image_processor_type: 'ViTImageProcessor', size: { longest_edge: 3 } }), /"size"/);
   const dir = copyDir(path.join(FIXTURES, 'vit/hf'), tmpDir('nopp'));
   fs.rmSync(path.join(dir, 'preprocessor_config.json'));
   const m = await convert(dir, tmpDir('nopp-out'));
@@ -312,6 +313,19 @@ describe('refusals name the file and the tensor', () => {
     writeSafetensors(path.join(d, 'model.safetensors'), tensors.filter((t) => t.name !== 'encoder.layer.0.attention.attention.key.weight'));
     await assert.rejects(convert(d, tmpDir('o')), /missing tensor "encoder\.layer\.0\.attention\.attention\.key\.weight" \(needed for "layers\.0\.attn\.qkv\.weight"\)/);
   });
+  test('each family\'s name table gives the HF name of a missing tensor (prefix, teacher head, SwiGLU, layer scale)', async () => {
+    const missing = async (cfg, drop, re) => {
+      const d = tmpDir('fam');
+      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
+      writeSafetensors(path.join(d, 'model.safetensors'), hfTensors(cfg).filter((t) => t.name !== drop));
+      await assert.rejects(convert(d, tmpDir('o')), (e) => e.code === 'E_CONVERT' && re.test(e.message), drop);
+    };
+    await missing({ ...TINY.deit, head: 'dist', num_labels: 3 }, 'cls_classifier.bias', /missing tensor "classifier\.bias" \(Hugging Face name "cls_classifier\.bias"\)/);
+    await missing({ ...TINY.deit, head: 'dist', num_labels: 3 }, 'deit.embeddings.distillation_token', /missing tensor "embeddings\.distillation_token" \(Hugging Face name "deit\.embeddings\.distillation_token"\)/);
+    await missing({ ...TINY.dinov2, use_swiglu_ffn: true, head: 'cls', num_labels: 3 }, 'dinov2.encoder.layer.1.mlp.weights_out.bias', /missing tensor "layers\.1\.mlp\.fc2\.bias" \(Hugging Face name "dinov2\.encoder\.layer\.1\.mlp\.weights_out\.bias"\)/);
+    await missing(TINY.dinov2, 'encoder.layer.0.layer_scale2.lambda1', /missing tensor "layers\.0\.ls2" \(Hugging Face name "encoder\.layer\.0\.layer_scale2\.lambda1"\)/);
+    await missing({ ...TINY.vit, head: 'cls', num_labels: 3 }, 'vit.encoder.layer.0.attention.attention.value.bias', /missing tensor "vit\.encoder\.layer\.0\.attention\.attention\.value\.bias" \(needed for "layers\.0\.attn\.qkv\.bias"\)/);
+  });
   test('npz with wrong names, wrong dtype, and no config', async () => {
     const d = tmpDir('npzbad');
     fs.copyFileSync(path.join(FIXTURES, 'vit/hf/config.json'), path.join(d, 'config.json'));
@@ -344,7 +358,7 @@ describe('refusals name the file and the tensor', () => {
 });
 
 test('planConversion reads only headers (no data) and agrees with convert', async () => {
-  const { manifest, close } = planConversion(path.join(FIXTURES, 'dinov2-interp/hf'));
+  const { manifest, close } = await planConversion(path.join(FIXTURES, 'dinov2-interp/hf'));
   close();
   const m = await convert(path.join(FIXTURES, 'dinov2-interp/hf'), tmpDir('plan'));
   assert.deepEqual(manifest.tensors, m.tensors);
@@ -408,4 +422,20 @@ test('conversion streams: a ~100 MB checkpoint converts with far less than 100 M
   const m = checkLayout(out);
   assert.equal(m.architecture.hidden_size, 512);
   assert.ok(m.chunks.length >= 24);
+});
+
+test('the engine\'s tensor table (embind tensorTable) is exactly what the converter writes, for every fixture', async () => {
+  const { Module } = await getRuntime('st', 1);
+  for (const name of cases()) {
+    const m = await convert(caseSource(name), tmpDir(`table-${name}`));
+    const table = Module.tensorTable(JSON.stringify(m.architecture));
+    assert.ok(Array.isArray(table), `${name}: ${JSON.stringify(table)}`);
+    assert.deepEqual(table, m.tensors.map((t) => ({ name: t.name, shape: t.shape })), name);
+  }
+  // An architecture the engine refuses comes back as { code, message } naming the key.
+  const bad = Module.tensorTable(JSON.stringify({ ...caseInfo('vit').architecture, hidden_size: 'x' }));
+  assert.equal(bad.code, 'E_MANIFEST');
+  assert.match(bad.message, /"hidden_size" must be an integer/);
+  const typo = Module.tensorTable(JSON.stringify({ ...caseInfo('vit').architecture, use_layer_scael: true }));
+  assert.match(typo.message, /unknown key "use_layer_scael"/);
 });

@@ -50,14 +50,14 @@ bool write_file(const std::string& path, const void* data, size_t size) {
 // The preprocess object of docs/FORMAT.md §5 (the same keys as a HF preprocessor_config.json, except that
 // size/crop_size must be objects). Missing keys keep the PreprocessConfig defaults.
 Status parse_config(const json& j, img::PreprocessConfig* c) {
-  if (!j.is_object()) return Status::Err("config: expected a JSON object");
+  if (!j.is_object()) return Status::Err(vitrine::Code::Input, "config: expected a JSON object");
   auto get_bool = [&](const char* k, bool* v) {
     if (j.contains(k) && j[k].is_boolean()) *v = j[k].get<bool>();
   };
   auto get_size = [&](const char* k, img::Size* s) -> Status {
     if (!j.contains(k) || j[k].is_null()) return Status::Ok();
     const json& o = j[k];
-    if (!o.is_object()) return Status::Err(std::string("config: ") + k + " must be an object");
+    if (!o.is_object()) return Status::Err(vitrine::Code::Input, std::string("config: ") + k + " must be an object");
     *s = img::Size{};
     if (o.contains("shortest_edge") && o["shortest_edge"].is_number_integer()) {
       s->shortest_edge = o["shortest_edge"].get<int>();
@@ -66,7 +66,7 @@ Status parse_config(const json& j, img::PreprocessConfig* c) {
       s->height = o["height"].get<int>();
       s->width = o["width"].get<int>();
     } else {
-      return Status::Err(std::string("config: ") + k + " needs shortest_edge or height and width");
+      return Status::Err(vitrine::Code::Input, std::string("config: ") + k + " needs shortest_edge or height and width");
     }
     return Status::Ok();
   };
@@ -86,10 +86,10 @@ Status parse_config(const json& j, img::PreprocessConfig* c) {
   for (const char* k : {"image_mean", "image_std"}) {
     if (!j.contains(k)) continue;
     const json& a = j[k];
-    if (!a.is_array() || a.size() != 3) return Status::Err(std::string("config: ") + k + " needs 3 numbers");
+    if (!a.is_array() || a.size() != 3) return Status::Err(vitrine::Code::Input, std::string("config: ") + k + " needs 3 numbers");
     float* dst = std::strcmp(k, "image_mean") == 0 ? c->image_mean : c->image_std;
     for (int i = 0; i < 3; i++) {
-      if (!a[i].is_number()) return Status::Err(std::string("config: ") + k + " needs 3 numbers");
+      if (!a[i].is_number()) return Status::Err(vitrine::Code::Input, std::string("config: ") + k + " needs 3 numbers");
       dst[i] = static_cast<float>(a[i].get<double>());  // numpy: np.array(mean, dtype=float32)
     }
   }

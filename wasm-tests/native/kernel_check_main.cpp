@@ -4,6 +4,7 @@
 // Output buffers are pre-filled with NaN so a kernel that skips an element fails. Exit code 0 = all passed;
 // the last line is "kernel-check: N passed, M failed" (wasm-tests/engine/kernels.test.js runs it natively and as
 // WASM in both the threaded and single-threaded builds).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -140,15 +141,18 @@ struct Twins {
   void (*relu)(float*, size_t);
   void (*swiglu)(const float*, int, int, float*);
   void (*residual_add)(float*, const float*, const float*, int, int);
+  void (*gemm_i8)(const GemmI8Args&, int, int);
+  void (*quantize_a_i8)(const float*, size_t, int, int, int, int, int16_t*, float*);
 };
 
 std::vector<Twins> all_twins() {
   std::vector<Twins> t;
   t.push_back({"scalar", gemm_scalar, gemm_pack_a_scalar, attention_rows_scalar, softmax_exp_scalar, layernorm_scalar, gelu_scalar,
-               relu_scalar, swiglu_scalar, residual_add_scalar});
+               relu_scalar, swiglu_scalar, residual_add_scalar, gemm_i8_scalar, gemm_i8_quantize_a_scalar});
 #if defined(__wasm_simd128__)
   t.push_back({"wasmsimd", gemm_wasmsimd, gemm_pack_a_wasmsimd, attention_rows_wasmsimd, softmax_exp_wasmsimd, layernorm_wasmsimd,
-               gelu_wasmsimd, relu_wasmsimd, swiglu_wasmsimd, residual_add_wasmsimd});
+               gelu_wasmsimd, relu_wasmsimd, swiglu_wasmsimd, residual_add_wasmsimd, gemm_i8_wasmsimd,
+               gemm_i8_quantize_a_wasmsimd});
 #endif
   return t;
 }
@@ -197,6 +201,156 @@ void check_gemm(Tally& t, const Twins& tw, std::mt19937& rng) {
           expect_close(t, what, y.data(), ref.data(), scale.data(), y.size(), 1e-6, 2e-6);
         }
       }
+}
+
+void expect_true(Tally& t, bool ok, const std::string& what) {
+  if (ok) ++t.passed;
+  else {
+    ++t.failed;
+    std::printf("FAIL %s\n", what.c_str());
+  }
+}
+
+// The int8 product of quantized rows and int8 weights in int64 (no overflow possible), then the twins'
+// dequantization in double: the reference for one element, and the bound of kernels.h on its distance to the
+// exact f32 product (x[r]·w[c] in double).
+struct I8Ref {
+  std::vector<int64_t> acc;          // m x n
+  std::vector<double> deq, bound;    // sa·sw·acc (+ bias), error bound against the double product
+};
+I8Ref gemm_i8_ref(int m, int n, int k, const int16_t* qa, const float* sa, const int8_t* qw, const float* sw,
+                  const float* bias) {
+  I8Ref R;
+  R.acc.assign(size_t(m) * n, 0);
+  R.deq.assign(size_t(m) * n, 0);
+  R.bound.assign(size_t(m) * n, 0);
+  const int depth = gemm_i8_depth(k);
+  for (int r = 0; r < m; ++r)
+    for (int c = 0; c < n; ++c) {
+      int64_t acc = 0;
+      double qsum = 0;
+      for (int kk = 0; kk < k; ++kk) {
+        const int a = qa[size_t(r / 4) * 4 * depth + (kk / 2) * 8 + (r % 4) * 2 + kk % 2], w = qw[size_t(c) * k + kk];
+        acc += int64_t(a) * w;
+        qsum += std::abs(a) + std::abs(w) + 0.5;
+      }
+      const size_t i = size_t(r) * n + c;
+      R.acc[i] = acc;
+      R.deq[i] = double(sa[r]) * sw[c] * double(acc) + (bias ? bias[c] : 0.0);
+      R.bound[i] = double(sa[r]) * sw[c] * qsum / 2;
+    }
+  return R;
+}
+
+// Quantizes x with the twin in two calls (like ops.cpp) into buffers pre-filled with junk.
+void quantize_i8(const Twins& tw, const float* x, size_t ldx, int m, int k, std::vector<int16_t>& qa,
+                 std::vector<float>& sa) {
+  qa.assign(gemm_i8_packed_a_values(m, k), 0x5555);
+  sa.assign(size_t(gemm_row_blocks(m)) * 4, kNaN);
+  tw.quantize_a_i8(x, ldx, m, k, 0, gemm_row_blocks(m) / 2, qa.data(), sa.data());
+  tw.quantize_a_i8(x, ldx, m, k, gemm_row_blocks(m) / 2, gemm_row_blocks(m), qa.data(), sa.data());
+}
+
+// int8 GEMM: quantization identical across twins, integer accumulation exact (unit scales make y = float(acc)),
+// the worst-case magnitude at k = 4096 without overflow, dequantized output vs the double product within the
+// bound of kernels.h, split panel ranges and NaN-filled outputs.
+void check_gemm_i8(Tally& t, const Twins& tw, std::mt19937& rng) {
+  char what[200];
+  const Twins plain = all_twins()[0];
+  const int ks[] = {1, 2, 3, 7, 17, 64, 197, 1025};
+  for (int m : kSizes)
+    for (int n : kSizes)
+      for (int k : ks) {
+        if (double(m) * n * k > 3e7) continue;
+        const Epilogue ep = (m + n + k) % 3 == 0 ? Epilogue::None : (m + n + k) % 3 == 1 ? Epilogue::GeluErf : Epilogue::Relu;
+        const size_t ldx = k + (m % 2);
+        // Rows of different magnitudes (per-row scales) and a zero row (scale 0).
+        auto x = random_vec(rng, size_t(m) * ldx), w = random_vec(rng, size_t(n) * k, -0.2f, 0.2f), b = random_vec(rng, n);
+        for (int r = 0; r < m; ++r)
+          for (int kk = 0; kk < k; ++kk) x[size_t(r) * ldx + kk] *= r == 2 ? 0.0f : float(1 + r % 5) * 3;
+        const bool with_bias = (m * 7 + n) % 2 == 0;
+        std::vector<int8_t> qw(size_t(n) * k), packed(gemm_i8_packed_bytes(n, k), 99);
+        std::vector<float> sw(size_t(gemm_panels(n)) * kGemmNR, 0.0f);
+        quantize_weights_i8(w.data(), n, k, qw.data(), sw.data());
+        gemm_i8_pack(qw.data(), n, k, packed.data());
+        std::vector<int16_t> qa, qa_plain;
+        std::vector<float> sa, sa_plain;
+        quantize_i8(tw, x.data(), ldx, m, k, qa, sa);
+        quantize_i8(plain, x.data(), ldx, m, k, qa_plain, sa_plain);
+        std::snprintf(what, sizeof what, "%s gemm_i8 quantize m=%d k=%d: identical to the plain twin", tw.name, m, k);
+        expect_true(t, qa == qa_plain && std::memcmp(sa.data(), sa_plain.data(), sa.size() * 4) == 0, what);
+
+        GemmI8Args a;
+        a.m = m; a.n = n; a.k = k; a.a = qa.data(); a.a_scale = sa.data(); a.packed = packed.data();
+        a.w_scale = sw.data(); a.bias = with_bias ? b.data() : nullptr; a.ep = ep; a.ldy = n;
+        std::vector<float> y(size_t(m) * n, kNaN);
+        a.y = y.data();
+        const int split = gemm_panels(n) / 2;
+        tw.gemm_i8(a, 0, split);
+        tw.gemm_i8(a, split, gemm_panels(n));
+        const I8Ref R = gemm_i8_ref(m, n, k, qa.data(), sa.data(), qw.data(), sw.data(), a.bias);
+        // Against the dequantized integer product: float rounding of the epilogue (and the SIMD erf) only.
+        std::vector<double> want(y.size()), mag(y.size()), exact(y.size()), tol(y.size());
+        std::vector<double> xref, xscale;
+        gemm_ref(m, n, k, x.data(), ldx, w.data(), a.bias, Epilogue::None, xref, xscale);
+        for (size_t i = 0; i < y.size(); ++i) {
+          want[i] = act_ref(R.deq[i], ep);
+          mag[i] = std::fabs(R.deq[i]) + (a.bias ? std::fabs(b[i % n]) : 0) + 1;
+          exact[i] = act_ref(xref[i], ep);
+          // 1.0001: x·(127/max) in float differs from x/(max/127) by a few ulps of 127 (|ea| <= 1/2 + 3e-5).
+          tol[i] = 1.0001 * R.bound[i] + 1e-6 * xscale[i];
+        }
+        std::snprintf(what, sizeof what, "%s gemm_i8 m=%d n=%d k=%d ep=%d bias=%d", tw.name, m, n, k, int(ep), int(with_bias));
+        expect_close(t, what, y.data(), want.data(), mag.data(), y.size(), 2e-6, 1e-6);
+        // GELU' and ReLU' are <= 1.13: the activated error stays within 1.13x the bound.
+        for (auto& v : tol) v *= 1.13;
+        std::snprintf(what, sizeof what, "%s gemm_i8 vs f32 product within the quantization bound m=%d n=%d k=%d",
+                      tw.name, m, n, k);
+        expect_close(t, what, y.data(), exact.data(), tol.data(), y.size(), 1e-6, 1.0);
+        if (ep != Epilogue::GeluErf && tw.gemm_i8 != plain.gemm_i8) {
+          std::vector<float> yp(y.size(), kNaN);
+          a.y = yp.data();
+          plain.gemm_i8(a, 0, gemm_panels(n));
+          std::snprintf(what, sizeof what, "%s gemm_i8 m=%d n=%d k=%d ep=%d: bit-identical to the plain twin", tw.name,
+                        m, n, k, int(ep));
+          expect_true(t, std::memcmp(y.data(), yp.data(), y.size() * 4) == 0, what);
+        }
+      }
+  // Integer exactness: unit scales, no bias, no activation -> y = float(acc). Random extremes of the int8 range
+  // (|acc| < 2^24: every value exact), then the largest possible magnitude at k = 4096 (all products +127·127,
+  // 6.6e7: exact in i32, float(acc) compared with the int64 sum converted once).
+  for (int k : {2, 3, 7, 64, 197, 1025, 4096}) {
+    const int m = 9, n = 17;
+    const bool worst = k == 4096;
+    std::uniform_int_distribution<int> q(-127, 127);
+    std::vector<float> x(size_t(m) * k);
+    for (auto& v : x) v = worst ? 1.0f : float(q(rng));
+    std::vector<int8_t> qw(size_t(n) * k);
+    for (auto& v : qw) v = static_cast<int8_t>(worst ? 127 : q(rng));
+    std::vector<int8_t> packed(gemm_i8_packed_bytes(n, k));
+    gemm_i8_pack(qw.data(), n, k, packed.data());
+    std::vector<int16_t> qa;
+    std::vector<float> sa;
+    quantize_i8(tw, x.data(), k, m, k, qa, sa);
+    std::vector<float> ones(size_t(gemm_panels(n)) * kGemmNR, 1.0f), unit(sa.size(), 1.0f);
+    GemmI8Args a;
+    a.m = m; a.n = n; a.k = k; a.a = qa.data(); a.a_scale = unit.data(); a.packed = packed.data();
+    a.w_scale = ones.data(); a.ldy = n;
+    std::vector<float> y(size_t(m) * n, kNaN);
+    a.y = y.data();
+    tw.gemm_i8(a, 0, gemm_panels(n));
+    const I8Ref R = gemm_i8_ref(m, n, k, qa.data(), unit.data(), qw.data(), ones.data(), nullptr);
+    bool ok = true;
+    int64_t largest = 0;
+    for (size_t i = 0; i < y.size(); ++i) {
+      ok = ok && y[i] == static_cast<float>(R.acc[i]);
+      largest = std::max(largest, R.acc[i] < 0 ? -R.acc[i] : R.acc[i]);
+    }
+    if (worst) ok = ok && largest == int64_t(4096) * 127 * 127;
+    std::snprintf(what, sizeof what, "%s gemm_i8 integer accumulation exact k=%d (max |acc| %lld)", tw.name, k,
+                  static_cast<long long>(largest));
+    expect_true(t, ok, what);
+  }
 }
 
 void check_attention(Tally& t, const Twins& tw, std::mt19937& rng) {
@@ -328,6 +482,54 @@ void check_ops(Tally& t, std::mt19937& rng) {
         expect_close(t, what, y.data(), ref.data(), scale.data(), y.size(), 1e-6, 2e-6);
       }
     }
+    // int8 Linear: packed in place (n % 8 == 0, even k) or copied (odd n or k), and unprepared; all within the
+    // quantization bound of the f32 product, and prepared == unprepared bit for bit where no GELU is involved.
+    for (S s : {S{197, 384, 1536}, S{197, 24, 3000}, S{1, 1000, 768}, S{17, 10, 7}, S{5, 3, 1025}, S{257, 1152, 384}}) {
+      for (Epilogue ep : {Epilogue::None, Epilogue::GeluErf, Epilogue::Relu}) {
+        auto x = random_vec(rng, size_t(s.m) * s.k), w = random_vec(rng, size_t(s.n) * s.k), b = random_vec(rng, s.n);
+        std::vector<int8_t> qw(size_t(s.n) * s.k);
+        std::vector<float> sw(s.n);
+        quantize_weights_i8(w.data(), s.n, s.k, qw.data(), sw.data());
+        std::vector<double> ref, scale;
+        gemm_ref(s.m, s.n, s.k, x.data(), s.k, w.data(), b.data(), ep, ref, scale);
+        std::vector<int16_t> qa(gemm_i8_packed_a_values(s.m, s.k));
+        std::vector<float> sa(size_t(gemm_row_blocks(s.m)) * 4);
+        gemm_i8_quantize_a_scalar(x.data(), s.k, s.m, s.k, 0, gemm_row_blocks(s.m), qa.data(), sa.data());
+        const I8Ref R = gemm_i8_ref(s.m, s.n, s.k, qa.data(), sa.data(), qw.data(), sw.data(), b.data());
+        std::vector<double> tol(ref.size());
+        for (size_t i = 0; i < tol.size(); ++i) tol[i] = 1.13 * (1.0001 * R.bound[i] + 1e-6 * scale[i]) + 1e-6;
+        std::vector<int8_t> storage = qw;
+        Linear L, U;
+        L.qweight = storage.data();
+        L.wscale = sw.data();
+        L.bias = b.data();
+        L.out = s.n;
+        L.in = s.k;
+        U = L;
+        U.qweight = qw.data();
+        prepare_linear(L, storage.data());
+        if (s.n % kGemmNR == 0 && s.k % kGemmI8KStep == 0 && threads == 1 && ep == Epilogue::None) {
+          // Packed in the qweight's own slot (no copy: the Linear holds ~0.25x the f32 weight's bytes).
+          std::vector<int8_t> want(gemm_i8_packed_bytes(s.n, s.k));
+          gemm_i8_pack(qw.data(), s.n, s.k, want.data());
+          std::snprintf(what, sizeof what, "ops prepare_linear int8 n=%d k=%d packs in place", s.n, s.k);
+          expect_true(t, want.size() == storage.size() && want == storage, what);
+        }
+        std::vector<float> y(size_t(s.m) * s.n, kNaN), yu(y.size(), kNaN);
+        linear(&pool, x.data(), s.m, L, y.data(), ep);
+        linear(&pool, x.data(), s.m, U, yu.data(), ep);
+        std::snprintf(what, sizeof what, "ops linear int8 threads=%d m=%d n=%d k=%d ep=%d", threads, s.m, s.n, s.k, int(ep));
+        expect_close(t, what, y.data(), ref.data(), tol.data(), y.size(), 0, 1.0);
+        std::snprintf(what, sizeof what, "ops linear int8 unprepared threads=%d m=%d n=%d k=%d ep=%d", threads, s.m, s.n,
+                      s.k, int(ep));
+        expect_close(t, what, yu.data(), ref.data(), tol.data(), yu.size(), 0, 1.0);
+        if (ep != Epilogue::GeluErf) {
+          std::snprintf(what, sizeof what, "ops linear int8 prepared == unprepared threads=%d m=%d n=%d k=%d", threads,
+                        s.m, s.n, s.k);
+          expect_true(t, std::memcmp(y.data(), yu.data(), y.size() * 4) == 0, what);
+        }
+      }
+    }
     // A Linear used without prepare_linear takes the plain path.
     {
       auto x = random_vec(rng, size_t(3) * 20), w = random_vec(rng, size_t(9) * 20);
@@ -446,6 +648,9 @@ int main() {
   std::mt19937 rng(12345);
   for (const Twins& tw : all_twins()) {
     check_gemm(t, tw, rng);
+    const int before = t.passed + t.failed;
+    check_gemm_i8(t, tw, rng);
+    std::printf("kernel-check section: %s gemm_i8 %d checks\n", tw.name, t.passed + t.failed - before);
     check_attention(t, tw, rng);
     check_elementwise(t, tw, rng);
   }

@@ -21,7 +21,7 @@ namespace {
 
 Status read_file(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Err(path + ": cannot open");
+  if (!in) return Status::Err(vitrine::Code::Input, path + ": cannot open");
   std::ostringstream ss;
   ss << in.rdbuf();
   *out = ss.str();
@@ -40,7 +40,7 @@ Status load_model(Engine& engine, const std::string& dir) {
     FILE* f = std::fopen((dir + "/" + file).c_str(), "rb");
     if (!f) {
       engine.abort_load();
-      return Status::Err("chunk " + std::to_string(i) + " (" + file + "): file is missing");
+      return Status::Err(vitrine::Code::Input, "chunk " + std::to_string(i) + " (" + file + "): file is missing");
     }
     const size_t want = engine.chunk_expected_size(i);
     size_t got = std::fread(engine.chunk_target(i), 1, want, f);
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     std::vector<int64_t> shape;
     st = vitrine::npy::read_f32(pos[2], &pixels, &shape);
     if (!st.ok()) return fail(st);
-    if (shape.size() < 3) return fail(Status::Err(pos[2] + ": expected [1,C,H,W] or [C,H,W] pixels"));
+    if (shape.size() < 3) return fail(Status::Err(vitrine::Code::Input, pos[2] + ": expected [1,C,H,W] or [C,H,W] pixels"));
     const int h = int(shape[shape.size() - 2]), w = int(shape[shape.size() - 1]);
     st = engine.forward(pixels.data(), h, w);
     if (!st.ok()) return fail(st);
@@ -114,8 +114,10 @@ int main(int argc, char** argv) {
       st = engine.forward(engine.pixels(), engine.pixels_height(), engine.pixels_width());
     if (!st.ok()) return fail(st);
     if (cmd == "classify") {
+      std::vector<float> s;
+      st = engine.scores(&s);
+      if (!st.ok()) return fail(st);
       std::printf("{\"scores\":[");
-      auto s = engine.scores();
       for (size_t i = 0; i < s.size(); ++i) std::printf("%s%.9g", i ? "," : "", s[i]);
       std::printf("]}\n");
     }

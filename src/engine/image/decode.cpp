@@ -76,22 +76,22 @@ Status sniff(const uint8_t* d, size_t n, Format* out) {
   }
   if (n >= 2 && d[0] == 'B' && d[1] == 'M') return *out = Format::Bmp, Status::Ok();
   if (n >= 12 && std::memcmp(d, "RIFF", 4) == 0 && std::memcmp(d + 8, "WEBP", 4) == 0) {
-    return Status::Err("unsupported image format: WebP (supported: JPEG, PNG, GIF, BMP)");
+    return Status::Err(Code::Image, "unsupported image format: WebP (supported: JPEG, PNG, GIF, BMP)");
   }
   if (n >= 12 && std::memcmp(d + 4, "ftyp", 4) == 0) {
-    return Status::Err("unsupported image format: HEIF/AVIF (ISO BMFF '" + std::string(d + 8, d + 12) +
+    return Status::Err(Code::Image, "unsupported image format: HEIF/AVIF (ISO BMFF '" + std::string(d + 8, d + 12) +
                        "'; supported: JPEG, PNG, GIF, BMP)");
   }
   if (n >= 4 && (std::memcmp(d, "II*\0", 4) == 0 || std::memcmp(d, "MM\0*", 4) == 0)) {
-    return Status::Err("unsupported image format: TIFF (supported: JPEG, PNG, GIF, BMP)");
+    return Status::Err(Code::Image, "unsupported image format: TIFF (supported: JPEG, PNG, GIF, BMP)");
   }
   bool text = n > 0;
   for (size_t i = 0; i < n && i < 256; i++) {
     const uint8_t c = d[i];
     if (c < 9 || (c > 13 && c < 32 && c != 27) || c == 127) text = false;
   }
-  if (text) return Status::Err("not an image: the data looks like text (" + std::to_string(n) + " bytes)");
-  return Status::Err("unrecognised image format (first bytes: " + hex_prefix(d, n) +
+  if (text) return Status::Err(Code::Image, "not an image: the data looks like text (" + std::to_string(n) + " bytes)");
+  return Status::Err(Code::Image, "unrecognised image format (first bytes: " + hex_prefix(d, n) +
                      "); supported: JPEG, PNG, GIF, BMP");
 }
 
@@ -106,7 +106,7 @@ std::string stb_reason() {
 Status allocate(std::vector<uint8_t>* v, size_t n, const char* what) {
   void* probe = std::malloc(n);
   if (probe == nullptr) {
-    return Status::Err("out of memory: " + std::to_string(n) + " bytes for the " + what);
+    return Status::Err(Code::Memory, "out of memory: " + std::to_string(n) + " bytes for the " + what);
   }
   std::free(probe);
   v->resize(n);
@@ -116,8 +116,8 @@ Status allocate(std::vector<uint8_t>* v, size_t n, const char* what) {
 // An stb failure as a named error: running out of memory is not corruption, so it says which it was.
 Status stb_error(const std::string& what) {
   const std::string reason = stb_reason();
-  if (reason == "outofmem") return Status::Err("out of memory while decoding " + what);
-  return Status::Err("corrupt " + what + ": " + reason);
+  if (reason == "outofmem") return Status::Err(Code::Memory, "out of memory while decoding " + what);
+  return Status::Err(Code::Image, "corrupt " + what + ": " + reason);
 }
 
 // ---- JPEG: stb parser + entropy decoder, libjpeg-turbo arithmetic ----
@@ -160,11 +160,11 @@ Status jpeg_precheck(const uint8_t* d, size_t n) {
                                     "", "arithmetic-coded sequential", "arithmetic-coded progressive",
                                     "arithmetic-coded lossless", "", "arithmetic-coded differential sequential",
                                     "arithmetic-coded differential progressive", "arithmetic-coded differential lossless"};
-      return Status::Err(std::string("unsupported JPEG: ") + kinds[m - 0xC3] +
+      return Status::Err(Code::Image, std::string("unsupported JPEG: ") + kinds[m - 0xC3] +
                          " (only baseline and progressive Huffman-coded JPEG are supported)");
     }
     if ((m == 0xC0 || m == 0xC1 || m == 0xC2) && pos + 4 < n && d[pos + 4] != 8) {
-      return Status::Err("unsupported JPEG: " + std::to_string(d[pos + 4]) +
+      return Status::Err(Code::Image, "unsupported JPEG: " + std::to_string(d[pos + 4]) +
                          "-bit samples (only 8-bit JPEG is supported)");
     }
     if (m == 0xC4) {
@@ -173,11 +173,11 @@ Status jpeg_precheck(const uint8_t* d, size_t n) {
       size_t p = pos + 4;
       const size_t end = pos + 2 + len;
       while (p < end) {
-        if (end - p < 17) return Status::Err("corrupt JPEG: bad Huffman table (DHT) segment");
+        if (end - p < 17) return Status::Err(Code::Image, "corrupt JPEG: bad Huffman table (DHT) segment");
         size_t symbols = 0;
         for (int i = 1; i <= 16; i++) symbols += byte(p + i);
         if (symbols > 256 || end - p - 17 < symbols) {
-          return Status::Err("corrupt JPEG: bad Huffman table (DHT) with " + std::to_string(symbols) + " symbols");
+          return Status::Err(Code::Image, "corrupt JPEG: bad Huffman table (DHT) with " + std::to_string(symbols) + " symbols");
         }
         p += 17 + symbols;
       }
@@ -185,7 +185,7 @@ Status jpeg_precheck(const uint8_t* d, size_t n) {
     if (pos + 2 + len > n) break;  // truncated: stb reports it
     pos += 2 + len;
     if (m == 0xDA && ++scans > kMaxScans) {
-      return Status::Err("corrupt JPEG: more than " + std::to_string(kMaxScans) + " scans");
+      return Status::Err(Code::Image, "corrupt JPEG: more than " + std::to_string(kMaxScans) + " scans");
     }
     if (m == 0xDA) {  // entropy-coded data follows: skip to the next marker (0xFF not followed by 0 or RSTn)
       while (pos + 1 < n && !(d[pos] == 0xFF && d[pos + 1] != 0x00 && !(d[pos + 1] >= 0xD0 && d[pos + 1] <= 0xD7))) {
@@ -215,7 +215,7 @@ Status decode_jpeg(const uint8_t* data, size_t size, Image* out) {
     // stb zero-fills past the end of the data and then fails when no EOI marker follows; having consumed
     // every byte is how a truncated file shows. (PIL: "OSError: image file is truncated".)
     if (ctx.img_buffer >= ctx.img_buffer_end) {
-      return Status::Err("truncated JPEG: the data ends before the image does (" + std::to_string(size) +
+      return Status::Err(Code::Image, "truncated JPEG: the data ends before the image does (" + std::to_string(size) +
                          " bytes; PIL also refuses it: 'image file is truncated')");
     }
     return stb_error("JPEG");
@@ -243,7 +243,7 @@ Status decode_jpeg(const uint8_t* data, size_t size, Image* out) {
     // CMYK, or YCCK when Adobe says transform 2 (or an unknown transform: libjpeg assumes YCCK).
     ycck = saw_adobe && j->app14_color_transform != 0;
   } else if (n != 1) {
-    return Status::Err("unsupported JPEG: " + std::to_string(n) + " components");
+    return Status::Err(Code::Image, "unsupported JPEG: " + std::to_string(n) + " components");
   }
 
   // Upsample (libjpeg's fancy upsampling) and convert in bands of rows: no full-size copies of the planes.
@@ -263,7 +263,7 @@ Status decode_jpeg(const uint8_t* data, size_t size, Image* out) {
       p.h_samp = c.h;
       p.v_samp = c.v;
       if (!jpeg_pil::upsample(p, j->img_h_max, j->img_v_max, w, y0, y1, &band[band_samples * k])) {
-        return Status::Err("unsupported JPEG: fractional chroma sampling factors");
+        return Status::Err(Code::Image, "unsupported JPEG: fractional chroma sampling factors");
       }
     }
     const uint8_t* b = band.data();
@@ -297,7 +297,7 @@ bool png_ihdr(const uint8_t* d, size_t n, int* depth, int* color_type) {
 
 Status decode_png(const uint8_t* data, size_t size, Image* out) {
   int depth = 0, color_type = 0;
-  if (!png_ihdr(data, size, &depth, &color_type)) return Status::Err("corrupt PNG: no IHDR chunk");
+  if (!png_ihdr(data, size, &depth, &color_type)) return Status::Err(Code::Image, "corrupt PNG: no IHDR chunk");
   int w = 0, h = 0, comp = 0;
   if (depth == 16 && color_type == 0) {
     // PIL opens 16-bit grayscale as mode "I;16", and its I;16 → RGB conversion CLIPS to 255 (it does not
@@ -480,14 +480,14 @@ Status apply_orientation(const Image& in, int orientation, Image* result) {
 }  // namespace
 
 Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Image* out) {
-  if (out == nullptr) return Status::Err("decode: no output image");
+  if (out == nullptr) return Status::Err(Code::Image, "decode: no output image");
   *out = Image{};
-  if (data == nullptr || size == 0) return Status::Err("empty input: 0 bytes is not an image");
+  if (data == nullptr || size == 0) return Status::Err(Code::Image, "empty input: 0 bytes is not an image");
   Format f;
   Status st = sniff(data, size, &f);
   if (!st.ok()) return st;
   if (size > static_cast<size_t>(INT32_MAX)) {
-    return Status::Err("image file too large: " + std::to_string(size) + " bytes (limit 2 GiB)");
+    return Status::Err(Code::Image, "image file too large: " + std::to_string(size) + " bytes (limit 2 GiB)");
   }
   if (f == Format::Jpeg) {
     st = jpeg_precheck(data, size);
@@ -498,21 +498,21 @@ Status decode(const uint8_t* data, size_t size, const DecodeOptions& options, Im
   // "unknown image type", and we want the budget error to name the size.
   int64_t w = 0, h = 0;
   if (f == Format::Png) {
-    if (size < 33 || std::memcmp(data + 12, "IHDR", 4) != 0) return Status::Err("corrupt PNG header: no IHDR chunk");
+    if (size < 33 || std::memcmp(data + 12, "IHDR", 4) != 0) return Status::Err(Code::Image, "corrupt PNG header: no IHDR chunk");
     w = (int64_t{data[16]} << 24) | (data[17] << 16) | (data[18] << 8) | data[19];
     h = (int64_t{data[20]} << 24) | (data[21] << 16) | (data[22] << 8) | data[23];
   } else {
     int iw = 0, ih = 0, comp = 0;
     if (!stbi_info_from_memory(data, static_cast<int>(size), &iw, &ih, &comp)) {
-      return Status::Err(std::string("corrupt ") + format_name(f) + " header: " + stb_reason());
+      return Status::Err(Code::Image, std::string("corrupt ") + format_name(f) + " header: " + stb_reason());
     }
     w = iw, h = ih;
   }
-  if (w <= 0 || h <= 0) return Status::Err(std::string("corrupt ") + format_name(f) + " header: zero size");
+  if (w <= 0 || h <= 0) return Status::Err(Code::Image, std::string("corrupt ") + format_name(f) + " header: zero size");
   // Both sides are below 2^32 (PNG stores 32-bit sizes, the others less), so the product fits in 64 bits.
   const uint64_t pixels = static_cast<uint64_t>(w) * static_cast<uint64_t>(h);
   if (options.max_pixels < 0 || pixels > static_cast<uint64_t>(options.max_pixels)) {
-    return Status::Err("image too large: " + std::to_string(w) + "x" + std::to_string(h) + " = " +
+    return Status::Err(Code::Image, "image too large: " + std::to_string(w) + "x" + std::to_string(h) + " = " +
                        std::to_string(pixels) + " pixels, over the budget of " +
                        std::to_string(options.max_pixels) + " (refused from the header, nothing decoded)");
   }

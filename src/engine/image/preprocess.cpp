@@ -63,16 +63,16 @@ Image center_crop(const Image& in, int crop_w, int crop_h) {
 
 Status preprocess(const Image& image, const PreprocessConfig& config, std::vector<float>* out, int* out_h,
                   int* out_w) {
-  if (out == nullptr || out_h == nullptr || out_w == nullptr) return Status::Err("preprocess: null output");
+  if (out == nullptr || out_h == nullptr || out_w == nullptr) return Status::Err(Code::Image, "preprocess: null output");
   if (image.width < 1 || image.height < 1 ||
       image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3) {
-    return Status::Err("preprocess: the image is empty or its buffer does not match " +
+    return Status::Err(Code::Image, "preprocess: the image is empty or its buffer does not match " +
                        dims(image.width, image.height));
   }
   if (config.do_normalize) {
     for (int c = 0; c < 3; c++) {
       if (!(config.image_std[c] != 0.0f)) {
-        return Status::Err("preprocess: image_std[" + std::to_string(c) + "] is zero");
+        return Status::Err(Code::Image, "preprocess: image_std[" + std::to_string(c) + "] is zero");
       }
     }
   }
@@ -90,11 +90,11 @@ Status preprocess(const Image& image, const PreprocessConfig& config, std::vecto
       h = config.size.height;
     }
     if (w < 1 || h < 1) {
-      return Status::Err("preprocess: resize target " + dims(w, h) + " for a " + dims(image.width, image.height) +
+      return Status::Err(Code::Image, "preprocess: resize target " + dims(w, h) + " for a " + dims(image.width, image.height) +
                          " image is empty (check size in the preprocess config)");
     }
     if (static_cast<int64_t>(w) * h > kMaxResizedPixels) {
-      return Status::Err("preprocess: resizing " + dims(image.width, image.height) + " to " + dims(w, h) +
+      return Status::Err(Code::Image, "preprocess: resizing " + dims(image.width, image.height) + " to " + dims(w, h) +
                          " exceeds " + std::to_string(kMaxResizedPixels) + " pixels");
     }
     Status st = resize_like_pil(*cur, w, h, config.resample, &resized);
@@ -104,7 +104,7 @@ Status preprocess(const Image& image, const PreprocessConfig& config, std::vecto
   if (config.do_center_crop) {
     const int cw = config.crop_size.width, ch = config.crop_size.height;
     if (cw < 1 || ch < 1 || static_cast<int64_t>(cw) * ch > kMaxResizedPixels) {
-      return Status::Err("preprocess: invalid crop_size " + dims(cw, ch));
+      return Status::Err(Code::Image, "preprocess: invalid crop_size " + dims(cw, ch));
     }
     cropped = center_crop(*cur, cw, ch);
     cur = &cropped;
@@ -116,7 +116,7 @@ Status preprocess(const Image& image, const PreprocessConfig& config, std::vecto
   // that running out of memory is a named error, not std::bad_alloc aborting the WASM build.
   void* probe = std::malloc(plane * 3 * sizeof(float));
   if (probe == nullptr) {
-    return Status::Err("preprocess: out of memory for " + dims(w, h) + " float pixels");
+    return Status::Err(Code::Memory, "preprocess: out of memory for " + dims(w, h) + " float pixels");
   }
   std::free(probe);
   out->resize(plane * 3);

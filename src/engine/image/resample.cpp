@@ -199,15 +199,15 @@ void nearest(const Image& in, Image* out) {
 
 Status resize_like_pil(const Image& in, int out_w, int out_h, int filter, Image* out) {
   if (out_w < 1 || out_h < 1) {
-    return Status::Err("resize: target size " + std::to_string(out_w) + "x" + std::to_string(out_h) +
+    return Status::Err(Code::Image, "resize: target size " + std::to_string(out_w) + "x" + std::to_string(out_h) +
                        " must be at least 1x1");
   }
   if (in.width < 1 || in.height < 1 || in.rgb.size() != static_cast<size_t>(in.width) * in.height * 3) {
-    return Status::Err("resize: input image is empty or its buffer does not match its size");
+    return Status::Err(Code::Image, "resize: input image is empty or its buffer does not match its size");
   }
   Filter f{};
   if (filter != kNearest && !filter_for(filter, &f)) {
-    return Status::Err("resize: unsupported PIL resample filter " + std::to_string(filter) +
+    return Status::Err(Code::Image, "resize: unsupported PIL resample filter " + std::to_string(filter) +
                        " (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming)");
   }
   // Image.resize returns a copy when the size is unchanged; _resize crops (copies) for an integer box of the

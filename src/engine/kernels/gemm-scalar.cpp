@@ -10,12 +10,6 @@ namespace kernels {
 
 namespace {
 
-inline float apply(float v, Epilogue ep) {
-  if (ep == Epilogue::GeluErf) return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
-  if (ep == Epilogue::Relu) return std::max(v, 0.0f);
-  return v;
-}
-
 // One 4-row block of packed A x one 8-wide panel, full (slice) depth, then the epilogue on `rows` rows.
 void tile(int k, const float* a, const float* panel, const float* bias, Epilogue ep, bool accumulate, float* y,
           size_t ldy, int rows, int cols) {
@@ -30,7 +24,7 @@ void tile(int k, const float* a, const float* panel, const float* bias, Epilogue
   for (int r = 0; r < rows; ++r) {
     for (int c = 0; c < cols; ++c) {
       const float v = acc[r][c] + (accumulate ? y[r * ldy + c] : 0.0f);
-      y[r * ldy + c] = apply(v + (bias ? bias[c] : 0.0f), ep);
+      y[r * ldy + c] = apply_epilogue(v + (bias ? bias[c] : 0.0f), ep);
     }
   }
 }

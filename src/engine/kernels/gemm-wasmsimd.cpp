@@ -7,65 +7,10 @@
 #include <wasm_simd128.h>
 
 #include "kernels.h"
-#include "math-wasmsimd.h"
 #include "microkernel-wasmsimd.h"
 
 namespace vitrine {
 namespace kernels {
-
-namespace {
-
-inline v128_t epilogue(v128_t v, Epilogue ep) {
-  if (ep == Epilogue::GeluErf) return simd::gelu(v);
-  if (ep == Epilogue::Relu) return wasm_f32x4_pmax(v, wasm_f32x4_splat(0.0f));
-  return v;
-}
-
-// Writes rows [0, rows) of the tile (rows <= 4: the last block of A may be partly padding).
-inline void store_tile(v128_t (&acc)[4][2], int rows, const float* bias, Epilogue ep, bool accumulate, float* y,
-                       size_t ldy, int cols) {
-  v128_t b0 = wasm_f32x4_splat(0.0f), b1 = b0;
-  if (bias) {
-    if (cols == kGemmNR) {
-      b0 = wasm_v128_load(bias);
-      b1 = wasm_v128_load(bias + 4);
-    } else {
-      float tmp[kGemmNR] = {};
-      for (int c = 0; c < cols; ++c) tmp[c] = bias[c];
-      b0 = wasm_v128_load(tmp);
-      b1 = wasm_v128_load(tmp + 4);
-    }
-  }
-  for (int r = 0; r < 4; ++r) {
-    if (r >= rows) break;
-    float* yr = y + r * ldy;
-    if (accumulate) {
-      if (cols == kGemmNR) {
-        acc[r][0] = wasm_f32x4_add(acc[r][0], wasm_v128_load(yr));
-        acc[r][1] = wasm_f32x4_add(acc[r][1], wasm_v128_load(yr + 4));
-      } else {
-        float tmp[kGemmNR] = {};
-        for (int c = 0; c < cols; ++c) tmp[c] = yr[c];
-        acc[r][0] = wasm_f32x4_add(acc[r][0], wasm_v128_load(tmp));
-        acc[r][1] = wasm_f32x4_add(acc[r][1], wasm_v128_load(tmp + 4));
-      }
-    }
-    const v128_t v0 = epilogue(wasm_f32x4_add(acc[r][0], b0), ep);
-    const v128_t v1 = epilogue(wasm_f32x4_add(acc[r][1], b1), ep);
-    if (cols == kGemmNR) {
-      wasm_v128_store(yr, v0);
-      wasm_v128_store(yr + 4, v1);
-    } else {
-      // Last, zero-padded panel: only the real columns exist in y.
-      float tmp[kGemmNR];
-      wasm_v128_store(tmp, v0);
-      wasm_v128_store(tmp + 4, v1);
-      for (int c = 0; c < cols; ++c) yr[c] = tmp[c];
-    }
-  }
-}
-
-}  // namespace
 
 void gemm_wasmsimd(const GemmArgs& a, int panel_begin, int panel_end) {
   const int blocks = gemm_row_blocks(a.m);
@@ -77,7 +22,7 @@ void gemm_wasmsimd(const GemmArgs& a, int panel_begin, int panel_end) {
     for (int blk = 0; blk < blocks; ++blk) {
       v128_t acc[4][2];
       simd::microkernel_4x8(acc, a.k, a.a + blk * a.a_stride, 4, panel);
-      store_tile(acc, std::min(4, a.m - 4 * blk), b, a.ep, a.accumulate, a.y + 4 * blk * a.ldy + col, a.ldy, cols);
+      simd::store_tile(acc, std::min(4, a.m - 4 * blk), b, a.ep, a.accumulate, a.y + 4 * blk * a.ldy + col, a.ldy, cols);
     }
   }
 }

@@ -7,6 +7,7 @@
 // Kernels are single-threaded; ops.cpp splits work over the thread pool (by column panels, rows or heads) and
 // hands each call its slice.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -63,6 +64,76 @@ struct GemmArgs {
 };
 void gemm_scalar(const GemmArgs& a, int panel_begin, int panel_end);
 void gemm_wasmsimd(const GemmArgs& a, int panel_begin, int panel_end);
+
+// The epilogue on one value, as every plain twin applies it (GELU with std::erf).
+inline float apply_epilogue(float v, Epilogue ep) {
+  if (ep == Epilogue::GeluErf) return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));
+  if (ep == Epilogue::Relu) return v < 0.0f ? 0.0f : v;  // std::max(v, 0.0f)
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Integer GEMM for int8 weights: y[m, n] = epilogue(sa[m] · sw[n] · (qa[m, k] · qwᵀ) + bias).
+//
+// Weights: int8 [n, k] with one f32 scale per output channel (symmetric, |q| <= 127), given by the model.
+// Activations: quantized per call, per row (token), symmetric: sa = max|x_row| / 127, qa = nearest(x / sa)
+// (ties to even) clamped to [-127, 127]; an all-zero row gets sa = 0 and qa = 0.
+// The products run on i32x4.dot_i16x8_s: one instruction multiplies 8 int16 pairs and adds adjacent products
+// into 4 i32 lanes, so both operands are laid out by k-pairs (the depth is padded to kp = ceil(k/2) pairs
+// with zeros):
+//   packed W (int8, load time): panel p = 8 output channels; per pair kp the 16 bytes
+//     W[8p + c][2kp + t] at c·2 + t (widened to two i16x8 in the kernel: channels 0-3 and 4-7);
+//   packed A (int16, per call): block b = 4 rows; per pair kp the 8 values x[4b + r][2kp + t] at r·2 + t
+//     (one 32-bit splat hands a row's pair to every lane).
+// No i32 overflow: |qa|, |qw| <= 127, so one dot lane adds 2 products of at most 127² = 16129, and the whole
+// sum over k is at most k · 16129 in magnitude: 6.6e7 at k = 4096 (ViT-g's MLP depth), < 2³¹ - 1 = 2.1e9
+// up to k = 133143. The integer result is exact; twins must agree on it bit for bit.
+// Error of the dequantized product against the exact one: with a = sa·(qa + ea), w = sw·(qw + ew), |ea|,
+// |ew| <= 1/2 (round to nearest), a·w - sa·sw·qa·qw = sa·sw·(qa·ew + ea·qw + ea·ew), so
+//   |Σ a·w - sa·sw·Σ qa·qw| <= sa·sw·Σ_k (|qa| + |qw| + 1/2) / 2 <= 127.25 · k · sa · sw
+// (= k · max|a| · max|w| / 126.7), plus float rounding of the epilogue; kernel_check tests the per-element
+// form against a double reference.
+constexpr int kGemmI8KStep = 2;  // depth granule of both packed layouts (one dot_i16x8 pair)
+inline int gemm_i8_depth(int k) { return (k + kGemmI8KStep - 1) / kGemmI8KStep * kGemmI8KStep; }
+inline size_t gemm_i8_packed_bytes(int n, int k) {
+  return static_cast<size_t>(gemm_panels(n)) * kGemmNR * gemm_i8_depth(k);
+}
+inline size_t gemm_i8_packed_a_values(int m, int k) {
+  return static_cast<size_t>(gemm_row_blocks(m)) * 4 * gemm_i8_depth(k);
+}
+
+// Per-channel symmetric quantization of f32 weights [n, k] (scale = max|w| / 127, nearest): what a converter
+// does; the engine itself receives int8 weights. q: n·k bytes, scale: n floats.
+void quantize_weights_i8(const float* w, int n, int k, int8_t* q, float* scale);
+// packed must hold gemm_i8_packed_bytes(n, k) bytes and must not overlap w.
+void gemm_i8_pack(const int8_t* w, int n, int k, int8_t* packed);
+// In place; requires n % 8 == 0 and k % 2 == 0 (then a panel is exactly its 8 rows). tmp: 8*k bytes.
+void gemm_i8_pack_inplace(int8_t* w, int n, int k, int8_t* tmp);
+
+// Quantizes row blocks [block_begin, block_end) of x (row stride ldx) into packed_a, and each row's scale
+// into scales[row] (scales holds 4·gemm_row_blocks(m) floats; padding rows get 0). Twins must produce
+// identical bytes.
+void gemm_i8_quantize_a_scalar(const float* x, size_t ldx, int m, int k, int block_begin, int block_end,
+                               int16_t* packed_a, float* scales);
+void gemm_i8_quantize_a_wasmsimd(const float* x, size_t ldx, int m, int k, int block_begin, int block_end,
+                                 int16_t* packed_a, float* scales);
+
+// One call: output columns of panels [panel_begin, panel_end), all m rows, the whole depth (an int8 panel
+// is 8·k bytes: 24 KiB even at k = 3072, so no depth slicing). Dequantization (sa·sw), bias and the epilogue
+// are fused into the store: y = epilogue(float(acc) · (sa[r] · sw[c]) + bias[c]), in that order in every twin.
+struct GemmI8Args {
+  int m = 0, n = 0, k = 0;           // k: the real depth (the packed layouts use gemm_i8_depth(k))
+  const int16_t* a = nullptr;        // packed A (gemm_i8_quantize_a)
+  const float* a_scale = nullptr;    // per row, m entries
+  const int8_t* packed = nullptr;    // packed W (gemm_i8_pack)
+  const float* w_scale = nullptr;    // per output channel, padded to gemm_panels(n)·8 entries
+  const float* bias = nullptr;
+  Epilogue ep = Epilogue::None;
+  float* y = nullptr;
+  size_t ldy = 0;
+};
+void gemm_i8_scalar(const GemmI8Args& a, int panel_begin, int panel_end);
+void gemm_i8_wasmsimd(const GemmI8Args& a, int panel_begin, int panel_end);
 
 // ---------------------------------------------------------------------------------------------------------
 // Attention for one head: out[i] = softmax(q_i · Kᵀ · scale) · V for query rows [q_begin, q_end).
@@ -143,6 +214,13 @@ inline void gemm_pack_a(const float* x, size_t ldx, int m, int k, int block_begi
 }
 inline void gemm(const GemmArgs& a, int panel_begin, int panel_end) {
   VITRINE_KERNEL(gemm)(a, panel_begin, panel_end);
+}
+inline void gemm_i8_quantize_a(const float* x, size_t ldx, int m, int k, int block_begin, int block_end,
+                               int16_t* packed_a, float* scales) {
+  VITRINE_KERNEL(gemm_i8_quantize_a)(x, ldx, m, k, block_begin, block_end, packed_a, scales);
+}
+inline void gemm_i8(const GemmI8Args& a, int panel_begin, int panel_end) {
+  VITRINE_KERNEL(gemm_i8)(a, panel_begin, panel_end);
 }
 inline void attention_rows(const float* q, const float* packed_k, const float* packed_v, size_t ld, int tokens,
                            int head_dim, float scale, int q_begin, int q_end, float* out, size_t ldo,

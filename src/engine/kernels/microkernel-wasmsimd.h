@@ -1,4 +1,5 @@
-// The 4x8 f32x4 register-tile micro-kernel shared by the WASM SIMD GEMM and attention kernels:
+// The 4x8 f32x4 register-tile micro-kernel shared by the WASM SIMD GEMM and attention kernels, and the GEMM
+// tile store (bias, accumulate, activation) shared by the f32 and int8 GEMMs:
 //   acc[r][0..1] = Σ_kk a[kk·a_step + r] · w[kk·8 + 0..7]   for r < 4,
 // i.e. 4 rows of a packed A (4 values per k, a_step floats apart) against one packed 8-wide panel.
 // Include only from *-wasmsimd.cpp files.
@@ -17,6 +18,7 @@
 #include <wasm_simd128.h>
 
 #include "kernels.h"
+#include "math-wasmsimd.h"
 
 namespace vitrine {
 namespace kernels {
@@ -52,6 +54,57 @@ __attribute__((always_inline)) inline void microkernel_4x8(v128_t (&acc)[4][2], 
   acc[2][1] = c21;
   acc[3][0] = c30;
   acc[3][1] = c31;
+}
+
+// The fused GEMM epilogue (shared by the f32 and int8 GEMMs): optional accumulate into y, bias, activation.
+inline v128_t epilogue(v128_t v, Epilogue ep) {
+  if (ep == Epilogue::GeluErf) return simd::gelu(v);
+  if (ep == Epilogue::Relu) return wasm_f32x4_pmax(v, wasm_f32x4_splat(0.0f));
+  return v;
+}
+
+// Writes rows [0, rows) of the tile (rows <= 4: the last block of A may be partly padding).
+inline void store_tile(v128_t (&acc)[4][2], int rows, const float* bias, Epilogue ep, bool accumulate, float* y,
+                       size_t ldy, int cols) {
+  v128_t b0 = wasm_f32x4_splat(0.0f), b1 = b0;
+  if (bias) {
+    if (cols == kGemmNR) {
+      b0 = wasm_v128_load(bias);
+      b1 = wasm_v128_load(bias + 4);
+    } else {
+      float tmp[kGemmNR] = {};
+      for (int c = 0; c < cols; ++c) tmp[c] = bias[c];
+      b0 = wasm_v128_load(tmp);
+      b1 = wasm_v128_load(tmp + 4);
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    if (r >= rows) break;
+    float* yr = y + r * ldy;
+    if (accumulate) {
+      if (cols == kGemmNR) {
+        acc[r][0] = wasm_f32x4_add(acc[r][0], wasm_v128_load(yr));
+        acc[r][1] = wasm_f32x4_add(acc[r][1], wasm_v128_load(yr + 4));
+      } else {
+        float tmp[kGemmNR] = {};
+        for (int c = 0; c < cols; ++c) tmp[c] = yr[c];
+        acc[r][0] = wasm_f32x4_add(acc[r][0], wasm_v128_load(tmp));
+        acc[r][1] = wasm_f32x4_add(acc[r][1], wasm_v128_load(tmp + 4));
+      }
+    }
+    const v128_t v0 = epilogue(wasm_f32x4_add(acc[r][0], b0), ep);
+    const v128_t v1 = epilogue(wasm_f32x4_add(acc[r][1], b1), ep);
+    if (cols == kGemmNR) {
+      wasm_v128_store(yr, v0);
+      wasm_v128_store(yr + 4, v1);
+    } else {
+      // Last, zero-padded panel: only the real columns exist in y.
+      float tmp[kGemmNR];
+      wasm_v128_store(tmp, v0);
+      wasm_v128_store(tmp + 4, v1);
+      for (int c = 0; c < cols; ++c) yr[c] = tmp[c];
+    }
+  }
 }
 
 }  // namespace simd

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { VitrineError } from '../errors.js';
 import { openSafetensors, openSafetensorsFolder, openNpz } from './sources.js';
-import { mapName, architectureFromConfig, expectedTensors, normalisePreprocess, familyDefaultPreprocess } from './mapping.js';
+import { tensorTable, normalisePreprocess } from './mapping.js';
+import { familyForModelType } from './families/index.js';
 import { chunkFileName, formatManifest, writeModelFolder } from './writer.js';
 
 export const CONVERTER_VERSION = '0.1.0';
@@ -19,6 +20,7 @@ function readJson(file, what = path.basename(file)) {
 }
 
 const shapeStr = (s) => `[${s.join(',')}]`;
+const numel = (s) => s.reduce((a, b) => a * b, 1);
 const sameShape = (a, b) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Parse "4194304", "4M", "4MiB", "512k". */
@@ -58,7 +60,7 @@ function pytorchOnly(what) {
  * Plan a conversion (read headers + configs, map names, check shapes) without writing anything.
  * Returns { manifest (without chunks / stream_size), plan: [{ name, shape, offset, parts:[entry] }], close }.
  */
-export function planConversion(src, opts = {}) {
+export async function planConversion(src, opts = {}) {
   const loc = locateSource(src, opts.config);
   let source;
   if (loc.kind === 'npz') source = openNpz(loc.file);
@@ -81,27 +83,32 @@ export function planConversion(src, opts = {}) {
       throw convertError(`${path.join(path.basename(loc.dir), 'config.json')}: missing (a Hugging Face model folder has a config.json; pass --config for an .npz)`);
     }
     const config = readJson(loc.configPath, 'config.json');
-    return plan(loc, config, source, opts, closers, close);
+    return await plan(loc, config, source, opts, closers, close);
   } catch (e) {
     close();
     throw e;
   }
 }
 
-function plan(loc, config, source, opts, closers, close) {
+async function plan(loc, config, source, opts, closers, close) {
   const notes = [];
-  const arch = architectureFromConfig(config);
+  const family = await familyForModelType(config.model_type);
+  const arch = family.architecture(config);
   const srcLabel = (t) => `"${t.name}" (${t.file})`;
 
-  // 1. Map HF names → canonical targets.
+  // 1. Map HF names → canonical targets (the family's name table; the model prefix, e.g. "vit.", removed).
+  const names = family.names(arch);
+  const prefix = family.prefixes.find((p) => source.tensors.some((t) => t.name.startsWith(p))) ?? '';
   const targets = new Map(); // canonical → { parts: [entry], fused }
   const dropped = [];
   const unknown = [];
   for (const t of source.tensors) {
-    const m = mapName(t.name);
-    if (m && !m.dropped && t.error) throw convertError(t.error);
+    const p = family.prefixes.find((x) => t.name.startsWith(x));
+    const n = p ? t.name.slice(p.length) : t.name;
+    if (family.dropped.some((re) => re.test(n))) { dropped.push(t.name); continue; }
+    const m = names.toCanonical(n);
     if (!m) { unknown.push(t); continue; }
-    if (m.dropped) { dropped.push(t.name); continue; }
+    if (t.error) throw convertError(t.error);
     let tg = targets.get(m.target);
     if (!tg) targets.set(m.target, (tg = { parts: [], fused: m.part !== undefined }));
     const slot = m.part ?? 0;
@@ -116,7 +123,7 @@ function plan(loc, config, source, opts, closers, close) {
   // 2. Classifier kind from the tensors present, checked against config.architectures.
   const archNames = Array.isArray(config.architectures) ? config.architectures : [];
   const headJson = path.join(loc.dir, 'vitrine_head.json');
-  let headExtra = null;
+  let headExtra = null, headLabels = null;
   const has = (n) => targets.has(n);
   if (fs.existsSync(headJson)) {
     const head = readJson(headJson, 'vitrine_head.json');
@@ -127,16 +134,14 @@ function plan(loc, config, source, opts, closers, close) {
     if (has('classifier.weight') || has('distillation_classifier.weight')) {
       throw convertError(`the checkpoint has a classifier ("classifier.weight") and a custom head (vitrine_head.json); keep one`);
     }
+    // The engine checks the pooling (one the family offers) and every layer's width (tensorTable below).
     const { pooling, layers, output, labels, ...rest } = head;
-    if (!['cls', 'mean', 'cls+mean'].includes(pooling)) throw convertError(`vitrine_head.json: pooling must be "cls", "mean" or "cls+mean", got ${JSON.stringify(pooling)}`);
-    if (!['softmax', 'sigmoid'].includes(output)) throw convertError(`vitrine_head.json: output must be "softmax" or "sigmoid", got ${JSON.stringify(output)}`);
     if (!Array.isArray(layers) || !layers.length) throw convertError('vitrine_head.json: "layers" must be a non-empty array');
-    let width = pooling === 'cls+mean' ? 2 * arch.hidden_size : arch.hidden_size;
+    let width = 0;
     let lastLinear = -1;
     const cleanLayers = layers.map((layer, k) => {
       if (layer?.type === 'linear') {
         if (!Number.isInteger(layer.in) || !Number.isInteger(layer.out) || layer.out < 1) throw convertError(`vitrine_head.json: layer ${k}: linear needs integer "in" and "out"`);
-        if (layer.in !== width) throw convertError(`vitrine_head.json: layer ${k}: in=${layer.in} but its input is ${width} wide`);
         width = layer.out; lastLinear = k;
         return { type: 'linear', in: layer.in, out: layer.out };
       }
@@ -150,7 +155,7 @@ function plan(loc, config, source, opts, closers, close) {
     arch.classifier = 'head';
     arch.num_labels = width;
     arch.head = { pooling, layers: cleanLayers, output };
-    arch.labels = labels;
+    headLabels = labels;
     headExtra = Object.keys(rest).length ? rest : null;
     for (const t of hf.tensors) {
       const name = t.name.startsWith('head.') ? t.name : `head.${t.name}`;
@@ -159,10 +164,8 @@ function plan(loc, config, source, opts, closers, close) {
       if (t.error) throw convertError(t.error);
       targets.set(name, { parts: [t], fused: false });
     }
-  } else if (has('distillation_classifier.weight')) {
-    arch.classifier = 'cls+dist';
-  } else if (has('classifier.weight')) {
-    arch.classifier = arch.family === 'dinov2' ? 'cls+patchmean' : 'cls';
+  } else if (family.classifier(has) !== 'none') {
+    arch.classifier = family.classifier(has);
   } else {
     const wantsHead = archNames.find((a) => /ForImageClassification/.test(a));
     if (wantsHead) throw convertError(`missing tensor "classifier.weight": config.json says ${wantsHead} but the checkpoint has no classifier`);
@@ -175,26 +178,29 @@ function plan(loc, config, source, opts, closers, close) {
     }
   }
 
-  // 3. Expected tensors, shapes, and the layout.
-  const prefix = ['dinov2_with_registers.', 'dinov2.', 'deit.', 'vit.'].find((p) => source.tensors.some((t) => t.name.startsWith(p))) ?? '';
-  const expected = expectedTensors(arch);
+  // 3. Expected tensors (the engine's table), shapes, and the layout.
+  const expected = await tensorTable(arch, (m) => convertError(arch.classifier === 'head' ? `vitrine_head.json: ${m}` : m));
+  const hfName = (name) => hfNameFor(name, family.names(arch), prefix);
   const planned = [];
   let offset = 0;
   for (const e of expected) {
     const tg = targets.get(e.name);
-    if (!tg) throw convertError(`missing tensor "${e.name}" (Hugging Face name "${hfNameFor(e.name, arch, prefix)}")`);
+    if (!tg) throw convertError(`missing tensor "${e.name}" (Hugging Face name "${hfName(e.name)}")`);
     targets.delete(e.name);
     if (tg.fused) {
       const D = arch.hidden_size;
       const partShape = e.shape.length === 2 ? [D, D] : [D];
       ['query', 'key', 'value'].forEach((qkv, i) => {
         const t = tg.parts[i];
-        if (!t) throw convertError(`missing tensor "${hfNameFor(e.name, arch, prefix).replace('{query,key,value}', qkv)}" (needed for "${e.name}")`);
+        if (!t) throw convertError(`missing tensor "${prefix}${names.toHf(e.name)[i]}" (needed for "${e.name}")`);
         if (!sameShape(t.shape, partShape)) throw convertError(`tensor ${srcLabel(t)}: shape ${shapeStr(t.shape)} but the architecture needs ${shapeStr(partShape)}`);
       });
     } else {
       const t = tg.parts[0];
-      if (!sameShape(t.shape, e.shape)) {
+      // A family may list tensors whose HF shape differs from vitrine's only in layout (same elements in the same
+      // order, e.g. a [1+N, D] position table for [1, 1+N, D]).
+      const relaid = family.reshaped?.includes(e.name) && numel(t.shape) === numel(e.shape);
+      if (!sameShape(t.shape, e.shape) && !relaid) {
         throw convertError(`tensor "${e.name}" (from ${srcLabel(t)}): shape ${shapeStr(t.shape)} but the architecture needs ${shapeStr(e.shape)}`);
       }
     }
@@ -211,7 +217,7 @@ function plan(loc, config, source, opts, closers, close) {
 
   // 4. Labels.
   let labels = [];
-  if (arch.classifier === 'head') { labels = arch.labels; delete arch.labels; }
+  if (arch.classifier === 'head') labels = headLabels;
   else if (arch.num_labels > 0) {
     const id2label = config.id2label;
     if (id2label && typeof id2label === 'object') {
@@ -228,8 +234,8 @@ function plan(loc, config, source, opts, closers, close) {
   const ppPath = path.join(loc.dir, 'preprocessor_config.json');
   let ppRaw, ppSource;
   if (fs.existsSync(ppPath)) { ppRaw = readJson(ppPath, 'preprocessor_config.json'); ppSource = 'preprocessor_config.json'; }
-  else { ppRaw = familyDefaultPreprocess(arch); ppSource = `no preprocessor_config.json: ${ppRaw.image_processor_type} defaults for ${arch.family} at image_size ${arch.image_size}`; notes.push(ppSource); }
-  const { preprocess, notes: ppNotes } = normalisePreprocess(ppRaw, arch.family);
+  else { ppRaw = family.defaultPreprocess(arch); ppSource = `no preprocessor_config.json: ${ppRaw.image_processor_type} defaults for ${arch.family} at image_size ${arch.image_size}`; notes.push(ppSource); }
+  const { preprocess, notes: ppNotes } = normalisePreprocess(ppRaw, family.fallbackProcessor);
   notes.push(...ppNotes);
 
   // --name, else the checkpoint's hub id, else the folder name (the parent when the folder is called "hf").
@@ -256,24 +262,16 @@ function plan(loc, config, source, opts, closers, close) {
 }
 
 /** The Hugging Face name a canonical tensor comes from (for error messages). */
-function hfNameFor(name, arch, prefix) {
-  const dino = arch.family === 'dinov2';
-  if (/^(classifier|distillation_classifier)\./.test(name)) return arch.classifier === 'cls+dist' && name.startsWith('classifier.') ? `cls_${name}` : name;
+function hfNameFor(name, names, prefix) {
   if (name.startsWith('head.')) return `${name} in vitrine_head.safetensors`;
-  const top = { 'embeddings.patch.weight': 'embeddings.patch_embeddings.projection.weight', 'embeddings.patch.bias': 'embeddings.patch_embeddings.projection.bias', 'norm.weight': 'layernorm.weight', 'norm.bias': 'layernorm.bias' };
-  if (top[name]) return prefix + top[name];
-  if (name.startsWith('embeddings.')) return prefix + name;
-  const m = /^layers\.(\d+)\.(.*)$/.exec(name);
-  if (!m) return name;
-  const sub = m[2]
-    .replace(/^norm1\./, dino ? 'norm1.' : 'layernorm_before.')
-    .replace(/^norm2\./, dino ? 'norm2.' : 'layernorm_after.')
-    .replace(/^attn\.qkv\.(\w+)$/, 'attention.attention.{query,key,value}.$1')
-    .replace(/^attn\.out\./, 'attention.output.dense.')
-    .replace(/^mlp\.fc1\./, dino ? (arch.use_swiglu_ffn ? 'mlp.weights_in.' : 'mlp.fc1.') : 'intermediate.dense.')
-    .replace(/^mlp\.fc2\./, dino ? (arch.use_swiglu_ffn ? 'mlp.weights_out.' : 'mlp.fc2.') : 'output.dense.')
-    .replace(/^ls(\d)$/, 'layer_scale$1.lambda1');
-  return `${prefix}encoder.layer.${m[1]}.${sub}`;
+  const hf = names.toHf(name);
+  if (hf === undefined) return name;
+  // A fused tensor (q, k, v) is shown as its three parts; classifiers carry no model prefix in HF checkpoints.
+  const full = (h) => (/^(classifier|cls_classifier|distillation_classifier)\./.test(h) ? h : prefix + h);
+  if (!Array.isArray(hf)) return full(hf);
+  const parts = hf.map((h) => h.split('.'));
+  const at = parts[0].findIndex((p, i) => parts.some((q) => q[i] !== p));
+  return full([...parts[0].slice(0, at), `{${parts.map((q) => q[at]).join(',')}}`, ...parts[0].slice(at + 1)].join('.'));
 }
 
 /**
@@ -283,7 +281,7 @@ function hfNameFor(name, arch, prefix) {
 export async function convert(src, outDir, opts = {}) {
   const chunkSize = parseSize(opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
   if (!Number.isInteger(chunkSize) || chunkSize < 64 || chunkSize % 64) throw convertError(`--chunk-size must be a multiple of 64 bytes, ≥ 64 (got ${opts.chunkSize})`);
-  const { manifest, plan: planned, close } = planConversion(src, opts);
+  const { manifest, plan: planned, close } = await planConversion(src, opts);
   try {
     manifest.chunk_size = chunkSize;
     const items = planned.map((p) => ({ name: p.name, offset: p.offset, bytes: p.shape.reduce((a, b) => a * b, 1) * 4,

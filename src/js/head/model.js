@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { VitrineError } from '../errors.js';
 import { readManifest } from '../inspect.js';
-import { expectedTensors } from '../convert/mapping.js';
+import { tensorTable } from '../convert/mapping.js';
 import { writeModelFolder } from '../convert/writer.js';
 
 const ALIGN = 64;
@@ -21,8 +21,6 @@ export async function writeHeadModel(baseDir, outDir, head, { name, metadata, on
   const dir = path.dirname(manifestPath);
   if (path.resolve(outDir) === path.resolve(dir)) throw headError(`the output folder must not be the base model's folder (${dir})`);
   const arch = structuredClone(base.architecture);
-  const width = head.pooling === 'cls+mean' ? 2 * arch.hidden_size : arch.hidden_size;
-  if (head.layers[0]?.in !== width) throw headError(`the head takes ${head.layers[0]?.in} features but ${head.pooling} pooling of this model gives ${width}`);
   const numLabels = head.layers.at(-1).out;
   if (head.labels.length !== numLabels) throw headError(`${head.labels.length} labels for a head with ${numLabels} outputs`);
   arch.classifier = 'head';
@@ -55,7 +53,8 @@ export async function writeHeadModel(baseDir, outDir, head, { name, metadata, on
 
   const items = [];
   let offset = 0;
-  for (const e of expectedTensors(arch)) {
+  // The engine's table for the new architecture; it also checks the head (pooling offered, layer widths).
+  for (const e of await tensorTable(arch, headError)) {
     const bytes = e.shape.reduce((a, b) => a * b, 1) * 4;
     let write;
     if (e.name.startsWith('head.')) {
