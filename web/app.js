@@ -1,7 +1,6 @@
 // vitrine page: UI only. The model lives in a Web Worker (worker.js); this file turns dropped, picked or
 // pasted photos into tiles, sends each File to the worker and draws the labels it sends back.
 // Nothing here reads photo bytes or sends them anywhere: the worker gets the File handle itself.
-import { CACHE_NAME } from './chunks.js';
 
 const DEFAULT_MODEL = new URL('../weights/cifar10-vit/manifest.json', import.meta.url).href;
 const IMAGE_EXT = /\.(jpe?g|jfif|png|bmp|gif|tga|pnm|ppm|pgm|psd|hdr)$/i;
@@ -147,7 +146,7 @@ function modelReady(m) {
 }
 
 function modelFailed(e) {
-  if (source?.isDefault && e.code === 'E_MANIFEST_HTTP' && / 404/.test(e.message)) {
+  if (source?.isDefault && e.code === 'E_MANIFEST' && e.status === 404) {
     e = { code: e.code, message: 'The bundled model (weights/cifar10-vit/) is not on this server. Use another model below: ' +
       'the URL of a converted model, or a model folder on this device.' };
     ui.other.open = true;
@@ -167,8 +166,15 @@ function modelFailed(e) {
   ui.modelError.hidden = false;
 }
 
+// The API's notes are generic; the storage one gets what to do on this page.
+const NOTE_TEXT = {
+  E_QUOTA: 'This browser has no room left to keep the model for next time (storage quota exceeded). ' +
+    'It works now, but a reload will download it again. To fix it: free disk space, or clear this ' +
+    "site's data / other sites' data in the browser settings, or use “Forget downloaded models” below.",
+};
+
 function showNote(n) {
-  ui.note.textContent = n.message;
+  ui.note.textContent = NOTE_TEXT[n.code] ?? n.message;
   ui.note.dataset.code = n.code;
   ui.note.hidden = false;
 }
@@ -406,7 +412,7 @@ ui.useDefault.addEventListener('click', () => {
   startWorker(modelSourceFromLocation());
 });
 ui.forget.addEventListener('click', async () => {
-  try { await caches.delete(CACHE_NAME); } catch { /* no Cache API */ }
+  try { await (await import('../src/js/index.js')).clearCache(); } catch { /* no Cache API */ }
   ui.storage.textContent = ' · forgotten: the next load downloads the model again.';
 });
 

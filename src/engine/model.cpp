@@ -90,6 +90,8 @@ std::vector<float> mean_tokens(const float* h, int first, int end, int D) {
   return mean;
 }
 
+}  // namespace
+
 void activation_inplace(Activation act, float* x, size_t n) {
   switch (act) {
     case Activation::GeluErf: gelu_erf_inplace(x, n); break;
@@ -99,8 +101,6 @@ void activation_inplace(Activation act, float* x, size_t n) {
     case Activation::QuickGelu: quick_gelu_inplace(x, n); break;
   }
 }
-
-}  // namespace
 
 Status forward(const Model& model, ThreadPool* pool, const float* pixels, int height, int width, RunState* s) {
   const Architecture& a = model.arch;

@@ -71,6 +71,9 @@ struct RunState {
 
 Status forward(const Model& model, ThreadPool* pool, const float* pixels, int height, int width, RunState* s);
 
+// x = act(x) elementwise: the MLP activation of the blocks (and of heads that share it, e.g. SigLIP's pooling MLP).
+void activation_inplace(Activation act, float* x, size_t n);
+
 // Pooled features of the last forward: cls, mean (patch tokens only), cls+mean here; projection/pooler by the
 // family. Code::Input when the model's family does not offer `pooling`.
 Status pool_features(const Model& model, ThreadPool* pool, const RunState& s, Pooling pooling, std::vector<float>* out);

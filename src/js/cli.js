@@ -1,24 +1,27 @@
 #!/usr/bin/env node
 // vitrine command line: convert, inspect, classify, embed, train-head, forward.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ProgressBar } from './progress.js';
+import { IMAGE_EXT, listImages, parseShard, shardOf, resumeJsonl, runBulk } from './bulk.js';
 
 const USAGE = `usage:
   vitrine convert <hf-folder|model.npz> -o <out-dir> [--config config.json] [--chunk-size 4M] [--name NAME]
   vitrine inspect <model-dir> [--json] [--verify]
-  vitrine classify <model> <files or folders…> [--top 5] [--format csv|json|jsonl] [-o out] [--no-exif]
-  vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean] [--no-exif]
+  vitrine classify <model> <files or folders…> [--top 5] [--format csv|json|jsonl] [-o out] [--no-exif] [bulk]
+  vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean|pooler|projection]
+          [--no-exif] [bulk]   (default pooling: the model's first, see inspect)
   vitrine train-head <model> <folder with one sub-folder per label> -o <out-dir> [--hidden 0] [--epochs 100]
           [--lr 0.001] [--weight-decay 0.0001] [--batch 64] [--val 0.2] [--pooling cls|mean|cls+mean] [--seed 0]
           [--name NAME] [--no-exif]
   vitrine forward <model> --pixels x.npy -o out.json
-common: --threads N  --build mt|st   (<model> = a model folder, manifest path or URL, or "default")`;
+common: --threads N  --build mt|st   (<model> = a model folder, manifest path or URL, or "default")
+bulk:   --jobs N (worker threads, each with its own engine; default: all cores)  --shard i/n (0 ≤ i < n)
+        --resume (with -o out.jsonl: skip the files already in it)`;
 
-// What the engine decodes (src/engine/image/decode.cpp: JPEG, PNG, BMP, GIF); other files in a folder are left out.
-const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.bmp', '.gif']);
 
 class UsageError extends Error {}
 
@@ -72,24 +75,6 @@ async function loadModel(source, values) {
   return model;
 }
 
-/** Expand files and folders (recursively, image extensions only) in a stable order. */
-function collectImages(inputs) {
-  const out = [];
-  const walk = (dir) => {
-    for (const ent of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = path.join(dir, ent.name);
-      if (ent.isDirectory()) walk(p);
-      else if (IMAGE_EXT.has(path.extname(ent.name).toLowerCase())) out.push(p);
-    }
-  };
-  for (const i of inputs) {
-    let st;
-    try { st = fs.statSync(i); } catch { out.push(i); continue; } // reported as a failure later
-    if (st.isDirectory()) walk(i); else out.push(i);
-  }
-  return out;
-}
-
 const csvCell = (s) => (/[",\n]/.test(String(s)) ? `"${String(s).replace(/"/g, '""')}"` : String(s));
 
 async function cmdConvert(args) {
@@ -123,8 +108,13 @@ async function cmdInspect(args) {
   return d.problems.length ? 1 : 0;
 }
 
+function reportFailure(bar, file, e) {
+  if (bar.enabled) process.stderr.write('\r\x1b[K');
+  process.stderr.write(`vitrine: ${file}: ${e.message} [${e.code}]\n`);
+}
+
 async function forEachImage(model, inputs, values, fn) {
-  const files = collectImages(inputs);
+  const files = listImages(inputs).map((e) => e.path);
   if (!files.length) throw new UsageError('no image files found');
   const bar = new ProgressBar({ label: 'images', force: false });
   if (files.length < 4 || values.quiet) bar.enabled = false;
@@ -135,8 +125,7 @@ async function forEachImage(model, inputs, values, fn) {
     } catch (e) {
       if (!e.code) throw e; // a bug, not a bad file
       failed++;
-      if (bar.enabled) process.stderr.write('\r\x1b[K');
-      process.stderr.write(`vitrine: ${f}: ${e.message} [${e.code}]\n`);
+      reportFailure(bar, f, e);
     }
     bar.update(i + 1, files.length);
   }
@@ -149,55 +138,137 @@ function writeOut(values, text) {
   else process.stdout.write(text);
 }
 
+const BULK_OPTIONS = { jobs: { type: 'string' }, shard: { type: 'string' }, resume: { type: 'boolean' } };
+
+/**
+ * How many workers' copies of a local model fit in 70 % of the free memory (each: its weights plus ~100 MB of
+ * module, heap and thread); a model given by URL is not measured (Infinity).
+ */
+function workersThatFit(source) {
+  let bytes;
+  try {
+    const p = modelDir(source);
+    const manifest = fs.statSync(p).isDirectory() ? path.join(p, 'manifest.json') : p;
+    bytes = JSON.parse(fs.readFileSync(manifest, 'utf8')).stream_size;
+  } catch {
+    return Infinity; // a URL, or a model that load() will report on
+  }
+  return Number.isFinite(bytes) ? Math.max(1, Math.floor((0.7 * os.freemem()) / (bytes + 100 * 2 ** 20))) : Infinity;
+}
+
+/**
+ * classify/embed inputs after --shard and --resume, and how many worker threads run them. Without --jobs: one per
+ * core, each with a single-thread engine (docs/BULK.md has the measurement behind this default), as many as fit
+ * in memory, unless --threads or --build mt ask for one multi-threaded engine in this thread.
+ */
+function bulkPlan(values, source, inputs, { resumable }) {
+  let entries = listImages(inputs);
+  if (!entries.length) throw new UsageError('no image files found');
+  if (values.shard !== undefined) {
+    const s = parseShard(values.shard);
+    if (!s) throw new UsageError(`--shard must be i/n with 0 ≤ i < n, got ${JSON.stringify(values.shard)}`);
+    entries = entries.filter((e) => shardOf(e.rel, s.count) === s.index);
+  }
+  let skipped = 0;
+  if (values.resume) {
+    if (!resumable) throw new UsageError('--resume needs -o <out>.jsonl (one line per file, written as each is done)');
+    const done = resumeJsonl(values.output);
+    const before = entries.length;
+    entries = entries.filter((e) => !done.has(e.path));
+    skipped = before - entries.length;
+  }
+  const oneEngine = values.threads !== undefined || values.build === 'mt';
+  const jobs = intOpt(values.jobs, 'jobs') ?? (oneEngine ? 1 : Math.min(os.availableParallelism?.() ?? os.cpus().length, workersThatFit(source)));
+  return { files: entries.map((e) => e.path), skipped, jobs: Math.max(1, Math.min(jobs, entries.length)) };
+}
+
+/** Where streamed output lines go: -o (appended to with --resume) or stdout. */
+function lineSink(values) {
+  if (!values.output) return { write: (t) => process.stdout.write(t), close() {} };
+  const fd = fs.openSync(values.output, values.resume ? 'a' : 'w');
+  // One write per line: a kill leaves at most a partial last line, which --resume truncates away.
+  return { write: (t) => fs.writeSync(fd, t), close: () => fs.closeSync(fd) };
+}
+
+/** Run a bulk plan; onResult(file, value) in input order. → number of files that failed. */
+async function runPlan(values, source, task, taskOptions, plan, onResult) {
+  const { files, jobs, skipped } = plan;
+  if (skipped && !values.quiet) process.stderr.write(`vitrine: ${skipped} file(s) already in ${values.output}, ${files.length} to go\n`);
+  if (!files.length) return 0;
+  const bar = new ProgressBar({ label: 'images' });
+  if (files.length < 4 || values.quiet) bar.enabled = false;
+  let failed = 0;
+  const explicit = values.threads !== undefined || values.build !== undefined;
+  await runBulk({
+    files, task, taskOptions, jobs,
+    source: source === 'default' ? undefined : source,
+    loadOptions: explicit ? loadOptions(values) : { build: 'st' },
+    loadModel: () => loadModel(source, values),
+    onResult: (i, value) => onResult(files[i], value),
+    onError: (i, e) => { failed++; reportFailure(bar, files[i], e); },
+    onProgress: (n, total) => bar.update(n, total),
+  });
+  bar.done();
+  return failed;
+}
+
 async function cmdClassify(args) {
-  const { values, positionals } = opts(args, { top: { type: 'string' }, format: { type: 'string' }, 'no-exif': { type: 'boolean' } });
+  const { values, positionals } = opts(args, { top: { type: 'string' }, format: { type: 'string' }, 'no-exif': { type: 'boolean' }, ...BULK_OPTIONS });
   if (values.help) return console.log(USAGE);
   if (positionals.length < 2) throw new UsageError('classify needs <model> and at least one file or folder');
   const topK = intOpt(values.top, 'top') ?? 5;
   const format = values.format ?? (values.output?.endsWith('.json') ? 'json' : values.output?.endsWith('.jsonl') ? 'jsonl' : 'csv');
   if (!['csv', 'json', 'jsonl'].includes(format)) throw new UsageError(`--format must be csv, json or jsonl, got ${format}`);
-  const model = await loadModel(positionals[0], values);
+  const plan = bulkPlan(values, positionals[0], positionals.slice(1), { resumable: format === 'jsonl' && !!values.output });
   const results = [];
-  const { failed } = await forEachImage(model, positionals.slice(1), values, async (file) => {
-    const predictions = await model.classify(file, { topK, exif: !values['no-exif'] });
-    results.push({ file, predictions });
-  });
-  await model.dispose();
-  let text;
-  if (format === 'json') text = JSON.stringify(results, null, 2) + '\n';
-  else if (format === 'jsonl') text = results.map((r) => JSON.stringify(r)).join('\n') + (results.length ? '\n' : '');
-  else {
-    text = 'file,rank,index,label,score\n' + results.flatMap((r) => r.predictions.map((p, k) =>
-      [r.file, k + 1, p.index, p.label, p.score.toFixed(6)].map(csvCell).join(','))).join('\n') + (results.length ? '\n' : '');
+  const sink = format === 'json' ? null : lineSink(values);
+  if (format === 'csv') sink.write('file,rank,index,label,score\n');
+  let failed;
+  try {
+    failed = await runPlan(values, positionals[0], 'classify', { topK, exif: !values['no-exif'] }, plan, (file, predictions) => {
+      if (format === 'json') results.push({ file, predictions });
+      else if (format === 'jsonl') sink.write(JSON.stringify({ file, predictions }) + '\n');
+      else sink.write(predictions.map((p, k) => [file, k + 1, p.index, p.label, p.score.toFixed(6)].map(csvCell).join(',')).join('\n') + '\n');
+    });
+  } finally {
+    sink?.close();
   }
-  writeOut(values, text);
+  if (format === 'json') writeOut(values, JSON.stringify(results, null, 2) + '\n');
   return failed ? 1 : 0;
 }
 
-// --pooling (default cls), checked against the poolings the loaded model offers (the engine lists them).
+// --pooling (default: the model's first), checked against the poolings the loaded model offers (the engine lists
+// them).
 function poolingFor(model, values) {
-  const pooling = values.pooling ?? 'cls';
+  const pooling = values.pooling ?? model.info.poolings[0];
   if (!model.info.poolings.includes(pooling)) {
-    throw new UsageError(`--pooling must be one of ${model.info.poolings.join(', ')} for this model, got ${pooling}`);
+    throw new UsageError(`--pooling must be one of ${model.info.poolings.join(', ')} for this ${model.info.family} model, got ${pooling}`);
   }
   return pooling;
 }
 
 async function cmdEmbed(args) {
-  const { values, positionals } = opts(args, { pooling: { type: 'string' }, 'no-exif': { type: 'boolean' } });
+  const { values, positionals } = opts(args, { pooling: { type: 'string' }, 'no-exif': { type: 'boolean' }, ...BULK_OPTIONS });
   if (values.help) return console.log(USAGE);
   if (positionals.length < 2) throw new UsageError('embed needs <model> and at least one file or folder');
   if (!values.output || !/\.(npy|jsonl)$/.test(values.output)) throw new UsageError('embed needs -o <out.npy> or -o <out.jsonl>');
-  const model = await loadModel(positionals[0], values);
-  const pooling = poolingFor(model, values);
+  // Checked against the poolings the model offers when it is loaded (in each worker): an E_INPUT stops the run.
+  // No --pooling: embed() takes the model's first pooling (cls for ViT/DeiT/DINOv2, the towers' own output).
+  const pooling = values.pooling;
+  const jsonl = values.output.endsWith('.jsonl');
+  const plan = bulkPlan(values, positionals[0], positionals.slice(1), { resumable: jsonl });
   const rows = [];
-  const { failed } = await forEachImage(model, positionals.slice(1), values, async (file) => {
-    rows.push({ file, embedding: await model.embed(file, { pooling, exif: !values['no-exif'] }) });
-  });
-  await model.dispose();
-  if (values.output.endsWith('.jsonl')) {
-    fs.writeFileSync(values.output, rows.map((r) => JSON.stringify({ file: r.file, embedding: Array.from(r.embedding) })).join('\n') + (rows.length ? '\n' : ''));
-  } else {
+  const sink = jsonl ? lineSink(values) : null;
+  let failed;
+  try {
+    failed = await runPlan(values, positionals[0], 'embed', { pooling, exif: !values['no-exif'] }, plan, (file, embedding) => {
+      if (jsonl) sink.write(JSON.stringify({ file, embedding: Array.from(embedding) }) + '\n');
+      else rows.push({ file, embedding });
+    });
+  } finally {
+    sink?.close();
+  }
+  if (!jsonl) {
     const { writeNpy } = await import('./npy.js');
     const dim = rows.length ? rows[0].embedding.length : 0;
     const all = new Float32Array(rows.length * dim);
@@ -206,7 +277,7 @@ async function cmdEmbed(args) {
     // Row i of the array is the i-th file listed here.
     fs.writeFileSync(values.output.replace(/\.npy$/, '.files.txt'), rows.map((r) => r.file).join('\n') + (rows.length ? '\n' : ''));
   }
-  if (!values.quiet) process.stderr.write(`${rows.length} embeddings (${pooling}) → ${values.output}${failed ? `, ${failed} failed` : ''}\n`);
+  if (!values.quiet) process.stderr.write(`${plan.files.length - failed} embeddings (${pooling ?? 'default pooling'}) → ${values.output}${failed ? `, ${failed} failed` : ''}\n`);
   return failed ? 1 : 0;
 }
 
@@ -236,7 +307,7 @@ async function cmdTrainHead(args) {
   if (classes.length < 2) throw new UsageError(`${root}: needs one sub-folder of images per label, at least 2 (found ${classes.length})`);
   const labelOf = new Map();
   for (const [i, c] of classes.entries()) {
-    const files = collectImages([path.join(root, c)]);
+    const files = listImages([path.join(root, c)]).map((e) => e.path);
     if (!files.length) throw new UsageError(`${path.join(root, c)}: no image files (${[...IMAGE_EXT].join(' ')})`);
     for (const f of files) labelOf.set(f, i);
   }
@@ -308,6 +379,8 @@ async function cmdForward(args) {
     const out = await model.forward(data, { height: s[1], width: s[2] });
     const json = { numTokens: out.numTokens, hiddenSize: out.hiddenSize, lastHiddenState: Array.from(out.lastHiddenState) };
     if (out.logits) json.logits = Array.from(out.logits);
+    if (out.poolerOutput) json.poolerOutput = Array.from(out.poolerOutput);
+    if (out.imageEmbeds) json.imageEmbeds = Array.from(out.imageEmbeds);
     json.build = model.info.build; json.threads = model.info.threads;
     writeOut(values, JSON.stringify(json) + '\n');
   } finally {

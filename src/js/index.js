@@ -1,216 +1,93 @@
 // vitrine's JavaScript API: load a converted model (docs/FORMAT.md) into the WebAssembly engine and run it.
 // Works in Node ≥ 18 and in browsers; Node-only modules are imported dynamically behind `isNode`.
 import { VitrineError, checkEngine } from './errors.js';
-import { isNode, getRuntime, dropRuntime, chooseBuild, unrefWorkers, heapU8, heapF32 } from './runtime.js';
+import { isNode, dropRuntime, chooseBuild, startRuntime, unrefWorkers, heapU8, heapF32 } from './runtime.js';
+import { resolveSource, readManifest, chunkReader } from './load/source.js';
+import { feedEngine } from './load/feed.js';
+import { LoadProgress } from './load/progress.js';
+import { nodeModules as node } from './load/fs.js';
 
 export { VitrineError } from './errors.js';
+export { clearCache, CACHE_NAME } from './load/cache.js';
 
-const DEFAULT_MODEL = '../../weights/cifar10-vit/manifest.json';
-const PREFETCH = 3; // chunks in flight when fetching over the network
-
-let nodeMods = null;
-async function node() {
-  if (!nodeMods) {
-    const [fs, fsp, path, url] = await Promise.all([import('node:fs'), import('node:fs/promises'), import('node:path'), import('node:url')]);
-    nodeMods = { fs, fsp, path, url };
-  }
-  return nodeMods;
-}
+const EARLY_CHUNKS = 3;   // chunks read or downloaded while the engine module starts
 
 const err = (code, message, cause) => new VitrineError(code, message, cause ? { cause } : undefined);
-
-/** Where the manifest lives: { kind: 'file', path, dir } or { kind: 'url', url }. */
-async function resolveSource(source) {
-  if (source === undefined || source === null || source === 'default') source = new URL(DEFAULT_MODEL, import.meta.url);
-  if (source instanceof URL && source.protocol !== 'file:') return { kind: 'url', url: source };
-  if (typeof source === 'string' && /^(https?|blob|data):/i.test(source)) return { kind: 'url', url: new URL(source) };
-  if (!isNode) {
-    if (typeof source !== 'string' && !(source instanceof URL)) throw err('E_INPUT', 'load(source): source must be a URL or a string');
-    const base = typeof location !== 'undefined' ? location.href : undefined;
-    return { kind: 'url', url: new URL(String(source), base) };
-  }
-  const { fs, path, url } = await node();
-  let p = source instanceof URL ? url.fileURLToPath(source) : typeof source === 'string' && source.startsWith('file:') ? url.fileURLToPath(source) : source;
-  if (typeof p !== 'string') throw err('E_INPUT', 'load(source): source must be a folder, a manifest path or a URL');
-  p = path.resolve(p);
-  let st;
-  try { st = fs.statSync(p); } catch { throw err('E_MANIFEST', `${p}: no such model folder or manifest`); }
-  if (st.isDirectory()) p = path.join(p, 'manifest.json');
-  return { kind: 'file', path: p, dir: path.dirname(p) };
-}
-
-async function readManifestText(src, signal) {
-  if (src.kind === 'file') {
-    const { fsp } = await node();
-    try { return await fsp.readFile(src.path, 'utf8'); } catch (e) { throw err('E_MANIFEST', `${src.path}: cannot read manifest (${e.code ?? e.message})`, e); }
-  }
-  let res;
-  try { res = await fetch(src.url, { signal }); } catch (e) {
-    if (signal?.aborted) throw abortError(signal);
-    throw err('E_MANIFEST', `${src.url}: cannot fetch manifest (${e.message})`, e);
-  }
-  if (!res.ok) throw err('E_MANIFEST', `${src.url}: HTTP ${res.status} fetching the manifest`);
-  return res.text();
-}
 
 function abortError(signal) {
   const reason = signal?.reason;
   return err('E_ABORTED', `load aborted${reason?.message ? `: ${reason.message}` : ''}`, reason);
 }
 
+// The manifest's own chunk table when it looks usable, to start on chunks before the engine has read the
+// manifest. Only a gate for that early start: the engine's check of the manifest is the one that counts.
+function earlyChunkTable(manifest) {
+  const cs = manifest.chunks;
+  const plain = (f) => typeof f === 'string' && f !== '' && f !== '.' && f !== '..' && !/[/\\]/.test(f);
+  if (!Array.isArray(cs) || !cs.length) return null;
+  if (!cs.every((c) => plain(c?.file) && Number.isSafeInteger(c.size) && c.size > 0 && /^[0-9a-f]{64}$/.test(c.sha256 ?? ''))) return null;
+  return cs.map((c, index) => ({ index, file: c.file, size: c.size, sha256: c.sha256 }));
+}
+
 /**
- * Load a model. See index.d.ts for the options.
+ * Load a model. Sources, options and their precedence: index.d.ts, docs/API.md.
  */
 export async function load(source, options = {}) {
-  const { onProgress, signal, fetchChunk, maxPixels } = options;
-  const { build, threads } = chooseBuild(options);
-  if (signal?.aborted) throw abortError(signal);
+  const { onProgress, onNote, signal, maxPixels } = options;
+  const checkAbort = () => { if (signal?.aborted) throw abortError(signal); };
+  const initial = chooseBuild(options);
+  checkAbort();
   const src = await resolveSource(source);
-  const text = await readManifestText(src, signal);
-  let manifest;
-  try { manifest = JSON.parse(text); } catch (e) { throw err('E_MANIFEST', `manifest.json is not valid JSON (${e.message})`, e); }
-  if (!manifest || typeof manifest !== 'object') throw err('E_MANIFEST', 'manifest.json is not a JSON object');
-  const rt = await getRuntime(build, threads);
-  const { Module, lock } = rt;
-  const engine = await lock.run(() => { const e = new Module.Engine(threads); unrefWorkers(Module); return e; });
-  let ok = false;
+  // Stops this load's downloads when it fails or is aborted.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(signal.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const note = (n) => { try { onNote?.(n); } catch { /* a failing callback does not stop the load */ } };
+  // The engine module (compile, start its threads) starts while the manifest and the first chunks are read.
+  const started = startRuntime(initial, options.wasmBaseUrl);
+  started.catch(() => {});
+  let rt = null, engine = null, ok = false;
   try {
+    const { text, manifest } = await readManifest(src, stop.signal);
+    checkAbort();
+    const ctx = { signal: stop.signal, note, progress: null };
+    let reader = null;
+    const early = earlyChunkTable(manifest);
+    if (early) {
+      ctx.progress = new LoadProgress(early.map((c) => c.size), onProgress);
+      reader = await chunkReader(src, options, ctx);
+      reader.warm?.(early.slice(0, EARLY_CHUNKS));
+    }
+    const { rt: runtime, choice } = await started;
+    rt = runtime;
+    checkAbort();
+    const { Module, lock } = rt;
+    engine = await lock.run(() => { const e = new Module.Engine(choice.threads); unrefWorkers(Module); return e; });
     checkEngine(await lock.run(() => engine.beginLoad(text)));
-    const count = engine.chunkCount();
-    const chunks = Array.from({ length: count }, (_, i) => ({
+    const chunks = Array.from({ length: engine.chunkCount() }, (_, i) => ({
       index: i, file: engine.chunkFile(i), size: engine.chunkExpectedSize(i), sha256: manifest.chunks[i].sha256,
     }));
-    const total = chunks.reduce((a, c) => a + c.size, 0);
-    // The engine hashes equal-size chunks four at a time per thread (kernels/sha256x4-*): commit that many.
-    const batch = 4 * threads;
-    let loaded = 0;
-    const progress = (n) => { loaded += n; if (onProgress) onProgress({ loaded, total }); };
-    if (onProgress) onProgress({ loaded: 0, total });
-    if (src.kind === 'file' && !fetchChunk) {
-      const { fsp, path } = await node();
-      // Read each chunk file straight into the engine's stream buffer (no intermediate copy of the model),
-      // the next batch while the engine hashes the current one. The module lock is held for the whole load:
-      // no other engine call (which could grow memory under an in-flight read) runs meanwhile.
-      const readInto = async (c) => {
-        let fh;
-        try { fh = await fsp.open(path.join(src.dir, c.file), 'r'); } catch (e) {
-          throw err('E_CHUNK_MISSING', `chunk ${c.index} (${c.file}): cannot read (${e.code ?? e.message})`, e);
-        }
-        try {
-          const actual = (await fh.stat()).size;
-          const want = Math.min(actual, c.size);
-          const target = engine.chunkTarget(c.index);
-          const heap = heapU8(Module);
-          let done = 0;
-          while (done < want) {
-            const { bytesRead } = await fh.read(heap, target + done, want - done, done);
-            if (bytesRead === 0) break;
-            done += bytesRead;
-          }
-          if (heapU8(Module).buffer !== heap.buffer) {
-            // Memory grew while reading: read again into the current heap (rare; keeps this correct).
-            done = 0;
-            while (done < want) {
-              const { bytesRead } = await fh.read(heapU8(Module), target + done, want - done, done);
-              if (bytesRead === 0) break;
-              done += bytesRead;
-            }
-          }
-          return done < want ? done : actual;
-        } finally { await fh.close(); }
-      };
-      await lock.run(async () => {
-        const readBatch = (k) => Promise.all(chunks.slice(k, k + batch).map(readInto));
-        let pending = readBatch(0);
-        try {
-          for (let k = 0; k < chunks.length; k += batch) {
-            const sizes = await pending;
-            pending = null;
-            if (signal?.aborted) throw abortError(signal);
-            if (k + batch < chunks.length) { pending = readBatch(k + batch); pending.catch(() => {}); }
-            checkEngine(engine.commitChunks(k, sizes));
-            for (const c of chunks.slice(k, k + batch)) progress(c.size);
-          }
-        } finally {
-          if (pending) await pending.catch(() => {});
-        }
-      });
-    } else {
-      const get = fetchChunk
-        ? async (c) => {
-          const url = src.kind === 'url' ? chunkUrl(c.file, src.url) : undefined;
-          let data;
-          try { data = await fetchChunk({ index: c.index, file: c.file, size: c.size, sha256: c.sha256, url, path: src.kind === 'file' ? (await node()).path.join(src.dir, c.file) : undefined }); } catch (e) {
-            if (signal?.aborted) throw abortError(signal);
-            // Keep the hook's own code (e.g. a cache layer's E_CHUNK_HASH); anything else is a missing chunk.
-            const code = typeof e?.code === 'string' && /^E_[A-Z_]+$/.test(e.code) ? e.code : 'E_CHUNK_MISSING';
-            const msg = String(e?.message ?? e);
-            throw err(code, msg.includes(`chunk ${c.index}`) ? msg : `chunk ${c.index} (${c.file}): ${msg}`, e);
-          }
-          if (data instanceof ArrayBuffer) data = new Uint8Array(data);
-          if (!(data instanceof Uint8Array)) throw err('E_LOAD', `fetchChunk for chunk ${c.index} must return a Uint8Array`);
-          return data;
-        }
-        : async (c) => {
-          const url = chunkUrl(c.file, src.url);
-          if (!url) throw err('E_CHUNK_MISSING', `chunk ${c.index} (${c.file}): no URL to fetch it from (the manifest came from ${src.url.protocol} URL; pass fetchChunk)`);
-          return fetchUrlChunk(url, c, signal);
-        };
-      // A small window of chunks in flight; each one is copied into the heap in order.
-      const inflight = [];
-      let next = 0;
-      const launch = () => {
-        while (next < chunks.length && inflight.length < PREFETCH) {
-          const p = get(chunks[next++]);
-          p.catch(() => {}); // handled when awaited in order
-          inflight.push(p);
-        }
-      };
-      launch();
-      // Chunks are copied into the heap as they arrive and committed (hashed) a batch at a time.
-      let first = 0;
-      const sizes = [];
-      for (const c of chunks) {
-        if (signal?.aborted) throw abortError(signal);
-        const data = await inflight.shift();
-        launch();
-        await lock.run(() => {
-          heapU8(Module).set(data.subarray(0, Math.min(data.length, c.size)), engine.chunkTarget(c.index));
-          sizes.push(data.length);
-          if (sizes.length < batch && c.index + 1 < chunks.length) return;
-          checkEngine(engine.commitChunks(first, sizes));
-          first += sizes.length;
-          sizes.length = 0;
-        });
-        progress(c.size); // downloaded (the last batch is verified before load() resolves)
-      }
+    if (!reader) {
+      ctx.progress = new LoadProgress(chunks.map((c) => c.size), onProgress);
+      reader = await chunkReader(src, options, ctx);
     }
-    if (signal?.aborted) throw abortError(signal);
+    // The engine hashes equal-size chunks four at a time per thread (kernels/sha256x4-*): commit that many.
+    await feedEngine({ engine, Module, lock, chunks, reader, batch: 4 * choice.threads, checkAbort, progress: ctx.progress });
+    checkAbort();
     checkEngine(await lock.run(() => engine.finishLoad()));
     const facts = JSON.parse(await lock.run(() => engine.infoJson()));
     ok = true;
-    return new Model(rt, engine, manifest, { build, threads, maxPixels, facts });
+    return new Model(rt, engine, manifest, { build: choice.build, buildReason: choice.reason, threads: choice.threads, maxPixels, facts });
   } catch (e) {
     if (signal?.aborted && !(e instanceof VitrineError && e.code === 'E_ABORTED')) e = abortError(signal);
-    throw wrapFatal(e, rt);
+    throw rt ? wrapFatal(e, rt) : e;
   } finally {
-    if (!ok) await lock.run(() => { try { engine.abortLoad(); } catch { /* ignore */ } try { engine.delete(); } catch { /* ignore */ } });
+    signal?.removeEventListener('abort', onAbort);
+    if (!ok) {
+      stop.abort();
+      if (engine) await rt.lock.run(() => { try { engine.abortLoad(); } catch { /* ignore */ } try { engine.delete(); } catch { /* ignore */ } });
+    }
   }
-}
-
-// Chunks are fetched relative to the manifest; a blob:/data: manifest URL has no relative URLs.
-function chunkUrl(file, base) {
-  try { return new URL(file, base).href; } catch { return undefined; }
-}
-
-async function fetchUrlChunk(url, c, signal) {
-  let res;
-  try { res = await fetch(url, { signal }); } catch (e) {
-    if (signal?.aborted) throw abortError(signal);
-    throw err('E_CHUNK_MISSING', `chunk ${c.index} (${c.file}): cannot fetch (${e.message})`, e);
-  }
-  if (!res.ok) throw err('E_CHUNK_MISSING', `chunk ${c.index} (${c.file}): HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
 }
 
 // A trap (RuntimeError) leaves the module's memory in an unknown state: never reuse that instance.
@@ -254,7 +131,7 @@ const pooled = (engine, pooling) => owned(engine.pooled(pooling));
 class Model {
   #rt; #engine; #queue = Promise.resolve(); #disposed = false; #maxPixels;
 
-  constructor(rt, engine, manifest, { build, threads, maxPixels, facts }) {
+  constructor(rt, engine, manifest, { build, buildReason, threads, maxPixels, facts }) {
     this.#rt = rt;
     this.#engine = engine;
     this.#maxPixels = maxPixels ?? 50_000_000;
@@ -268,14 +145,16 @@ class Model {
       patchSize: a.patch_size,
       imageSize: a.image_size,
       numChannels: a.num_channels,
-      numRegisterTokens: a.num_register_tokens,
+      numRegisterTokens: a.num_register_tokens ?? 0,
       classifier: a.classifier,
       numLabels: a.num_labels,
+      projectionDim: a.projection_dim ?? 0,
       poolings: Object.freeze(facts.poolings),
       labels: Object.freeze([...manifest.labels]),
       preprocess: manifest.preprocess,
       threads: engine.threads(),
       build,
+      buildReason,
       simd: true,
       name: manifest.name,
       metadata: manifest.metadata ?? {},
@@ -342,6 +221,9 @@ class Model {
           out.logits = logits.slice();
           out.scores = owned(engine.scores());
         }
+        // HF's pooled outputs under HF's names, where the family has them (CLIP, SigLIP).
+        if (this.info.poolings.includes('pooler')) out.poolerOutput = pooled(engine, 'pooler');
+        if (this.info.poolings.includes('projection')) out.imageEmbeds = pooled(engine, 'projection');
         if (pooling) out.embedding = pooled(engine, pooling);
         return out;
       });
@@ -362,7 +244,9 @@ class Model {
     });
   }
 
-  embed(image, { pooling = 'cls', exif = true } = {}) {
+  // Without a pooling: the model's first (cls for ViT/DeiT/DINOv2, projection or pooler for CLIP, pooler for SigLIP).
+  embed(image, { pooling, exif = true } = {}) {
+    pooling ??= this.info.poolings[0];
     return this.#enqueue(async () => {
       this.#checkPooling(pooling);
       const bytes = await imageBytes(image);

@@ -26,6 +26,12 @@ import torch
 import transformers
 from transformers import (
     BitImageProcessor,
+    CLIPConfig,
+    CLIPImageProcessor,
+    CLIPModel,
+    CLIPVisionConfig,
+    CLIPVisionModel,
+    CLIPVisionModelWithProjection,
     DeiTConfig,
     DeiTForImageClassification,
     DeiTForImageClassificationWithTeacher,
@@ -33,6 +39,11 @@ from transformers import (
     Dinov2Config,
     Dinov2ForImageClassification,
     Dinov2Model,
+    SiglipConfig,
+    SiglipImageProcessor,
+    SiglipModel,
+    SiglipVisionConfig,
+    SiglipVisionModel,
     ViTConfig,
     ViTForImageClassification,
     ViTImageProcessor,
@@ -51,6 +62,8 @@ EXPECTED_TRANSFORMERS = "4.48.3"
 TOLERANCE = 5e-5
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 HALF = [0.5, 0.5, 0.5]
 
 torch.use_deterministic_algorithms(True)
@@ -75,12 +88,15 @@ def perturb_(model, seed):
                 v = 0.2 + torch.rand(shape, generator=g) * 1.0
             elif ("norm" in name.lower()) and leaf == "weight" and p.ndim == 1:  # LayerNorm gamma
                 v = 1.0 + 0.25 * randn
-            elif leaf == "bias" or ("norm" in name.lower() and leaf == "bias"):
+            elif leaf in ("bias", "in_proj_bias", "logit_bias"):
                 v = 0.1 * randn
-            elif leaf in ("cls_token", "distillation_token", "register_tokens", "mask_token"):
+            elif leaf in ("cls_token", "distillation_token", "register_tokens", "mask_token", "class_embedding",
+                          "probe"):
                 v = 0.5 * randn
-            elif leaf == "position_embeddings":
+            elif leaf == "position_embeddings" or name.endswith("position_embedding.weight"):
                 v = 0.3 * randn
+            elif leaf == "logit_scale":  # CLIP/SigLIP text-image similarity scale: unused by the vision tower
+                v = 2.0 + 0.1 * randn
             elif p.ndim >= 2:  # Linear [out, in] or Conv2d [out, C, P, P]
                 fan_in = int(np.prod(shape[1:]))
                 v = randn / math.sqrt(fan_in)
@@ -489,6 +505,182 @@ def head_case(w, name, base_cls, cfg, processor, family, seed, pixels, head_spec
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# vision towers of the image-text models (CLIP, SigLIP)
+
+TOWER_CLASSES = (CLIPVisionModel, CLIPVisionModelWithProjection, CLIPModel, SiglipVisionModel, SiglipModel)
+
+
+def tower_outputs(model, pixels):
+    """The outputs vitrine reproduces, each taken from the class's own API: last_hidden_state and pooler_output of
+    the vision tower, and for CLIP with a projection image_embeds (CLIPVisionModelWithProjection.image_embeds,
+    CLIPModel.get_image_features). Vectors are [D] / [projection_dim], last_hidden_state [T, D]."""
+    with torch.no_grad():
+        if isinstance(model, (CLIPVisionModel, SiglipVisionModel)):
+            o = model(pixels)
+            return {"last_hidden_state": o.last_hidden_state[0], "pooler_output": o.pooler_output[0]}
+        vo = model.vision_model(pixels)
+        out = {"last_hidden_state": vo.last_hidden_state[0], "pooler_output": vo.pooler_output[0]}
+        if isinstance(model, CLIPVisionModelWithProjection):
+            o = model(pixels)
+            assert torch.equal(o.last_hidden_state, vo.last_hidden_state)
+            out["image_embeds"] = o.image_embeds[0]
+        elif isinstance(model, CLIPModel):
+            out["image_embeds"] = model.get_image_features(pixels)[0]
+        else:  # SiglipModel: its image features are the tower's pooler_output
+            assert torch.equal(model.get_image_features(pixels), vo.pooler_output)
+        return out
+
+
+def arch_for_tower(family, vcfg, projection_dim):
+    """FORMAT.md §4 `architecture` for a CLIP / SigLIP vision tower: the keys every family shares (+ CLIP's
+    projection_dim); the ViT-like keys (tokens, layer scale, SwiGLU, interpolation) are not theirs."""
+    a = {
+        "family": family,
+        "hidden_size": vcfg.hidden_size,
+        "num_hidden_layers": vcfg.num_hidden_layers,
+        "num_attention_heads": vcfg.num_attention_heads,
+        "intermediate_size": vcfg.intermediate_size,
+        "patch_size": vcfg.patch_size,
+        "image_size": vcfg.image_size,
+        "num_channels": vcfg.num_channels,
+        "layer_norm_eps": vcfg.layer_norm_eps,
+        "hidden_act": vcfg.hidden_act,
+        "qkv_bias": True,
+        "classifier": "none",
+        "num_labels": 0,
+    }
+    if family == "clip":
+        a["projection_dim"] = projection_dim
+    return a
+
+
+def tower_case(w, name, family, cls, cfg, processor, seed, pixels, notes, image_u8=None):
+    """image_u8: the 8-bit image the pixels were made from; saved as image.png after checking that the real
+    processor turns it into exactly these pixels (a golden for `vitrine embed` on an image file)."""
+    d = w.case_dir(name)
+    if image_u8 is not None:
+        from PIL import Image
+
+        Image.fromarray(image_u8).save(os.path.join(d, "image.png"))
+        px_proc = processor(Image.open(os.path.join(d, "image.png")), return_tensors="np")["pixel_values"]
+        assert px_proc.dtype == np.float32 and np.array_equal(px_proc, pixels), np.abs(px_proc - pixels).max()
+    model = build(cls, cfg, seed)
+    save_hf(model, processor, d)
+    vcfg = getattr(cfg, "vision_config", cfg)
+    projection_dim = model.visual_projection.out_features if hasattr(model, "visual_projection") else 0
+    px = torch.from_numpy(pixels)
+    o64 = tower_outputs(model.to(torch.float64), px.double())
+    o32 = tower_outputs(model.to(torch.float32), px)
+    save_npy(os.path.join(d, "pixels.npy"), pixels)
+    for k, v in o64.items():
+        save_npy(os.path.join(d, f"{k}.npy"), v.numpy())
+    hs = o64["last_hidden_state"]
+    item = {
+        "suffix": "",
+        "height": pixels.shape[2],
+        "width": pixels.shape[3],
+        "num_tokens": int(hs.shape[0]),
+        "hidden_size": int(hs.shape[1]),
+        "outputs": {k: list(v.shape) for k, v in o64.items()},
+        "torch_f32_vs_f64_max_abs": {k: float((o32[k].double() - v).abs().max()) for k, v in o64.items()},
+    }
+    for k, v in item["torch_f32_vs_f64_max_abs"].items():
+        assert v < TOLERANCE / 5, f"{name}: torch f32 vs f64 {k} differ by {v}: badly conditioned case"
+    info = {
+        "family": family,
+        "hf_class": cls.__name__,
+        "height": pixels.shape[2],
+        "width": pixels.shape[3],
+        "tolerance": TOLERANCE,
+        "notes": notes,
+        "labels": [],
+        "architecture": arch_for_tower(family, vcfg, projection_dim),
+        "inputs": [item],
+        "state_dict_keys": sorted(model.state_dict().keys()),
+    }
+    w.case_json(d, info)
+    w.summary.append((name, cls.__name__, [(item["height"], item["width"], item["num_tokens"], item["hidden_size"],
+                                            None)]))
+
+
+def clip_vision_config(image=32, patch=8, hidden=32, heads=2, inter=64, projection_dim=24):
+    return CLIPVisionConfig(hidden_size=hidden, num_hidden_layers=2, num_attention_heads=heads,
+                            intermediate_size=inter, hidden_act="quick_gelu", layer_norm_eps=1e-5, image_size=image,
+                            patch_size=patch, num_channels=3, projection_dim=projection_dim)
+
+
+def clip_processor(crop, shortest=None):
+    """openai/clip-vit-*: shortest_edge resize (bicubic) + center crop, CLIP mean/std, convert RGB."""
+    return CLIPImageProcessor(size={"shortest_edge": shortest or crop}, resample=3,
+                              crop_size={"height": crop, "width": crop}, do_center_crop=True,
+                              image_mean=CLIP_MEAN, image_std=CLIP_STD, do_convert_rgb=True)
+
+
+def siglip_vision_config(image=32, patch=8, hidden=32, heads=2, inter=64):
+    return SiglipVisionConfig(hidden_size=hidden, num_hidden_layers=2, num_attention_heads=heads,
+                              intermediate_size=inter, hidden_act="gelu_pytorch_tanh", layer_norm_eps=1e-6,
+                              image_size=image, patch_size=patch, num_channels=3)
+
+
+def siglip_processor(size):
+    """google/siglip-*: resize to a fixed size (bicubic), rescale, mean = std = 0.5."""
+    return SiglipImageProcessor(size={"height": size, "width": size}, resample=3, image_mean=HALF, image_std=HALF)
+
+
+def tower_cases(w):
+    # CLIPVisionModelWithProjection: 32x32, P8 -> [CLS, 16 patches]; projection 32 -> 24 (no bias)
+    px, u8 = make_pixels(1701, 32, 32, CLIP_MEAN, CLIP_STD)
+    tower_case(
+        w, "clip", "clip", CLIPVisionModelWithProjection, clip_vision_config(), clip_processor(32), 1700, px,
+        "CLIPVisionModelWithProjection: embeddings = [class_embedding, patch conv (NO bias)] + position_embedding, "
+        "then pre_layrnorm, 2 encoder layers (quick_gelu MLP, eps 1e-5). last_hidden_state = encoder output (no "
+        "final norm on the tokens); pooler_output = post_layernorm(last_hidden_state[0]) (from vision_model); "
+        "image_embeds = visual_projection(pooler_output), no bias, not normalised. pixels.npy == "
+        "CLIPImageProcessor(image.png) (32x32 input: resize and crop are no-ops).", image_u8=u8)
+
+    # CLIPVisionModel: no projection; 3 heads of 16, non-default image/patch sizes
+    px, _ = make_pixels(1801, 24, 24, CLIP_MEAN, CLIP_STD)
+    tower_case(
+        w, "clip-vision", "clip", CLIPVisionModel, clip_vision_config(24, 8, hidden=24, heads=3, inter=40),
+        clip_processor(24, 27), 1800, px,
+        "CLIPVisionModel (no projection): 24x24, P8 -> 1 + 9 tokens, 3 heads of 8, I=40. Outputs last_hidden_state "
+        "and pooler_output = post_layernorm(CLS); no image_embeds.")
+
+    # CLIPModel: the text tower and the logit scale are in the checkpoint and must be dropped by the converter
+    cfg = CLIPConfig(
+        text_config=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                         vocab_size=64, max_position_embeddings=8),
+        vision_config=clip_vision_config().to_dict(), projection_dim=20)
+    px, _ = make_pixels(1901, 32, 32, CLIP_MEAN, CLIP_STD)
+    tower_case(
+        w, "clip-full", "clip", CLIPModel, cfg, clip_processor(32), 1900, px,
+        "CLIPModel (text + vision towers, projection_dim 20): the converter keeps vision_model.* and "
+        "visual_projection.weight and drops text_model.*, text_projection.weight and logit_scale. image_embeds = "
+        "CLIPModel.get_image_features (= visual_projection(pooler_output), not normalised).")
+
+    # SiglipVisionModel: no CLS token; post_layernorm on every token; attention-pooling head -> pooler_output
+    px, u8 = make_pixels(2001, 32, 32, HALF, HALF)
+    tower_case(
+        w, "siglip", "siglip", SiglipVisionModel, siglip_vision_config(), siglip_processor(32), 2000, px,
+        "SiglipVisionModel: patch conv WITH bias + position_embedding (16 tokens, no CLS), 2 encoder layers "
+        "(gelu_pytorch_tanh, eps 1e-6), post_layernorm on every token -> last_hidden_state; pooler_output = "
+        "SiglipMultiheadAttentionPoolingHead: probe [1,1,D] attends over last_hidden_state with "
+        "nn.MultiheadAttention (in_proj_weight [3D,D] = q;k;v, in_proj_bias, out_proj), then x + mlp(layernorm(x)). "
+        "pixels.npy == SiglipImageProcessor(image.png).", image_u8=u8)
+
+    # SiglipModel: text tower + logit scale/bias dropped; 4 heads of 6, I=40
+    cfg = SiglipConfig(
+        text_config=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                         vocab_size=64, max_position_embeddings=8),
+        vision_config=siglip_vision_config(24, 8, hidden=24, heads=4, inter=40).to_dict())
+    px, _ = make_pixels(2101, 24, 24, HALF, HALF)
+    tower_case(
+        w, "siglip-full", "siglip", SiglipModel, cfg, siglip_processor(24), 2100, px,
+        "SiglipModel (text + vision): 24x24, P8 -> 9 tokens, 4 heads of 6, I=40. The converter keeps vision_model.* and "
+        "drops text_model.*, logit_scale and logit_bias. pooler_output = SiglipModel.get_image_features.")
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # bad inputs
 
 
@@ -783,6 +975,7 @@ def generate(root):
             f"ViTForImageClassification with hidden_act={act!r} in the MLP (not the default erf GELU); "
             "golden for that activation's code path.")
 
+    tower_cases(w)
     write_bad(root)
     return w.summary
 
@@ -814,6 +1007,13 @@ def verify(root):
         for item in info["inputs"]:
             sfx = item["suffix"]
             px = np.load(os.path.join(root, name, f"pixels{sfx}.npy"))
+            if info["family"] in ("clip", "siglip"):
+                err = 0.0
+                for k, v in tower_outputs(model, torch.from_numpy(px)).items():
+                    err = max(err, float(np.abs(v.numpy() - np.load(os.path.join(root, name, f"{k}{sfx}.npy"))).max()))
+                worst = max(worst, err)
+                assert err < TOLERANCE / 5, f"{name}{sfx}: reloaded model differs from golden by {err}"
+                continue
             with torch.no_grad():
                 o = model(torch.from_numpy(px), output_hidden_states=True)
                 base = getattr(model, model.base_model_prefix, model)
@@ -848,8 +1048,62 @@ def verify(root):
 # It proves the README + the name mapping are complete: it must reproduce HF's goldens on every case.
 
 
+def tower_to_vitrine(sd, family):
+    """CLIP / SigLIP state_dict (vision-only or the full two-tower model) -> vitrine names. The text tower and the
+    text-image logit scale/bias are dropped; CLIP's class_embedding [D] and both position tables [T, D] become
+    [1,1,D] / [1,T,D] (same bytes)."""
+    out, dropped, q = {}, [], {}
+    top = {
+        "embeddings.class_embedding": "embeddings.cls_token",
+        "embeddings.position_embedding.weight": "embeddings.position_embeddings",
+        "embeddings.patch_embedding.weight": "embeddings.patch.weight",
+        "embeddings.patch_embedding.bias": "embeddings.patch.bias",
+        "pre_layrnorm.weight": "pre_norm.weight", "pre_layrnorm.bias": "pre_norm.bias",
+        "post_layernorm.weight": "norm.weight", "post_layernorm.bias": "norm.bias",
+        "head.probe": "pool.probe",
+        "head.attention.in_proj_weight": "pool.attn.qkv.weight", "head.attention.in_proj_bias": "pool.attn.qkv.bias",
+        "head.attention.out_proj.weight": "pool.attn.out.weight", "head.attention.out_proj.bias": "pool.attn.out.bias",
+        "head.layernorm.weight": "pool.norm.weight", "head.layernorm.bias": "pool.norm.bias",
+        "head.mlp.fc1.weight": "pool.mlp.fc1.weight", "head.mlp.fc1.bias": "pool.mlp.fc1.bias",
+        "head.mlp.fc2.weight": "pool.mlp.fc2.weight", "head.mlp.fc2.bias": "pool.mlp.fc2.bias",
+    }
+    layer = {"layer_norm1": "norm1", "layer_norm2": "norm2", "self_attn.out_proj": "attn.out", "mlp.fc1": "mlp.fc1",
+             "mlp.fc2": "mlp.fc2"}
+    for k0, v in sd.items():
+        if k0 == "visual_projection.weight":
+            out["projection.weight"] = v
+            continue
+        if not k0.startswith("vision_model."):
+            dropped.append(k0)  # text_model.*, text_projection, logit_scale, logit_bias
+            continue
+        k = k0[len("vision_model."):]
+        parts = k.split(".")
+        if k in top:
+            name = top[k]
+            if name == "embeddings.cls_token":
+                v = v.reshape(1, 1, -1)
+            elif name == "embeddings.position_embeddings":
+                v = v.reshape(1, *v.shape)
+            out[name] = v
+        elif k.startswith("encoder.layers."):
+            l, mod, leaf = parts[2], ".".join(parts[3:-1]), parts[-1]
+            if mod in ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"):
+                q.setdefault((l, leaf), {})[mod[len("self_attn.")]] = v
+            elif mod in layer:
+                out[f"layers.{l}.{layer[mod]}.{leaf}"] = v
+            else:
+                raise KeyError(k0)
+        else:
+            raise KeyError(k0)
+    for (l, leaf), d in q.items():
+        out[f"layers.{l}.attn.qkv.{leaf}"] = np.concatenate([d["q"], d["k"], d["v"]], 0)
+    return out, dropped
+
+
 def hf_to_vitrine(sd, family):
     """HF state_dict (numpy arrays) -> vitrine canonical names (docs/FORMAT.md §6). Returns (tensors, dropped)."""
+    if family in ("clip", "siglip"):
+        return tower_to_vitrine(sd, family)
     out, dropped = {}, []
     prefixes = ("vit.", "deit.", "dinov2.", "dinov2_with_registers.")
     q = {}
@@ -902,9 +1156,12 @@ def hf_to_vitrine(sd, family):
 
 def np_forward(t, arch, pixels, head=None, swap_gelu=False, eps=None, antialias=None, registers_in_mean=True):
     """t: vitrine tensors (float64 numpy); arch: FORMAT.md §4 object (+ hf_antialias for registers). Returns
-    (last_hidden_state [T,D], logits or None). Keyword knobs re-create common mistakes (for the sensitivity table)."""
+    (last_hidden_state [T,D], logits or None) — for the vision towers (clip, siglip) (last_hidden_state, {output
+    name: vector}). Keyword knobs re-create common mistakes (for the sensitivity table)."""
     from math import erf
 
+    family = arch["family"]
+    tower = family in ("clip", "siglip")
     D, P, L, Hh = arch["hidden_size"], arch["patch_size"], arch["num_hidden_layers"], arch["num_attention_heads"]
     eps = arch["layer_norm_eps"] if eps is None else eps
     x = pixels[0].astype(np.float64)
@@ -912,21 +1169,23 @@ def np_forward(t, arch, pixels, head=None, swap_gelu=False, eps=None, antialias=
     gh, gw = H // P, W // P
     # patch embedding = Conv2d(k=P, stride=P): patch (i,j) flattened as [C, P, P]
     patches = x.reshape(C, gh, P, gw, P).transpose(1, 3, 0, 2, 4).reshape(gh * gw, C * P * P)
-    emb = patches @ t["embeddings.patch.weight"].reshape(D, -1).T + t["embeddings.patch.bias"]
-    X = 2 if arch["use_distillation_token"] else 1
-    pre = [t["embeddings.cls_token"].reshape(1, D)]
+    emb = patches @ t["embeddings.patch.weight"].reshape(D, -1).T
+    if "embeddings.patch.bias" in t:  # CLIP's patch conv has no bias
+        emb = emb + t["embeddings.patch.bias"]
+    X = 0 if family == "siglip" else 2 if arch.get("use_distillation_token") else 1
+    pre = [t["embeddings.cls_token"].reshape(1, D)] if X else []
     if X == 2:
         pre.append(t["embeddings.distillation_token"].reshape(1, D))
     pos = t["embeddings.position_embeddings"].reshape(-1, D)
     g0 = int(round(math.sqrt(pos.shape[0] - X)))
-    if (gh, gw) != (g0, g0) or (arch["family"] == "dinov2" and H != W):
-        assert arch["interpolate_pos_encoding"], "ViT/DeiT need image_size input"
+    if (gh, gw) != (g0, g0) or (family == "dinov2" and H != W):
+        assert arch.get("interpolate_pos_encoding"), "ViT/DeiT/CLIP/SigLIP need image_size input"
         aa = arch.get("hf_antialias", False) if antialias is None else antialias
         fn = bicubic_aa_weights if aa else bicubic_weights
         grid = pos[X:].reshape(g0, g0, D)
         pos = np.concatenate([pos[:X], np.einsum("hi,ijd,wj->hwd", fn(g0, gh), grid, fn(g0, gw)).reshape(-1, D)])
     h = np.concatenate(pre + [emb]) + pos
-    R = arch["num_register_tokens"]
+    R = arch.get("num_register_tokens", 0)
     if R:
         h = np.concatenate([h[:1], t["embeddings.register_tokens"].reshape(R, D), h[1:]])
 
@@ -940,34 +1199,61 @@ def np_forward(t, arch, pixels, head=None, swap_gelu=False, eps=None, antialias=
             return np.maximum(v, 0.0)
         if name in ("silu", "swish"):
             return v / (1.0 + np.exp(-v))
+        if name == "quick_gelu" and not swap_gelu:
+            return v / (1.0 + np.exp(-1.702 * v))
+        if name == "quick_gelu":  # the mistake to re-create: erf GELU in place of x·sigmoid(1.702x)
+            return v * 0.5 * (1.0 + np.vectorize(erf)(v / math.sqrt(2.0)))
         tanh = name in ("gelu_new", "gelu_pytorch_tanh")
         if tanh != swap_gelu:
             return 0.5 * v * (1 + np.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3)))
         return v * 0.5 * (1.0 + np.vectorize(erf)(v / math.sqrt(2.0)))
 
     def lin(v, name):
-        return v @ t[name + ".weight"].T + t[name + ".bias"]
+        out = v @ t[name + ".weight"].T
+        return out + t[name + ".bias"] if name + ".bias" in t else out
 
     hd = D // Hh
-    for l in range(L):
-        p = f"layers.{l}."
-        qkv = lin(ln(h, p + "norm1"), p + "attn.qkv")
-        T = h.shape[0]
-        qh, kh, vh = (qkv[:, i * D:(i + 1) * D].reshape(T, Hh, hd).transpose(1, 0, 2) for i in range(3))
+
+    def attend(xq, xkv, name):
+        """Multi-head attention of the rows of xq over the rows of xkv with stacked [q; k; v] projections."""
+        w, b = t[name + ".qkv.weight"], t.get(name + ".qkv.bias")
+        proj = [xs @ w[i * D:(i + 1) * D].T + (b[i * D:(i + 1) * D] if b is not None else 0)
+                for i, xs in ((0, xq), (1, xkv), (2, xkv))]
+        qh, kh, vh = (m.reshape(m.shape[0], Hh, hd).transpose(1, 0, 2) for m in proj)
         s = qh @ kh.transpose(0, 2, 1) / math.sqrt(hd)
         s = np.exp(s - s.max(-1, keepdims=True))
         s /= s.sum(-1, keepdims=True)
-        a = lin((s @ vh).transpose(1, 0, 2).reshape(T, D), p + "attn.out")
-        h = h + (a * t[p + "ls1"] if arch["use_layer_scale"] else a)
-        f = lin(ln(h, p + "norm2"), p + "mlp.fc1")
-        if arch["use_swiglu_ffn"]:
+        return lin((s @ vh).transpose(1, 0, 2).reshape(xq.shape[0], D), name + ".out")
+
+    def mlp(v, p):
+        f = lin(v, p + "mlp.fc1")
+        if arch.get("use_swiglu_ffn"):
             I = arch["intermediate_size"]
             f = f[:, :I] / (1 + np.exp(-f[:, :I])) * f[:, I:]
         else:
             f = act(f, arch["hidden_act"])
-        f = lin(f, p + "mlp.fc2")
-        h = h + (f * t[p + "ls2"] if arch["use_layer_scale"] else f)
+        return lin(f, p + "mlp.fc2")
+
+    if family == "clip":
+        h = ln(h, "pre_norm")
+    for l in range(L):
+        p = f"layers.{l}."
+        xn = ln(h, p + "norm1")
+        a = attend(xn, xn, p + "attn")
+        h = h + (a * t[p + "ls1"] if arch.get("use_layer_scale") else a)
+        f = mlp(ln(h, p + "norm2"), p)
+        h = h + (f * t[p + "ls2"] if arch.get("use_layer_scale") else f)
+    if family == "clip":
+        # last_hidden_state is the encoder output; only the CLS row goes through post_layernorm
+        out = {"pooler_output": ln(h[0], "norm")}
+        if arch["projection_dim"]:
+            out["image_embeds"] = lin(out["pooler_output"], "projection")
+        return h, out
     h = ln(h, "norm")
+    if family == "siglip":
+        # SiglipMultiheadAttentionPoolingHead: the probe attends over all tokens, then residual + MLP(LN(x))
+        a = attend(t["pool.probe"].reshape(1, D), h, "pool.attn")
+        return h, {"pooler_output": (a + mlp(ln(a, "pool.norm"), "pool."))[0]}
     c = arch["classifier"]
     first_patch = X + R
     if c == "none":
@@ -1026,7 +1312,10 @@ def reference_check(root):
             def diff(**kw):
                 h, lg = np_forward(t, arch, px, head=head, **kw)
                 e = float(np.abs(h - gold_h).max())
-                if gold_l is not None:
+                if isinstance(lg, dict):  # vision towers: every pooled output has its golden
+                    for k, v in lg.items():
+                        e = max(e, float(np.abs(v - np.load(os.path.join(root, name, f"{k}{sfx}.npy"))).max()))
+                elif gold_l is not None:
                     e = max(e, float(np.abs(lg - gold_l).max()))
                 return e
 
@@ -1035,9 +1324,9 @@ def reference_check(root):
                 key = name + sfx
                 sens[key] = {"gelu_swapped": diff(swap_gelu=True), "eps_1e-5": diff(eps=1e-5),
                              "eps_swapped": diff(eps=1e-6 if arch["layer_norm_eps"] < 1e-9 else 1e-12)}
-                if arch["interpolate_pos_encoding"] and "pos_interpolation" in item:
+                if arch.get("interpolate_pos_encoding") and "pos_interpolation" in item:
                     sens[key]["antialias_flipped"] = diff(antialias=not arch["hf_antialias"])
-                if arch["num_register_tokens"]:
+                if arch.get("num_register_tokens"):
                     sens[key]["registers_excluded_from_mean"] = diff(registers_in_mean=False)
         res[name] = {"max_abs": worst, "dropped": dropped}
         assert worst < TOLERANCE / 5, f"numpy reference differs from HF golden on {name}: {worst}"

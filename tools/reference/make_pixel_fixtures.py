@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
-from transformers import BitImageProcessor, DeiTImageProcessor, ViTImageProcessor
+from transformers import (BitImageProcessor, CLIPImageProcessor, DeiTImageProcessor, SiglipImageProcessor,
+                          ViTImageProcessor)
 from transformers.image_utils import load_image
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +44,8 @@ PHOTOS_REL = "../shared/photos"
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 # The preprocessor_config.json of the reference checkpoints, normalised to docs/FORMAT.md §5, plus variants
 # that exercise the other PIL filters and the zero padding of center_crop.
@@ -61,6 +64,23 @@ PROCESSORS = {
                                          resample=3, do_center_crop=True, crop_size={"height": 224, "width": 224},
                                          do_rescale=True, rescale_factor=1 / 255, do_normalize=True,
                                          image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)),
+    # openai/clip-vit-base-patch32 (and -patch16, -large-patch14)
+    "clip": ("CLIPImageProcessor", dict(do_convert_rgb=True, do_resize=True, size={"shortest_edge": 224},
+                                        resample=3, do_center_crop=True, crop_size={"height": 224, "width": 224},
+                                        do_rescale=True, rescale_factor=1 / 255, do_normalize=True,
+                                        image_mean=CLIP_MEAN, image_std=CLIP_STD)),
+    # google/siglip-base-patch16-224
+    "siglip": ("SiglipImageProcessor", dict(do_resize=True, size={"height": 224, "width": 224}, resample=3,
+                                            do_rescale=True, rescale_factor=1 / 255, do_normalize=True,
+                                            image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])),
+    # the same two processors at small sizes, for the odd inputs (small goldens)
+    "clip_small": ("CLIPImageProcessor", dict(do_convert_rgb=True, do_resize=True, size={"shortest_edge": 40},
+                                              resample=3, do_center_crop=True, crop_size={"height": 36, "width": 36},
+                                              do_rescale=True, rescale_factor=1 / 255, do_normalize=True,
+                                              image_mean=CLIP_MEAN, image_std=CLIP_STD)),
+    "siglip_small": ("SiglipImageProcessor", dict(do_resize=True, size={"height": 48, "width": 48}, resample=3,
+                                                  do_rescale=True, rescale_factor=1 / 255, do_normalize=True,
+                                                  image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])),
     "nearest": ("ViTImageProcessor", dict(do_resize=True, size={"height": 72, "width": 96}, resample=0,
                                           do_rescale=True, rescale_factor=1 / 255, do_normalize=True,
                                           image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])),
@@ -92,7 +112,8 @@ PROCESSORS = {
                                       image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])),
 }
 CLASSES = {"ViTImageProcessor": ViTImageProcessor, "DeiTImageProcessor": DeiTImageProcessor,
-           "BitImageProcessor": BitImageProcessor}
+           "BitImageProcessor": BitImageProcessor, "CLIPImageProcessor": CLIPImageProcessor,
+           "SiglipImageProcessor": SiglipImageProcessor}
 
 
 def format_config(name):
@@ -405,6 +426,13 @@ def main():
         if g not in ("panorama_5000x300.jpg",):
             plan.append((g, "raw", True) if g not in ("tall_60x900.png",) else (g, "vit", True))
     plan += [("panorama_5000x300.jpg", "vit", True), ("panorama_5000x300.jpg", "deit", True)]
+    # CLIP and SigLIP at their checkpoints' configs (a photo, the panorama) and at small sizes on odd inputs
+    # (tall, tiny, RGBA, CMYK, EXIF-rotated, grayscale)
+    for p in ("dog_beagle.jpg", "panorama_5000x300.jpg"):
+        plan += [(p, "clip", True), (p, "siglip", True)]
+    for g in ("tall_60x900.png", "tiny_3x5.jpg", "small_100x80.jpg", "rgba.png", "cmyk_small.jpg", "exif_6.jpg",
+              "gray.jpg"):
+        plan += [(g, "clip_small", True), (g, "siglip_small", True)]
 
     cases = []
     for image, proc, exif in plan:

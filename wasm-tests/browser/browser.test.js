@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../../tools/build/serve.mjs';
-import { buildWeb } from '../../tools/build/build-web.mjs';
+import { buildWeb, importsOf } from '../../tools/build/build-web.mjs';
 import * as h from './harness.js';
 import { testModel, rechunk } from './model.js';
 
@@ -217,6 +217,9 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       assert.match((await h.readStatus(b.page)).status, /nothing downloaded/);
       assertSameAsNode(await h.readTiles(b.page), ['cat_chelsea.png']);
       const cached = (await h.readMarks(b.page))['first-result'];
+      // The worker is a user of the public API only: loading, caching and build choice are the API's.
+      assert.deepEqual(importsOf(fs.readFileSync(path.join(site, 'web/worker.js'), 'utf8')), ['../src/js/index.js']);
+      assert.ok(!fs.existsSync(path.join(site, 'web/chunks.js')));
       t.diagnostic(`page open → first result: cold ${cold.toFixed(0)} ms, cached ${cached.toFixed(0)} ms (model ${path.basename(model.dir)})`);
     });
   });

@@ -12,6 +12,8 @@ import {
 
 const CASES = cases();
 const report = []; // { build, case, input, lhs, logits, ... } printed at the end
+const summary = (r) => [['lhs', r.lhs], ['logits', r.logits], ['pooler_output', r.pooler], ['image_embeds', r.embeds]]
+  .filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v.toExponential(2)}`).join('  ');
 
 function check(t, build, name, inp, out) {
   const tol = caseInfo(name).tolerance;
@@ -24,7 +26,16 @@ function check(t, build, name, inp, out) {
   } else {
     assert.ok(!out.logits, `${name}: no golden logits but the model produced some`);
   }
-  t.diagnostic(`max abs diff: last_hidden_state ${row.lhs.toExponential(2)}${row.logits !== undefined ? `, logits ${row.logits.toExponential(2)}` : ''} (tol ${tol})`);
+  // The vision towers' pooled outputs, under HF's names: present exactly when HF has them.
+  for (const [key, field] of [['pooler', 'poolerOutput'], ['embeds', 'imageEmbeds']]) {
+    if (inp[field]) {
+      assert.ok(out[field], `${name}: the model returned no ${field}`);
+      row[key] = assertClose(out[field], inp[field].data, tol, `${build} ${name}${inp.suffix} ${field}`);
+    } else {
+      assert.ok(!out[field], `${name}: no golden ${field} but the model produced one`);
+    }
+  }
+  t.diagnostic(`max abs diff: ${summary(row)} (tol ${tol})`);
   report.push(row);
   return row;
 }
@@ -77,8 +88,11 @@ describe('parity through the native driver', () => {
         const out = tmpDir(`native-${name}`);
         execFileSync(NATIVE, ['forward', dir, inp.pixelsFile, out, '--threads', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
         const lhs = npy(path.join(out, 'last_hidden_state.npy'));
-        const logitsFile = path.join(out, 'logits.npy');
-        const res = { lastHiddenState: lhs.data, numTokens: lhs.shape[0], hiddenSize: lhs.shape[1], logits: fs.existsSync(logitsFile) ? npy(logitsFile).data : undefined };
+        const optional = (f) => (fs.existsSync(path.join(out, f)) ? npy(path.join(out, f)).data : undefined);
+        const res = {
+          lastHiddenState: lhs.data, numTokens: lhs.shape[0], hiddenSize: lhs.shape[1], logits: optional('logits.npy'),
+          poolerOutput: optional('pooler_output.npy'), imageEmbeds: optional('image_embeds.npy'),
+        };
         check(t, 'native', name, inp, res);
       }
     });
@@ -96,7 +110,10 @@ for (const build of BUILDS) {
         execFileSync(process.execPath, [CLI, 'forward', dir, '--pixels', inp.pixelsFile, '-o', outFile, '--build', build], { stdio: ['ignore', 'pipe', 'pipe'] });
         const o = JSON.parse(fs.readFileSync(outFile, 'utf8'));
         assert.equal(o.build, build);
-        check(t, `cli-${build}`, name, inp, { ...o, lastHiddenState: Float32Array.from(o.lastHiddenState), logits: o.logits && Float32Array.from(o.logits) });
+        const f32 = (a) => a && Float32Array.from(a);
+        check(t, `cli-${build}`, name, inp, {
+          ...o, lastHiddenState: f32(o.lastHiddenState), logits: f32(o.logits), poolerOutput: f32(o.poolerOutput), imageEmbeds: f32(o.imageEmbeds),
+        });
       });
     }
   });
@@ -104,7 +121,7 @@ for (const build of BUILDS) {
 
 after(() => {
   if (!report.length) return;
-  const lines = report.map((r) => `${r.build.padEnd(7)} ${r.case.padEnd(28)} lhs ${r.lhs.toExponential(2)}${r.logits !== undefined ? `  logits ${r.logits.toExponential(2)}` : ''}`);
+  const lines = report.map((r) => `${r.build.padEnd(7)} ${r.case.padEnd(28)} ${summary(r)}`);
   // One summary of the max abs diffs per build and case (also in each test's diagnostics).
   console.log(`# parity max abs diff\n# ${lines.join('\n# ')}`);
 });

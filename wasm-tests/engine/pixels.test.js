@@ -212,7 +212,9 @@ for (const build of ['st', 'mt']) {
   const api = path.join(ROOT, `dist/wasm/node/vitrine-${build}.js`);
   const skipAll = fs.existsSync(api) ? false : `dist/wasm/node/vitrine-${build}.js not built`;
   describe(`pixels (JS API ${build}, model.preprocess)`, { skip: skipAll }, () => {
-    const families = { ViTImageProcessor: 'vit', DeiTImageProcessor: 'deit', BitImageProcessor: 'dinov2' };
+    // The converter normalises a processor by its class, whatever the model: a tiny ViT carries the CLIP and
+    // SigLIP processor configs.
+    const families = { ViTImageProcessor: 'vit', DeiTImageProcessor: 'deit', BitImageProcessor: 'dinov2', CLIPImageProcessor: 'vit', SiglipImageProcessor: 'vit' };
     // One tiny converted model per processor config (the model's weights do not matter for preprocess).
     const byConfig = new Map();
     for (const c of SPEC.cases) {

@@ -78,10 +78,12 @@ export function caseInputs(name) {
     const px = npy(path.join(dir, `pixels${inp.suffix}.npy`));
     const [, , h, w] = px.shape.length === 4 ? px.shape : [1, ...px.shape];
     const lhsFile = path.join(dir, `last_hidden_state${inp.suffix}.npy`);
-    const logitsFile = path.join(dir, `logits${inp.suffix}.npy`);
+    const optional = (name) => (fs.existsSync(path.join(dir, `${name}${inp.suffix}.npy`)) ? npy(path.join(dir, `${name}${inp.suffix}.npy`)) : null);
     return {
       suffix: inp.suffix, height: h, width: w, pixels: px.data, pixelsFile: path.join(dir, `pixels${inp.suffix}.npy`),
-      lastHiddenState: npy(lhsFile), logits: fs.existsSync(logitsFile) ? npy(logitsFile) : null,
+      lastHiddenState: npy(lhsFile), logits: optional('logits'),
+      // HF pooled outputs of the vision towers (CLIP, SigLIP)
+      poolerOutput: optional('pooler_output'), imageEmbeds: optional('image_embeds'),
     };
   });
 }

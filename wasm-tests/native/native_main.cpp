@@ -97,6 +97,13 @@ int main(int argc, char** argv) {
                                  {engine.num_tokens(), engine.hidden_size()});
     if (st.ok() && engine.logits())
       st = vitrine::npy::write_f32(pos[3] + "/logits.npy", engine.logits(), {engine.num_labels()});
+    // HF's pooled outputs, under HF's names, when the model has them.
+    for (auto [pooling, file] : {std::pair{vitrine::Pooling::Pooler, "pooler_output"},
+                                 std::pair{vitrine::Pooling::Projection, "image_embeds"}}) {
+      std::vector<float> v;
+      if (st.ok() && engine.pooled(pooling, &v).ok())  // not an error: the model does not have that output
+        st = vitrine::npy::write_f32(pos[3] + "/" + file + ".npy", v.data(), {int64_t(v.size())});
+    }
     return st.ok() ? 0 : fail(st);
   }
   if ((cmd == "preprocess" && pos.size() == 4) || (cmd == "classify" && pos.size() == 3)) {

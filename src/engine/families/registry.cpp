@@ -7,11 +7,13 @@ namespace vitrine {
 const Family& vit_family();
 const Family& deit_family();
 const Family& dinov2_family();
+const Family& clip_family();
+const Family& siglip_family();
 
 namespace {
 
 const Family* const* all_families() {
-  static const Family* const list[] = {&vit_family(), &deit_family(), &dinov2_family(), nullptr};
+  static const Family* const list[] = {&vit_family(), &deit_family(), &dinov2_family(), &clip_family(), &siglip_family(), nullptr};
   return list;
 }
 

@@ -170,6 +170,7 @@ async function plan(loc, config, source, opts, closers, close) {
     const wantsHead = archNames.find((a) => /ForImageClassification/.test(a));
     if (wantsHead) throw convertError(`missing tensor "classifier.weight": config.json says ${wantsHead} but the checkpoint has no classifier`);
   }
+  family.checkpointFacts?.({ arch, shapeOf: (name) => targets.get(name)?.parts[0]?.shape, dropped, notes });
   if (arch.classifier === 'cls' || arch.classifier === 'cls+patchmean' || arch.classifier === 'cls+dist') {
     const w = targets.get('classifier.weight').parts[0];
     arch.num_labels = w.shape[0];
@@ -266,8 +267,8 @@ function hfNameFor(name, names, prefix) {
   if (name.startsWith('head.')) return `${name} in vitrine_head.safetensors`;
   const hf = names.toHf(name);
   if (hf === undefined) return name;
-  // A fused tensor (q, k, v) is shown as its three parts; classifiers carry no model prefix in HF checkpoints.
-  const full = (h) => (/^(classifier|cls_classifier|distillation_classifier)\./.test(h) ? h : prefix + h);
+  // A fused tensor (q, k, v) is shown as its three parts; classifiers and CLIP's projection carry no model prefix.
+  const full = (h) => (/^(classifier|cls_classifier|distillation_classifier|visual_projection)\./.test(h) ? h : prefix + h);
   if (!Array.isArray(hf)) return full(hf);
   const parts = hf.map((h) => h.split('.'));
   const at = parts[0].findIndex((p, i) => parts.some((q) => q[i] !== p));

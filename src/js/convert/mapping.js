@@ -31,8 +31,10 @@ const PROCESSOR_DEFAULTS = {
   ViTImageProcessor: { do_convert_rgb: false, do_resize: true, size: { height: 224, width: 224 }, resample: 2, do_center_crop: false, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: STANDARD, image_std: STANDARD, squareSize: true },
   DeiTImageProcessor: { do_convert_rgb: false, do_resize: true, size: { height: 256, width: 256 }, resample: 3, do_center_crop: true, crop_size: { height: 224, width: 224 }, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: IMAGENET_MEAN, image_std: IMAGENET_STD, squareSize: true },
   BitImageProcessor: { do_convert_rgb: true, do_resize: true, size: { shortest_edge: 224 }, resample: 3, do_center_crop: true, crop_size: { height: 224, width: 224 }, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: CLIP_MEAN, image_std: CLIP_STD, squareSize: false },
+  CLIPImageProcessor: { do_convert_rgb: true, do_resize: true, size: { shortest_edge: 224 }, resample: 3, do_center_crop: true, crop_size: { height: 224, width: 224 }, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: CLIP_MEAN, image_std: CLIP_STD, squareSize: false },
+  SiglipImageProcessor: { do_convert_rgb: false, do_resize: true, size: { height: 224, width: 224 }, resample: 3, do_center_crop: false, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: STANDARD, image_std: STANDARD, squareSize: true },
 };
-const ALIASES = { ViTFeatureExtractor: 'ViTImageProcessor', DeiTFeatureExtractor: 'DeiTImageProcessor', BitFeatureExtractor: 'BitImageProcessor', ViTImageProcessorFast: 'ViTImageProcessor', DeiTImageProcessorFast: 'DeiTImageProcessor', BitImageProcessorFast: 'BitImageProcessor' };
+const ALIASES = { ViTFeatureExtractor: 'ViTImageProcessor', DeiTFeatureExtractor: 'DeiTImageProcessor', BitFeatureExtractor: 'BitImageProcessor', CLIPFeatureExtractor: 'CLIPImageProcessor', ViTImageProcessorFast: 'ViTImageProcessor', DeiTImageProcessorFast: 'DeiTImageProcessor', BitImageProcessorFast: 'BitImageProcessor', CLIPImageProcessorFast: 'CLIPImageProcessor' };
 
 function sizeDict(v, key, square) {
   if (typeof v === 'number' && Number.isInteger(v) && v > 0) return square ? { height: v, width: v } : { shortest_edge: v };

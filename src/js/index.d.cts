@@ -1,0 +1,7 @@
+// Types of the CommonJS entry (src/js/index.cjs); the API itself is described in index.d.ts.
+import type { LoadOptions, Model } from './index.js' with { 'resolution-mode': 'import' };
+
+/** Same as the ES module's load(). */
+export declare function load(source?: string | URL, options?: LoadOptions): Promise<Model>;
+/** The whole ES module API: `const { VitrineError } = await require('vitrine').esm()`. */
+export declare function esm(): Promise<typeof import('./index.js', { with: { 'resolution-mode': 'import' } })>;
