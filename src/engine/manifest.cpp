@@ -202,8 +202,10 @@ Status parse_preprocess(const json& j, image::PreprocessConfig* p, std::string* 
     if (!v->is_array() || v->size() != 3) return Status::Err(Code::Manifest, std::string("manifest: preprocess.") + key + " must be 3 numbers");
     float* dst = std::string(key) == "image_mean" ? p->image_mean : p->image_std;
     for (int c = 0; c < 3; ++c) {
-      if (!(*v)[c].is_number()) return Status::Err(Code::Manifest, std::string("manifest: preprocess.") + key + " must be 3 numbers");
-      dst[c] = (*v)[c].get<float>();
+      const json& x = (*v)[c];
+      if (!x.is_number() || !std::isfinite(x.get<double>()) || std::fabs(x.get<double>()) > 1e30)
+        return Status::Err(Code::Manifest, std::string("manifest: preprocess.") + key + " must be 3 finite numbers");
+      dst[c] = x.get<float>();
     }
   }
   for (int c = 0; c < 3; ++c)
@@ -211,15 +213,42 @@ Status parse_preprocess(const json& j, image::PreprocessConfig* p, std::string* 
   return Status::Ok();
 }
 
+// nlohmann parses iteratively but copies and serialises values recursively, so a manifest nested thousands of
+// levels deep (say in "metadata") would overflow the stack (1 MB in the WASM build). Manifests nest 4 levels.
+constexpr int kMaxJsonDepth = 64;
+
+bool nested_too_deep(const std::string& text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Status parse_architecture(const std::string& text, Architecture* a) {
+  if (nested_too_deep(text))
+    return manifest_error("architecture nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return manifest_error("architecture is not valid JSON");
   return parse_architecture(j, a);
 }
 
 Status parse_manifest(const std::string& text, Manifest* m) {
+  if (nested_too_deep(text))
+    return manifest_error("manifest.json nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::Err(Code::Manifest, "manifest: manifest.json is not valid JSON");
   if (!j.is_object()) return Status::Err(Code::Manifest, "manifest: manifest.json must hold a JSON object");

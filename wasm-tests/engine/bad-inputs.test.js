@@ -139,6 +139,11 @@ for (const build of BUILDS) {
       await loadFails(path.join(tmpDir('none'), 'nothing-here'), 'E_MANIFEST', /no such model folder or manifest/);
       await stillWorks();
     });
+    test('manifest nested 30000 levels deep (in metadata) → E_MANIFEST, not a stack overflow', async () => {
+      const deep = (d, m) => JSON.stringify({ ...m, metadata: {} }).replace('"metadata":{}', `"metadata":${'['.repeat(30000)}${']'.repeat(30000)}`);
+      await loadFails(await brokenCopy('vit', deep), 'E_MANIFEST', /nests arrays\/objects deeper than 64 levels/);
+      await stillWorks();
+    });
     test('chunk hash edited in the manifest → E_CHUNK_HASH', async () => {
       const dir = await brokenCopy('vit', (d, m) => { m.chunks[0].sha256 = '0'.repeat(64); return m; });
       await loadFails(dir, 'E_CHUNK_HASH', /chunk 0 \(chunk-00000\.bin\): SHA-256 mismatch/);

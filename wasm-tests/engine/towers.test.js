@@ -105,9 +105,11 @@ describe('vitrine embed on the towers', () => {
       assertClose(Float32Array.from(rows[0].embedding), golden(name, file), caseInfo(name).tolerance, `${name} ${file}`);
     }
   });
-  test('--pooling the model lacks: exit status 2 and the poolings it has', async () => {
-    const r = spawnSync(process.execPath, [CLI, 'embed', await convertedCase('siglip'), path.join(FIXTURES, 'siglip/image.png'), '-o', path.join(tmpDir('cli-bad'), 'e.npy'), '--pooling', 'projection', '--build', 'st'], { encoding: 'utf8' });
-    assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /--pooling must be one of pooler, mean for this siglip model, got projection/);
+  test('--pooling the model lacks: E_INPUT naming the poolings it has, before any output', async () => {
+    const out = path.join(tmpDir('cli-bad'), 'e.npy');
+    const r = spawnSync(process.execPath, [CLI, 'embed', await convertedCase('siglip'), path.join(FIXTURES, 'siglip/image.png'), '-o', out, '--pooling', 'projection', '--build', 'st'], { encoding: 'utf8' });
+    assert.ok(!fs.existsSync(out), 'no .npy written for a refused run');
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /pooling must be one of pooler, mean for this siglip model, got "projection" \[E_INPUT\]/);
   });
 });
