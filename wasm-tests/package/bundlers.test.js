@@ -1,6 +1,7 @@
 // The packed package in a browser app, with no vitrine-specific configuration: a Vite 6 app built and served
 // (mt with COOP/COEP, st without), the same app on Vite's dev server (pre-bundled dependency), a plain
-// <script type="module"> from a static folder; and an esbuild bundle with the one documented option, wasmBaseUrl.
+// <script type="module"> from a static folder; a webpack 5 build with no configuration file at all (webpack-cli's
+// defaults: src/index.js → dist/main.js); and an esbuild bundle with the one documented option, wasmBaseUrl.
 // Each classifies a photo in headless Chromium and must give the predictions of Node's API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -139,4 +140,28 @@ test('esbuild bundle with the files copied beside it and wasmBaseUrl: mt and st'
     const s = await serve([out, path.join(app, 'public')], isolated);
     try { await classifyIn(s.url, b); } finally { await s.close(); }
   }
+});
+
+test('webpack 5 with no configuration (webpack-cli defaults): the files are emitted as assets and found, mt and st', () => {
+  const wp = path.join(app, 'wp');
+  fs.mkdirSync(path.join(wp, 'src'), { recursive: true });
+  fs.writeFileSync(path.join(wp, 'src/index.js'), appJs('vitrine'));
+  // The app's own node_modules (the installed tarball), seen from its sub-folder as from a project root.
+  fs.symlinkSync(path.join(app, 'node_modules'), path.join(wp, 'node_modules'));
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/webpack-cli/bin/cli.js'), '--mode', 'production'],
+    { cwd: wp, encoding: 'utf8', timeout: 300_000 });
+  assert.ifError(r.error);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const assets = fs.readdirSync(path.join(wp, 'dist'));
+  for (const ext of ['.mjs', '.wasm', '.js']) assert.ok(assets.filter((a) => a.endsWith(ext)).length >= 2, `${ext} assets: ${assets}`);
+  // Nothing about vitrine's files; webpack's generic size hints (the .wasm files are > 244 KiB) are not about them.
+  const warnings = (r.stdout + r.stderr).split(/\n(?=WARNING)/).filter((w) => /^WARNING/m.test(w) && !/size limit|performance/i.test(w));
+  assert.deepEqual(warnings, []);
+  fs.writeFileSync(path.join(wp, 'dist/index.html'), '<!doctype html><meta charset="utf-8"><pre id="out">wait</pre><script src="main.js"></script>\n');
+  return (async () => {
+    for (const [isolated, b] of [[true, 'mt'], [false, 'st']]) {
+      const s = await serve([path.join(wp, 'dist'), path.join(app, 'public')], isolated);
+      try { await classifyIn(s.url, b); } finally { await s.close(); }
+    }
+  })();
 });
