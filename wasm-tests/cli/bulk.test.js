@@ -39,16 +39,29 @@ before(() => {
   assert.deepEqual(new Set(lines(reference).map((l) => JSON.parse(l).file)), new Set(all));
 });
 
-test('--jobs 3 (worker threads) writes the lines of one engine, in the same order', () => {
+test('--jobs 3 (worker threads) writes the lines of one engine, in the same order; embed names the pooling it used', () => {
   const out = path.join(tmpDir('bulk-jobs'), 'w.jsonl');
   const r = run(['classify', 'default', photos, '-o', out, '--jobs', '3', '-q']);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(lines(out), lines(reference));
-  // embed: .npy rows in input order match .jsonl from one engine
+  // embed: workers write the lines of one engine; the summary names the pooling the engines resolved (no
+  // --pooling: the default model's default, cls), from the main thread's engine and from the workers alike.
   const dir = tmpDir('bulk-embed');
-  assert.equal(run(['embed', 'default', photos, '-o', path.join(dir, 'a.jsonl'), '--jobs', '1', '-q']).status, 0);
-  assert.equal(run(['embed', 'default', photos, '-o', path.join(dir, 'b.jsonl'), '--jobs', '2', '-q']).status, 0);
+  for (const [out, jobs] of [['a.jsonl', '1'], ['b.jsonl', '2']]) {
+    const e = run(['embed', 'default', photos, '-o', path.join(dir, out), '--jobs', jobs]);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stderr, new RegExp(`^${all.length} embeddings \\(cls\\) → .*${out}$`, 'm'));
+  }
   assert.deepEqual(lines(path.join(dir, 'b.jsonl')), lines(path.join(dir, 'a.jsonl')));
+  const c = run(['embed', 'default', path.join(photos, 'set-0'), '-o', path.join(dir, 'c.jsonl'), '--pooling', 'cls+mean', '--jobs', '2']);
+  assert.equal(c.status, 0, c.stderr);
+  assert.match(c.stderr, new RegExp(`^${SMALL.length} embeddings \\(cls\\+mean\\) → `, 'm'));
+  const dim = JSON.parse(lines(path.join(dir, 'a.jsonl'))[0]).embedding.length;
+  assert.equal(JSON.parse(lines(path.join(dir, 'c.jsonl'))[0]).embedding.length, 2 * dim);
+  // Nothing left to embed (--resume of a finished output): no engine is loaded, so no pooling is named.
+  const d = run(['embed', 'default', photos, '-o', path.join(dir, 'a.jsonl'), '--resume']);
+  assert.equal(d.status, 0, d.stderr);
+  assert.match(d.stderr, /^0 embeddings → /m);
 });
 
 test('--shard i/4 run as 4 processes by GNU parallel: disjoint shards whose concatenation sorts to a full run', () => {
