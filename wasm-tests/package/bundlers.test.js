@@ -144,7 +144,7 @@ test('esbuild bundle with the files copied beside it and wasmBaseUrl: mt and st'
   }
 });
 
-test('webpack 5 with no configuration (webpack-cli defaults): the files are emitted as assets and found, mt and st', () => {
+test('webpack 5 with no configuration (webpack-cli defaults): the files are emitted as assets and found, mt and st', async () => {
   const wp = path.join(app, 'wp');
   fs.mkdirSync(path.join(wp, 'src'), { recursive: true });
   fs.writeFileSync(path.join(wp, 'src/index.js'), appJs('vitrine'));
@@ -160,12 +160,10 @@ test('webpack 5 with no configuration (webpack-cli defaults): the files are emit
   const warnings = (r.stdout + r.stderr).split(/\n(?=WARNING)/).filter((w) => /^WARNING/m.test(w) && !/size limit|performance/i.test(w));
   assert.deepEqual(warnings, []);
   fs.writeFileSync(path.join(wp, 'dist/index.html'), '<!doctype html><meta charset="utf-8"><pre id="out">wait</pre><script src="main.js"></script>\n');
-  return (async () => {
-    for (const [isolated, b] of [[true, 'mt'], [false, 'st']]) {
-      const s = await serve([path.join(wp, 'dist'), path.join(app, 'public')], isolated);
-      try { await classifyIn(s.url, b); } finally { await s.close(); }
-    }
-  })();
+  for (const [isolated, b] of [[true, 'mt'], [false, 'st']]) {
+    const s = await serve([path.join(wp, 'dist'), path.join(app, 'public')], isolated);
+    try { await classifyIn(s.url, b); } finally { await s.close(); }
+  }
 });
 
 test('Parcel 2 build with the files copied beside it and wasmBaseUrl: mt and st', async () => {
