@@ -339,6 +339,10 @@ async function cmdTrainHead(args) {
   const { EmbeddingCache, sha256 } = await import('./head/cache.js');
   const { readManifest } = await import('./inspect.js');
   const manifestFile = readManifest(base).path;
+  // Checked before anything is written (the default cache lives in the output folder).
+  if (path.resolve(values.output) === path.resolve(path.dirname(manifestFile))) {
+    throw new UsageError(`the output folder must not be the base model's folder (${path.dirname(manifestFile)})`);
+  }
   const baseManifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
   const cache = new EmbeddingCache(cacheDir, fs.readFileSync(manifestFile));
   const shaOf = new Map([...labelOf.keys()].map((f) => [f, sha256(fs.readFileSync(f))]));

@@ -130,6 +130,7 @@ describe('vitrine train-head', () => {
     r = cli('train-head', 'default', data, '-o', BASE);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /must not be the base model's folder/);
+    assert.ok(!fs.existsSync(path.join(BASE, 'embeddings-cache')), 'nothing is written into the base model');
     r = cli('train-head', 'default', data, '-o', path.join(one, 'x'), '--val', '2');
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--val must be a number from 0 to 0.9/);
