@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "alloc.h"
 #include "image/image.h"
 #include "kernels/kernels.h"
 #include "manifest.h"
@@ -150,7 +151,13 @@ std::string Engine::info_json() const {
 
 uint8_t* Engine::input_buffer(size_t nbytes) {
   // Round up to whole floats so the buffer can hold pixels too.
-  input_.resize((nbytes + 3) / 4 * 4 + 4);
+  if (nbytes > SIZE_MAX / 2) return nullptr;
+  const size_t n = (nbytes + 3) / 4 * 4 + 4;
+  if (n > input_.capacity()) {
+    std::vector<uint8_t>().swap(input_);
+    if (!can_allocate(n)) return nullptr;  // alloc.h
+  }
+  input_.resize(n);
   return input_.data();
 }
 

@@ -7,10 +7,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
+#include <utility>
 
+#include "alloc.h"
 #include "families/family.h"
 #include "posembed.h"
 #include "threadpool.h"
@@ -90,29 +94,47 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
 
 namespace {
 
-// Sizes every buffer for a grid_h × grid_w patch grid and builds that grid's position table.
-void prepare(const Model& model, int grid_h, int grid_w, int threads, RunState* s) {
-  if (s->grid_h == grid_h && s->grid_w == grid_w) return;
+// Sizes every buffer for a grid_h × grid_w patch grid and builds that grid's position table. Code::Memory when the
+// activations do not fit (alloc.h). The old buffers are released first and the total is probed at once; after a
+// failure the state is empty and the next forward (e.g. at the model's own size) prepares again.
+Status prepare(const Model& model, int grid_h, int grid_w, int threads, RunState* s) {
+  if (s->grid_h == grid_h && s->grid_w == grid_w) return Status::Ok();
   const Architecture& a = model.arch;
   const int D = a.hidden, N = grid_h * grid_w, T = a.prefix_tokens() + N;
   const int F = a.ffn_rows();
+  const int X = a.position_prefix(), G = a.grid();
+  const std::pair<std::vector<float>*, uint64_t> buffers[] = {
+      {&s->x, uint64_t(T) * D},        {&s->xn, uint64_t(T) * D},
+      {&s->qkv, uint64_t(T) * 3 * D},  {&s->attn, uint64_t(T) * D},
+      {&s->proj, uint64_t(T) * D},     {&s->hidden, uint64_t(T) * F},
+      {&s->gated, a.swiglu ? uint64_t(T) * a.intermediate : 0},
+      {&s->patches, uint64_t(N) * a.channels * a.patch * a.patch},
+      {&s->scratch, attention_scratch_floats(T, a.heads, D / a.heads, threads)},
+      {&s->logits, uint64_t(a.num_labels)},
+      {&s->pos, uint64_t(X + N) * D},
+  };
+  uint64_t total = 0;
+  for (const auto& b : buffers) {
+    std::vector<float>().swap(*b.first);
+    total += b.second * sizeof(float);
+  }
+  s->grid_h = s->grid_w = s->tokens = 0;
+  // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width);
+  // the widest is the MLP's second Linear. The probe leaves room for it, plus slack for the allocator's
+  // per-block headers and alignment, so a forward that passes this check does not fail in the middle.
+  const uint64_t widest = std::max({uint64_t(D), uint64_t(F), uint64_t(a.intermediate), uint64_t(a.channels) * a.patch * a.patch});
+  const uint64_t packed_input = (uint64_t(T) + 3) / 4 * 4 * widest * sizeof(float);
+  const uint64_t probe_bytes = total + packed_input + 64 * 1024;
+  if (!can_allocate(probe_bytes))
+    return Status::Err(Code::Memory, "out of memory: a " + std::to_string(grid_h * a.patch) + "x" +
+                                         std::to_string(grid_w * a.patch) + " input needs " + std::to_string(total + packed_input) +
+                                         " bytes of activations (" + std::to_string(T) + " tokens)");
+  for (const auto& b : buffers) b.first->assign(static_cast<size_t>(b.second), 0.f);
   s->grid_h = grid_h;
   s->grid_w = grid_w;
   s->tokens = T;
-  s->x.assign(size_t(T) * D, 0.f);
-  s->xn.assign(size_t(T) * D, 0.f);
-  s->qkv.assign(size_t(T) * 3 * D, 0.f);
-  s->attn.assign(size_t(T) * D, 0.f);
-  s->proj.assign(size_t(T) * D, 0.f);
-  s->hidden.assign(size_t(T) * F, 0.f);
-  s->gated.assign(a.swiglu ? size_t(T) * a.intermediate : 0, 0.f);
-  s->patches.assign(size_t(N) * a.channels * a.patch * a.patch, 0.f);
-  s->scratch.assign(attention_scratch_floats(T, a.heads, D / a.heads, threads), 0.f);
-  s->logits.assign(a.num_labels, 0.f);
   // Position rows: the prefix rows (CLS, DIST, where present) as stored, then the patch grid — resized when it differs from the
   // training grid (DINOv2 only; parse-time checks keep ViT/DeiT at their own size).
-  const int X = a.position_prefix(), G = a.grid();
-  s->pos.assign(size_t(X + N) * D, 0.f);
   std::copy(model.pos_embed, model.pos_embed + size_t(X) * D, s->pos.begin());
   const float* grid = model.pos_embed + size_t(X) * D;
   // HF skips interpolation only when the token count matches and the input is square.
@@ -120,6 +142,7 @@ void prepare(const Model& model, int grid_h, int grid_w, int threads, RunState* 
     std::copy(grid, grid + size_t(N) * D, s->pos.begin() + size_t(X) * D);
   else
     resize_positions_bicubic(grid, G, G, D, s->pos.data() + size_t(X) * D, grid_h, grid_w, a.interpolate_antialias);
+  return Status::Ok();
 }
 
 // pixels CHW [C, H, W] → patches [N, C·P·P], each row in (c, y, x) order like the conv weight.
@@ -170,7 +193,8 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
                        std::to_string(a.image_size) + " input, got " + std::to_string(height) + "x" +
                        std::to_string(width));
   if (int64_t(height / P) * (width / P) > 16384) return Status::Err(Code::Input, "input has too many patches");
-  prepare(model, height / P, width / P, pool ? pool->size() : 1, s);
+  Status prepared = prepare(model, height / P, width / P, pool ? pool->size() : 1, s);
+  if (!prepared.ok()) return prepared;
   const int N = s->grid_h * s->grid_w, T = s->tokens, X = a.position_prefix(), R = a.registers;
   const int F = a.ffn_rows();
 
