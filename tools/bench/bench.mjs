@@ -4,7 +4,7 @@
 //
 //   node tools/bench/bench.mjs [--models vit-s16,dinov2-s14,vit-b16] [--threads 1,2] [--runs 7] [--warmup 2]
 //                        [--rows vitrine-f32,vitrine-f16,vitrine-int8,ort-f32,ort-int8,torch] [--dtypes f32,f16,int8]
-//                        [--no-ort] [--no-torch] [--no-mem] [--python PATH] [--jsonl FILE] [--json] [--root DIR]
+//                        [--no-ort] [--no-torch] [--no-mem] [--mem-threads N] [--python PATH] [--jsonl FILE] [--json] [--root DIR]
 //   node tools/bench/bench.mjs --from-jsonl FILE       (the table and targets again, from a --jsonl log)
 //   node tools/bench/bench.mjs --gemm [--runs 9] [--json]
 //
@@ -23,7 +23,7 @@
 // after `warmup` untimed ones; speed-up over onnxruntime-web f32; process CPU ms per forward (all threads; immune
 // to waiting for a core); G(FL)OP/s per thread (2·MACs of every matmul incl. attention, from the architecture;
 // GOP/s for int8, the same count); and, from a separate fresh process per row ("mem" child, --no-mem skips it, at
-// the largest --threads): cold load ms (module start included), peak RSS of that process after load + one forward
+// the smallest --threads or --mem-threads N: the mt build's pthread workers add ~15 MB): cold load ms (module start included), peak RSS of that process after load + one forward
 // (Node's own ~45 MB included), download bytes (vitrine: manifest + chunks; ONNX file; model.safetensors);
 // cosine and max |Δ| of the logits against vitrine f32 and against torch's logits.npy.
 // Load average (1 min) is recorded at the start and end of every child. --jsonl FILE appends every finished row
@@ -81,6 +81,7 @@ function parseArgs(argv) {
     else if (a === '--no-ort') o.ort = false;
     else if (a === '--no-torch') o.torch = false;
     else if (a === '--no-mem') o.mem = false;
+    else if (a === '--mem-threads') o.memThreads = Number(val());
     else if (a === '--python') o.python = path.resolve(val());
     else if (a === '--jsonl') o.jsonl = path.resolve(val());
     else if (a === '--from-jsonl') o.fromJsonl = path.resolve(val());
@@ -224,13 +225,17 @@ async function memChild(opts) {
   const [name, threadsText, row] = opts.memChild.split(':');
   const threads = Number(threadsText);
   const { dir, pixels } = await readInputs(opts, name);
+  if (ROWS[row].kind === 'vitrine') await import(pathToFileURL(path.join(opts.root, 'src/js/index.js')).href);
+  if (ROWS[row].kind === 'ort') await import('onnxruntime-web');
+  // Node + the runtime's JS, before any model: the part no model format changes (the torch row's is its own process)
+  const baselineRssMB = ROWS[row].kind === 'torch' ? undefined : rssMB();
   const t0 = performance.now();
   const r = await makeRunner(opts, row, dir, threads, pixels);
   const loadMs = r.info.loadMs ?? performance.now() - t0;
   await r.run();
   const peakRssMB = r.rss ? await r.rss() : rssMB();
   await r.close();
-  process.stdout.write(`@@RESULT ${JSON.stringify({ model: name, row, threads, loadMs, peakRssMB })}\n`);
+  process.stdout.write(`@@RESULT ${JSON.stringify({ model: name, row, threads, loadMs, peakRssMB, baselineRssMB })}\n`);
   process.exit(0); // ORT's and vitrine's worker threads would otherwise keep the process alive
 }
 
@@ -284,7 +289,9 @@ function ensureModel(opts, name) {
   const need = ['hf', 'pixels.npy', 'logits.npy', ...opts.rows.filter((r) => ROWS[r].kind === 'ort').map((r) => ROWS[r].what)];
   for (const f of need) {
     if (!fs.existsSync(path.join(dir, f))) {
-      throw new Error(`${path.join(dir, f)} is missing: run tools/bench/make_bench_models.py${name === 'dinov2-b14' ? ' --only dinov2-b14' : ''} first (see tools/bench/README.md)`);
+      const how = f === 'model.int8.onnx' && fs.existsSync(path.join(dir, 'model.onnx')) ? ` --only ${name} --int8-onnx-only`
+        : name === 'dinov2-b14' ? ' --only dinov2-b14 --no-verify-onnx' : '';
+      throw new Error(`${path.join(dir, f)} is missing: run tools/bench/make_bench_models.py${how} first (see tools/bench/README.md)`);
     }
   }
   const convert = (from, to, dtype) => {
@@ -326,11 +333,13 @@ function flatten(results, mems) {
   for (const r of results) {
     const ortF32 = r.rows.find((q) => q.row === 'ort-f32');
     for (const q of r.rows) {
-      const mem = mems.find((m) => m.model === r.model && m.row === q.row);
+      const mem = mems.find((m) => m.model === r.model && m.row === q.row && m.threads === r.threads) ??
+        mems.find((m) => m.model === r.model && m.row === q.row);
       const one = results.find((o) => o.model === r.model && o.threads === 1)?.rows.find((o) => o.row === q.row);
       out.push({ ...q, model: r.model, label: r.label, threads: r.threads, load1: [r.load1Start, r.load1End],
                  vsOrtF32: ortF32 ? ortF32.ms / q.ms : undefined, cpuVsOrtF32: ortF32 ? ortF32.cpuMs / q.cpuMs : undefined, scaling: r.threads > 1 && one ? one.ms / q.ms : undefined,
-                 loadMs: mem?.loadMs, peakRssMB: mem?.peakRssMB, memThreads: mem?.threads });
+                 loadMs: mem?.loadMs, peakRssMB: mem?.peakRssMB, memThreads: mem?.threads,
+                 baselineRssMB: q.kind === 'torch' ? undefined : mem?.baselineRssMB });
     }
   }
   return out;
@@ -338,11 +347,11 @@ function flatten(results, mems) {
 
 function table(lines) {
   const head = ['model', 'thr', 'runtime', 'ms', '× ORT f32', 'CPU ms', 'CPU × ORT f32', 'G(FL)OP/s/thr', '2T speed-up', 'load ms',
-    'peak RSS MB', 'download MB', 'cos vs vitrine f32', 'max |Δ| vs vitrine f32', 'max |Δ| vs torch', 'load avg'];
+    'peak RSS MB (before load)', 'download MB', 'cos vs vitrine f32', 'max |Δ| vs vitrine f32', 'max |Δ| vs torch', 'load avg'];
   const rows = lines.map((q) => [q.label, String(q.threads), ROWS[q.row].label,
     f(q.ms, q.ms < 1000 ? 1 : 0), q.vsOrtF32 ? `${f(q.vsOrtF32, 2)}×` : '-', f(q.cpuMs),
     q.cpuVsOrtF32 ? `${f(q.cpuVsOrtF32, 2)}×` : '-', f(q.gopsPerThread, 1),
-    q.scaling ? `${f(q.scaling, 2)}×` : '', f(q.loadMs), f(q.peakRssMB), f(q.downloadBytes / 1e6, 1),
+    q.scaling ? `${f(q.scaling, 2)}×` : '', f(q.loadMs), `${f(q.peakRssMB)}${q.baselineRssMB ? ` (${f(q.baselineRssMB)})` : ''}`, f(q.downloadBytes / 1e6, 1),
     cosText(q.cosVsF32), e(q.diffVsF32), e(q.diffVsTorch), q.load1.map((x) => f(x, 1)).join('–')]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
@@ -374,7 +383,8 @@ function targets(lines) {
       if (v16) out.push(`${mark(v16.downloadBytes / v32.downloadBytes <= 0.52)} ${MODELS[model]}: f16 download ${f(v16.downloadBytes / v32.downloadBytes, 3)}× f32 (≤ 0.52×)`);
       if (v8?.peakRssMB) {
         const limit = 0.35 * v32.downloadBytes / 2 ** 20 + 64;
-        out.push(`${mark(v8.peakRssMB <= limit)} ${MODELS[model]}: int8 peak RSS ${f(v8.peakRssMB)} MB (≤ 0.35 × f32 weights + 64 MB = ${f(limit)} MB; f32 ${f(v32.peakRssMB)} MB)`);
+        const above = v8.baselineRssMB ? `; ${f(v8.peakRssMB - v8.baselineRssMB)} MB above the ${f(v8.baselineRssMB)} MB of Node + vitrine's JS before the load` : '';
+        out.push(`${mark(v8.peakRssMB <= limit)} ${MODELS[model]}: int8 peak RSS ${f(v8.peakRssMB)} MB (≤ 0.35 × f32 weights + 64 MB = ${f(limit)} MB; f32 ${f(v32.peakRssMB)} MB${above})`);
       }
     }
   }
@@ -430,7 +440,7 @@ async function main() {
     opts.rows = opts.rows.filter((r) => r !== 'torch');
   }
   const results = [], mems = [];
-  const memThreads = Math.max(...opts.threads);
+  const memThreads = opts.memThreads ?? Math.min(...opts.threads);
   for (const name of opts.models) {
     ensureModel(opts, name);
     if (opts.mem) {
