@@ -91,7 +91,7 @@ function parseArgs(argv) {
     else if (a === '--mem-child') o.memChild = val();
     else if (a === '--gemm') o.gemm = true;
     else if (a === '-h' || a === '--help') {
-      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 33).join('\n'));
+      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 34).join('\n'));
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
