@@ -202,6 +202,8 @@ export interface Model {
   classify(image: ImageInput, options?: { topK?: number; exif?: boolean }): Promise<Prediction[]>;
   /** Pooled embedding (see Pooling; default info.poolings[0]). E_INPUT for a pooling the model does not offer. */
   embed(image: ImageInput, options?: { pooling?: Pooling; exif?: boolean }): Promise<Float32Array>;
+  /** The pooling embed() uses for `pooling` (none: info.poolings[0]). Throws E_INPUT for one the model does not offer. */
+  resolvePooling(pooling?: Pooling): Pooling;
   /** Free the weights and buffers; pending calls finish first. */
   dispose(): Promise<void>;
 }
