@@ -37,7 +37,8 @@ Status Engine::begin_load(const std::string& manifest_json) {
   auto state = std::make_unique<ModelState>();
   Status st = parse_manifest(manifest_json, &state->manifest);
   if (!st.ok()) return st;
-  const uint64_t bytes = (state->manifest.stream_size + 63) / 64 * 64;
+  // Room for f16 tensors to be expanded to f32 in place (bind_model): the stream is the only weight buffer.
+  const uint64_t bytes = (bound_stream_bytes(state->manifest) + 63) / 64 * 64;
   if (bytes > SIZE_MAX / 2) return Status::Err(Code::Memory, "weights of " + std::to_string(bytes) + " bytes do not fit in memory");
   state->stream = static_cast<uint8_t*>(std::aligned_alloc(64, static_cast<size_t>(bytes)));
   if (!state->stream)
@@ -145,7 +146,7 @@ std::string Engine::info_json() const {
   // Append the runtime facts to the manifest facts (info_json is a JSON object: replace its closing brace).
   info.pop_back();
   info += ",\"threads\":" + std::to_string(threads()) +
-          ",\"weight_bytes\":" + std::to_string(active_->manifest.stream_size + active_->model.extra_weight_bytes) + "}";
+          ",\"weight_bytes\":" + std::to_string(bound_stream_bytes(active_->manifest) + active_->model.extra_weight_bytes) + "}";
   return info;
 }
 

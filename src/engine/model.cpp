@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <string>
 #include <utility>
 
@@ -45,10 +44,61 @@ float half_to_float(uint16_t h) {
 
 }  // namespace
 
+namespace {
+
+// Where each tensor (manifest order) lives once f16 tensors are expanded to f32 in the stream itself: in
+// offset order, each at the first 64-byte boundary past the previous one's expanded end, never before its
+// own stream offset. Returns the bytes that layout needs (stream_size when no tensor is f16: then every
+// tensor stays where it is).
+uint64_t expanded_layout(const Manifest& m, std::vector<uint64_t>* offsets) {
+  std::vector<size_t> order(m.tensors.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return m.tensors[a].offset < m.tensors[b].offset; });
+  offsets->assign(m.tensors.size(), 0);
+  uint64_t end = 0;
+  for (size_t i : order) {
+    const TensorInfo& t = m.tensors[i];
+    const uint64_t at = std::max((end + 63) / 64 * 64, t.offset);
+    (*offsets)[i] = at;
+    end = at + (t.dtype == DType::F16 ? 2 * t.bytes : t.bytes);
+  }
+  return std::max(end, m.stream_size);
+}
+
+}  // namespace
+
+uint64_t bound_stream_bytes(const Manifest& m) {
+  std::vector<uint64_t> offsets;
+  return expanded_layout(m, &offsets);
+}
+
 Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
   model->arch = m.arch;
-  model->expanded.clear();
   model->extra_weight_bytes = 0;
+  // f16 tensors become f32 in place: the stream was allocated with bound_stream_bytes(), so tensors move
+  // (and widen) towards the end, last tensor first. A tensor's destination never starts before its source
+  // and ends before the next tensor's destination, so nothing still unread is overwritten; inside an f16
+  // tensor the last element goes first for the same reason (float i is written at or after half i's bytes).
+  // Peak and steady memory are those of the f32 model: the f16 stream is never held beside its expansion.
+  std::vector<uint64_t> at;
+  expanded_layout(m, &at);
+  std::vector<size_t> order(m.tensors.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return m.tensors[a].offset > m.tensors[b].offset; });
+  for (size_t i : order) {
+    const TensorInfo& t = m.tensors[i];
+    if (t.dtype == DType::F16) {
+      const uint8_t* src = stream + t.offset;
+      float* dst = reinterpret_cast<float*>(stream + at[i]);
+      for (size_t e = t.bytes / 2; e-- > 0;) {
+        uint16_t h;
+        std::memcpy(&h, src + 2 * e, 2);
+        dst[e] = half_to_float(h);
+      }
+    } else if (at[i] != t.offset) {
+      std::memmove(stream + at[i], stream + t.offset, static_cast<size_t>(t.bytes));
+    }
+  }
   const TensorTable table = tensor_table(m.arch, model);
   std::vector<void*> storage(table.rows().size(), nullptr);  // what prepare_linear may rewrite, per row
   // parse_manifest already proved that every row's tensor exists with its shape and an allowed dtype.
@@ -58,31 +108,14 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
     if (it == m.tensor_index.end())
       return Status::Err(Code::Manifest, "manifest: missing tensor \"" + row.name + "\"");
     const TensorInfo& t = m.tensors[it->second];
-    uint8_t* data = stream + t.offset;
-    switch (t.dtype) {
-      case DType::F32: *row.data = reinterpret_cast<const float*>(data); break;
-      case DType::F16: {
-        const size_t n = t.bytes / 2;
-        std::unique_ptr<float[]> f(new (std::nothrow) float[n]);
-        if (!f) return Status::Err(Code::Memory, "out of memory expanding f16 tensor \"" + row.name + "\" to f32");
-        for (size_t i = 0; i < n; ++i) {
-          uint16_t h;
-          std::memcpy(&h, data + 2 * i, 2);
-          f[i] = half_to_float(h);
-        }
-        data = reinterpret_cast<uint8_t*>(f.get());
-        *row.data = f.get();
-        model->expanded.push_back(std::move(f));
-        model->extra_weight_bytes += n * sizeof(float);
-        break;
-      }
-      case DType::I8: {
-        const TensorInfo& scale = m.tensors[m.tensor_index.at(row.name + ".scale")];
-        row.linear->qweight = reinterpret_cast<const int8_t*>(data);
-        row.linear->wscale = reinterpret_cast<const float*>(stream + scale.offset);
-        *row.data = nullptr;  // the Linear's f32 weight: unused
-        break;
-      }
+    uint8_t* data = stream + at[it->second];
+    if (t.dtype == DType::I8) {
+      const size_t scale = m.tensor_index.at(row.name + ".scale");
+      row.linear->qweight = reinterpret_cast<const int8_t*>(data);
+      row.linear->wscale = reinterpret_cast<const float*>(stream + at[scale]);
+      *row.data = nullptr;  // the Linear's f32 weight: unused
+    } else {
+      *row.data = reinterpret_cast<const float*>(data);  // f32, or f16 expanded above
     }
     storage[r] = data;
   }
