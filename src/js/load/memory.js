@@ -2,7 +2,7 @@
 // downloaded: a model that cannot fit would otherwise cost its whole download and then fail with E_MEMORY.
 //
 // The figure is a lower bound of what the engine takes (so nothing that fits is refused): the weights as they
-// sit in engine memory (the stream, plus a float32 copy of every f16 tensor, docs/FORMAT.md §2) and the
+// sit in engine memory (the stream, with every f16 tensor widened to float32 in it, docs/FORMAT.md §2) and the
 // activations of one forward pass at the model's own image size (per patch token: the residual stream, its
 // normalised copy, q/k/v, the attention output, the branch output — 7 × hidden — plus the MLP's intermediate
 // rows). Values the engine would refuse are left out here: its manifest check names them.
@@ -11,7 +11,7 @@ import { VitrineError } from '../errors.js';
 // -sMAXIMUM_MEMORY of the WebAssembly builds (CMakeLists.txt; wasm-tests/js/memory.test.js checks the two agree).
 export const MAX_ENGINE_MEMORY = 2 * 1024 ** 3;
 
-const BYTES_IN_MEMORY = { f32: 4, f16: 2 + 4, i8: 1 };
+const BYTES_IN_MEMORY = { f32: 4, f16: 4, i8: 1 };
 const MB = 1024 * 1024;
 const count = (x) => (Number.isSafeInteger(x) && x > 0 ? x : 0);
 
