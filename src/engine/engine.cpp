@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 
+#include "alloc.h"
 #include "families/family.h"
 #include "image/image.h"
 #include "kernels/kernels.h"
@@ -47,7 +48,8 @@ Status Engine::begin_load(const std::string& manifest_json) {
   auto state = std::make_unique<ModelState>();
   Status st = parse_manifest(manifest_json, &state->manifest);
   if (!st.ok()) return st;
-  const uint64_t bytes = (state->manifest.stream_size + 63) / 64 * 64;
+  // Room for f16 tensors to be expanded to f32 in place (bind_model): the stream is the only weight buffer.
+  const uint64_t bytes = (bound_stream_bytes(state->manifest) + 63) / 64 * 64;
   if (bytes > SIZE_MAX / 2) return Status::Err(Code::Memory, "weights of " + std::to_string(bytes) + " bytes do not fit in memory");
   state->stream = static_cast<uint8_t*>(std::aligned_alloc(64, static_cast<size_t>(bytes)));
   if (!state->stream)
@@ -161,13 +163,19 @@ std::string Engine::info_json() const {
     widths += std::string(widths.empty() ? "" : ",") + "\"" + pooling_name(p) + "\":" + std::to_string(a.family->pooled_width(a, p));
   info += ",\"pooled_widths\":{" + widths + "},\"backbone_fingerprint\":\"" + active_->model.backbone_fingerprint + "\"";
   info += ",\"threads\":" + std::to_string(threads()) +
-          ",\"weight_bytes\":" + std::to_string(active_->manifest.stream_size + active_->model.extra_weight_bytes) + "}";
+          ",\"weight_bytes\":" + std::to_string(bound_stream_bytes(active_->manifest) + active_->model.extra_weight_bytes) + "}";
   return info;
 }
 
 uint8_t* Engine::input_buffer(size_t nbytes) {
   // Round up to whole floats so the buffer can hold pixels too.
-  input_.resize((nbytes + 3) / 4 * 4 + 4);
+  if (nbytes > SIZE_MAX / 2) return nullptr;
+  const size_t n = (nbytes + 3) / 4 * 4 + 4;
+  if (n > input_.capacity()) {
+    std::vector<uint8_t>().swap(input_);
+    if (!can_allocate(n)) return nullptr;  // alloc.h
+  }
+  input_.resize(n);
   return input_.data();
 }
 

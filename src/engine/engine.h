@@ -53,7 +53,8 @@ class Engine {
   std::string info_json() const;             // the active model's facts (family, sizes, labels, poolings, ...)
 
   // ---- inputs ----
-  // A buffer owned by the engine for the caller to fill (encoded image bytes, or CHW float pixels).
+  // A buffer owned by the engine for the caller to fill (encoded image bytes, or CHW float pixels); nullptr when
+  // that much memory cannot be had (the caller reports Code::Memory).
   uint8_t* input_buffer(size_t nbytes);
 
   // Decode + preprocess `nbytes` of encoded image in the input buffer with the model's preprocess config.

@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <string>
+#include <utility>
 
+#include "alloc.h"
 #include "families/family.h"
 #include "posembed.h"
 #include "sha256.h"
@@ -61,10 +64,61 @@ std::string backbone_fingerprint(const Architecture& a, const TensorTable& table
 
 }  // namespace
 
+namespace {
+
+// Where each tensor (manifest order) lives once f16 tensors are expanded to f32 in the stream itself: in
+// offset order, each at the first 64-byte boundary past the previous one's expanded end, never before its
+// own stream offset. Returns the bytes that layout needs (stream_size when no tensor is f16: then every
+// tensor stays where it is).
+uint64_t expanded_layout(const Manifest& m, std::vector<uint64_t>* offsets) {
+  std::vector<size_t> order(m.tensors.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return m.tensors[a].offset < m.tensors[b].offset; });
+  offsets->assign(m.tensors.size(), 0);
+  uint64_t end = 0;
+  for (size_t i : order) {
+    const TensorInfo& t = m.tensors[i];
+    const uint64_t at = std::max((end + 63) / 64 * 64, t.offset);
+    (*offsets)[i] = at;
+    end = at + (t.dtype == DType::F16 ? 2 * t.bytes : t.bytes);
+  }
+  return std::max(end, m.stream_size);
+}
+
+}  // namespace
+
+uint64_t bound_stream_bytes(const Manifest& m) {
+  std::vector<uint64_t> offsets;
+  return expanded_layout(m, &offsets);
+}
+
 Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
   model->arch = m.arch;
-  model->expanded.clear();
   model->extra_weight_bytes = 0;
+  // f16 tensors become f32 in place: the stream was allocated with bound_stream_bytes(), so tensors move
+  // (and widen) towards the end, last tensor first. A tensor's destination never starts before its source
+  // and ends before the next tensor's destination, so nothing still unread is overwritten; inside an f16
+  // tensor the last element goes first for the same reason (float i is written at or after half i's bytes).
+  // Peak and steady memory are those of the f32 model: the f16 stream is never held beside its expansion.
+  std::vector<uint64_t> at;
+  expanded_layout(m, &at);
+  std::vector<size_t> order(m.tensors.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return m.tensors[a].offset > m.tensors[b].offset; });
+  for (size_t i : order) {
+    const TensorInfo& t = m.tensors[i];
+    if (t.dtype == DType::F16) {
+      const uint8_t* src = stream + t.offset;
+      float* dst = reinterpret_cast<float*>(stream + at[i]);
+      for (size_t e = t.bytes / 2; e-- > 0;) {
+        uint16_t h;
+        std::memcpy(&h, src + 2 * e, 2);
+        dst[e] = half_to_float(h);
+      }
+    } else if (at[i] != t.offset) {
+      std::memmove(stream + at[i], stream + t.offset, static_cast<size_t>(t.bytes));
+    }
+  }
   const TensorTable table = tensor_table(m.arch, model);
   std::vector<void*> storage(table.rows().size(), nullptr);  // what prepare_linear may rewrite, per row
   // parse_manifest already proved that every row's tensor exists with its shape and an allowed dtype.
@@ -74,31 +128,14 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
     if (it == m.tensor_index.end())
       return Status::Err(Code::Manifest, "manifest: missing tensor \"" + row.name + "\"");
     const TensorInfo& t = m.tensors[it->second];
-    uint8_t* data = stream + t.offset;
-    switch (t.dtype) {
-      case DType::F32: *row.data = reinterpret_cast<const float*>(data); break;
-      case DType::F16: {
-        const size_t n = t.bytes / 2;
-        std::unique_ptr<float[]> f(new (std::nothrow) float[n]);
-        if (!f) return Status::Err(Code::Memory, "out of memory expanding f16 tensor \"" + row.name + "\" to f32");
-        for (size_t i = 0; i < n; ++i) {
-          uint16_t h;
-          std::memcpy(&h, data + 2 * i, 2);
-          f[i] = half_to_float(h);
-        }
-        data = reinterpret_cast<uint8_t*>(f.get());
-        *row.data = f.get();
-        model->expanded.push_back(std::move(f));
-        model->extra_weight_bytes += n * sizeof(float);
-        break;
-      }
-      case DType::I8: {
-        const TensorInfo& scale = m.tensors[m.tensor_index.at(row.name + ".scale")];
-        row.linear->qweight = reinterpret_cast<const int8_t*>(data);
-        row.linear->wscale = reinterpret_cast<const float*>(stream + scale.offset);
-        *row.data = nullptr;  // the Linear's f32 weight: unused
-        break;
-      }
+    uint8_t* data = stream + at[it->second];
+    if (t.dtype == DType::I8) {
+      const size_t scale = m.tensor_index.at(row.name + ".scale");
+      row.linear->qweight = reinterpret_cast<const int8_t*>(data);
+      row.linear->wscale = reinterpret_cast<const float*>(stream + at[scale]);
+      *row.data = nullptr;  // the Linear's f32 weight: unused
+    } else {
+      *row.data = reinterpret_cast<const float*>(data);  // f32, or f16 expanded above
     }
     storage[r] = data;
   }
@@ -111,29 +148,47 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
 
 namespace {
 
-// Sizes every buffer for a grid_h × grid_w patch grid and builds that grid's position table.
-void prepare(const Model& model, int grid_h, int grid_w, int threads, RunState* s) {
-  if (s->grid_h == grid_h && s->grid_w == grid_w) return;
+// Sizes every buffer for a grid_h × grid_w patch grid and builds that grid's position table. Code::Memory when the
+// activations do not fit (alloc.h). The old buffers are released first and the total is probed at once; after a
+// failure the state is empty and the next forward (e.g. at the model's own size) prepares again.
+Status prepare(const Model& model, int grid_h, int grid_w, int threads, RunState* s) {
+  if (s->grid_h == grid_h && s->grid_w == grid_w) return Status::Ok();
   const Architecture& a = model.arch;
   const int D = a.hidden, N = grid_h * grid_w, T = a.prefix_tokens() + N;
   const int F = a.ffn_rows();
+  const int X = a.position_prefix(), G = a.grid();
+  const std::pair<std::vector<float>*, uint64_t> buffers[] = {
+      {&s->x, uint64_t(T) * D},        {&s->xn, uint64_t(T) * D},
+      {&s->qkv, uint64_t(T) * 3 * D},  {&s->attn, uint64_t(T) * D},
+      {&s->proj, uint64_t(T) * D},     {&s->hidden, uint64_t(T) * F},
+      {&s->gated, a.swiglu ? uint64_t(T) * a.intermediate : 0},
+      {&s->patches, uint64_t(N) * a.channels * a.patch * a.patch},
+      {&s->scratch, attention_scratch_floats(T, a.heads, D / a.heads, threads)},
+      {&s->logits, uint64_t(a.num_labels)},
+      {&s->pos, uint64_t(X + N) * D},
+  };
+  uint64_t total = 0;
+  for (const auto& b : buffers) {
+    std::vector<float>().swap(*b.first);
+    total += b.second * sizeof(float);
+  }
+  s->grid_h = s->grid_w = s->tokens = 0;
+  // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width);
+  // the widest is the MLP's second Linear. The probe leaves room for it, plus slack for the allocator's
+  // per-block headers and alignment, so a forward that passes this check does not fail in the middle.
+  const uint64_t widest = std::max({uint64_t(D), uint64_t(F), uint64_t(a.intermediate), uint64_t(a.channels) * a.patch * a.patch});
+  const uint64_t packed_input = (uint64_t(T) + 3) / 4 * 4 * widest * sizeof(float);
+  const uint64_t probe_bytes = total + packed_input + 64 * 1024;
+  if (!can_allocate(probe_bytes))
+    return Status::Err(Code::Memory, "out of memory: a " + std::to_string(grid_h * a.patch) + "x" +
+                                         std::to_string(grid_w * a.patch) + " input needs " + std::to_string(total + packed_input) +
+                                         " bytes of activations (" + std::to_string(T) + " tokens)");
+  for (const auto& b : buffers) b.first->assign(static_cast<size_t>(b.second), 0.f);
   s->grid_h = grid_h;
   s->grid_w = grid_w;
   s->tokens = T;
-  s->x.assign(size_t(T) * D, 0.f);
-  s->xn.assign(size_t(T) * D, 0.f);
-  s->qkv.assign(size_t(T) * 3 * D, 0.f);
-  s->attn.assign(size_t(T) * D, 0.f);
-  s->proj.assign(size_t(T) * D, 0.f);
-  s->hidden.assign(size_t(T) * F, 0.f);
-  s->gated.assign(a.swiglu ? size_t(T) * a.intermediate : 0, 0.f);
-  s->patches.assign(size_t(N) * a.channels * a.patch * a.patch, 0.f);
-  s->scratch.assign(attention_scratch_floats(T, a.heads, D / a.heads, threads), 0.f);
-  s->logits.assign(a.num_labels, 0.f);
   // Position rows: the prefix rows (CLS, DIST, where present) as stored, then the patch grid — resized when it differs from the
   // training grid (DINOv2 only; parse-time checks keep ViT/DeiT at their own size).
-  const int X = a.position_prefix(), G = a.grid();
-  s->pos.assign(size_t(X + N) * D, 0.f);
   std::copy(model.pos_embed, model.pos_embed + size_t(X) * D, s->pos.begin());
   const float* grid = model.pos_embed + size_t(X) * D;
   // HF skips interpolation only when the token count matches and the input is square.
@@ -141,6 +196,7 @@ void prepare(const Model& model, int grid_h, int grid_w, int threads, RunState* 
     std::copy(grid, grid + size_t(N) * D, s->pos.begin() + size_t(X) * D);
   else
     resize_positions_bicubic(grid, G, G, D, s->pos.data() + size_t(X) * D, grid_h, grid_w, a.interpolate_antialias);
+  return Status::Ok();
 }
 
 // pixels CHW [C, H, W] → patches [N, C·P·P], each row in (c, y, x) order like the conv weight.
@@ -191,7 +247,8 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
                        std::to_string(a.image_size) + " input, got " + std::to_string(height) + "x" +
                        std::to_string(width));
   if (int64_t(height / P) * (width / P) > 16384) return Status::Err(Code::Input, "input has too many patches");
-  prepare(model, height / P, width / P, pool ? pool->size() : 1, s);
+  Status prepared = prepare(model, height / P, width / P, pool ? pool->size() : 1, s);
+  if (!prepared.ok()) return prepared;
   const int N = s->grid_h * s->grid_w, T = s->tokens, X = a.position_prefix(), R = a.registers;
   const int F = a.ffn_rows();
 

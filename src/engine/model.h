@@ -46,18 +46,21 @@ struct Model {
   Linear dist_classifier;
   std::vector<Linear> head;  // one per head layer (only linear layers are set)
   std::shared_ptr<FamilyWeights> family_weights;
-  // f16 tensors expanded to f32 at load (the forward pass reads f32 only); the slots point into these.
-  std::vector<std::unique_ptr<float[]>> expanded;
-  // Bytes the weights take beyond the stream: f16 expansions + packed copies prepare_linear made.
+  // Bytes the weights take beyond the stream: packed copies prepare_linear made.
   size_t extra_weight_bytes = 0;
   // Hex SHA-256 naming the backbone (docs/FORMAT.md "Head files"): equal for a model and its f16/int8
   // re-encodings, so a head trained on one applies to the others.
   std::string backbone_fingerprint;
 };
 
-// Points every slot of the family's tensor table at its tensor in `stream` (already validated by parse_manifest):
-// f32 in place, f16 expanded once into model->expanded, i8 to Linear::qweight + wscale. Then prepares the
-// Linears for the kernels (which may repack weights in place). Code::Memory when an expansion does not fit.
+// The bytes the weight stream must be allocated with: stream_size, plus room to expand every f16 tensor to f32
+// in place (bind_model does that; the f16 bytes are not kept). Chunks fill its first stream_size bytes.
+uint64_t bound_stream_bytes(const Manifest& manifest);
+
+// Expands f16 tensors to f32 inside `stream` (bound_stream_bytes() long; moves tensors towards its end), then
+// points every slot of the family's tensor table at its tensor (already validated by parse_manifest): f32 in
+// place, i8 to Linear::qweight + wscale. Then prepares the Linears for the kernels (which may repack weights
+// in place).
 Status bind_model(const Manifest& manifest, uint8_t* stream, Model* model);
 
 // Activations for one input size. forward() calls prepare() when the grid changes; nothing else allocates.

@@ -25,6 +25,14 @@ constexpr int kMaxDepthSlice = 1024;
 // Below this many multiply-adds a parallel_for costs more than it saves.
 constexpr double kMinParallelMacs = 200e3;
 
+// Attention's keys per tile (kernels.h): sequences of at least kAttentionTiledFrom tokens take keys
+// kAttentionKeyTile at a time with the online softmax; shorter ones one tile (the plain softmax). Up to 1370
+// tokens no key tile measured faster than one tile (docs/KERNELS.md, "Long sequences"), so the switch is where
+// the one-tile score tile (8 queries x T floats = 32·T bytes) reaches the 48 KiB L1; a 256-key tile is 8 KiB.
+constexpr int kAttentionTiledFrom = 1536;
+constexpr int kAttentionKeyTile = 256;
+int attention_key_tile_for(int tokens) { return tokens >= kAttentionTiledFrom ? kAttentionKeyTile : 0; }
+
 }  // namespace
 
 namespace {
@@ -218,7 +226,7 @@ namespace {
 
 size_t attention_slot_floats(int tokens, int head_dim) {
   return kernels::attention_packed_k_floats(tokens, head_dim) + kernels::attention_packed_v_floats(tokens, head_dim) +
-         kernels::attention_tile_floats(tokens, head_dim);
+         kernels::attention_tile_floats(tokens, head_dim, attention_key_tile_for(tokens));
 }
 
 // Reference attention (any head size): one score row per pool slot.
@@ -284,6 +292,7 @@ void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int he
   const int chunks = heads % threads == 0 ? 1 : threads;
   const int items = heads * chunks;
   const size_t slot_floats = attention_slot_floats(tokens, head_dim);
+  const int key_tile = attention_key_tile_for(tokens);
   auto body = [&](int slot, int i0, int i1) {
     float* pk = scratch + static_cast<size_t>(slot) * slot_floats;
     float* pv = pk + attention_packed_k_floats(tokens, head_dim);
@@ -299,7 +308,7 @@ void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int he
       }
       const int q0 = static_cast<int>(static_cast<int64_t>(tokens) * c / chunks);
       const int q1 = static_cast<int>(static_cast<int64_t>(tokens) * (c + 1) / chunks);
-      dispatch::attention_rows(base, pk, pv, ld, tokens, head_dim, scale, q0, q1,
+      dispatch::attention_rows(base, pk, pv, ld, tokens, head_dim, scale, key_tile, q0, q1,
                                out + static_cast<size_t>(h) * head_dim, D, tile);
     }
   };

@@ -4,6 +4,7 @@ import { VitrineError, checkEngine } from './errors.js';
 import { isNode, dropRuntime, chooseBuild, startRuntime, unrefWorkers, heapU8, heapF32 } from './runtime.js';
 import { resolveSource, readManifest, chunkReader } from './load/source.js';
 import { feedEngine } from './load/feed.js';
+import { checkMemory } from './load/memory.js';
 import { LoadProgress } from './load/progress.js';
 import { nodeModules as node } from './load/fs.js';
 
@@ -56,6 +57,7 @@ export async function load(source, options = {}) {
     checkAbort();
     const ctx = { signal: stop.signal, note, progress: null };
     let reader = null;
+    checkMemory(manifest, src.where);
     const early = earlyChunkTable(manifest);
     if (early) {
       ctx.progress = new LoadProgress(early.map((c) => c.size), onProgress);
@@ -160,6 +162,12 @@ function owned(r) {
   return r;
 }
 const pooled = (engine, pooling) => owned(engine.pooled(pooling));
+// The engine's input buffer, or E_MEMORY when the engine cannot grow its memory that far (address 0).
+function inputBuffer(engine, bytes, what) {
+  const addr = engine.inputBuffer(bytes);
+  if (!addr) throw err('E_MEMORY', `out of memory: no room for ${what} (${bytes} bytes) in the engine's memory`);
+  return addr;
+}
 
 class Model {
   #rt; #engine; #queue = Promise.resolve(); #disposed = false; #maxPixels; #ownInfo;
@@ -270,7 +278,7 @@ class Model {
   }
 
   #preprocessInEngine(engine, Module, bytes, exif) {
-    const addr = engine.inputBuffer(bytes.length);
+    const addr = inputBuffer(engine, bytes.length, `a ${bytes.length}-byte image`);
     heapU8(Module).set(bytes, addr);
     checkEngine(engine.preprocess(bytes.length, exif !== false, this.#maxPixels));
   }
@@ -298,7 +306,7 @@ class Model {
       if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) throw err('E_INPUT', `forward: height and width must be positive integers, got ${height}×${width}`);
       if (pixels.length !== C * height * width) throw err('E_INPUT', `forward: pixels has ${pixels.length} values but ${C}×${height}×${width} needs ${C * height * width}`);
       return this.#engineCall((engine, Module) => {
-        const addr = engine.inputBuffer(pixels.length * 4);
+        const addr = inputBuffer(engine, pixels.length * 4, `${C}×${height}×${width} pixels`);
         if (addr % 4) throw err('E_INPUT', 'internal: unaligned input buffer');
         heapF32(Module).set(pixels, addr >> 2);
         this.#forwardInEngine(engine, addr, height, width);

@@ -1,8 +1,9 @@
 // vitrine-kernel-bench: single-kernel timings (GFLOP/s of the GEMM on ViT-shaped problems, attention, LayerNorm)
 // for tuning the micro-kernels without a model, then a per-op profile of one encoder layer of ViT-S/16 and
 // ViT-B/16 through ops.h at 1 and 2 threads (where the time of a forward pass goes).
-// Usage: vitrine-kernel-bench [repeats] [--profile-only | --long | --gemm | --gemm-orders]
+// Usage: vitrine-kernel-bench [repeats] [--profile-only | --long | --attention | --gemm | --gemm-orders]
 //   --long: one ViT-B layer at 197 and at 1370 tokens (DINOv2-B/14 at 518²), 1 thread;
+//   --attention: one ViT-B layer's attention (12 heads of 64) per key-tile size, 197 … 1370 tokens, 1 thread;
 //   --gemm: ops.h linear() f32 vs int8 on ViT-B shapes, 1 thread (JSON lines for tools/bench.mjs --gemm);
 //   --gemm-orders: the f32 micro-kernel under different depth blockings / loop orders, and the int8 kernel.
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <random>
 #include <vector>
@@ -149,6 +151,42 @@ void gemm_orders(int repeats) {
   }
 }
 
+// The attention kernel (K/V packing included) for one ViT-B layer, 12 heads of 64, at several sequence lengths,
+// with one key tile (plain softmax) and with key tiles of 32 … 256 (online softmax); timed round-robin so the
+// machine's noise hits every variant alike; median and best GFLOP/s, and the median time relative to one tile.
+void attention_tiles(int repeats) {
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+  const int H = 12, hd = 64, D = H * hd;
+  const int tiles[] = {0, 32, 64, 128, 256, 512};
+  for (int T : {197, 257, 577, 1025, 1370}) {
+    std::vector<float> qkv(size_t(T) * 3 * D), out(size_t(T) * D);
+    for (auto& v : qkv) v = U(rng);
+    std::vector<float> pk(attention_packed_k_floats(T, hd)), pv(attention_packed_v_floats(T, hd));
+    std::vector<std::vector<double>> t(std::size(tiles));
+    for (int r = 0; r < repeats; ++r)
+      for (size_t v = 0; v < std::size(tiles); ++v) {
+        std::vector<float> tile(attention_tile_floats(T, hd, tiles[v]));
+        const double t0 = now_ms();
+        for (int h = 0; h < H; ++h) {
+          attention_pack_k(qkv.data() + D + h * hd, 3 * D, T, hd, pk.data());
+          attention_pack_v(qkv.data() + 2 * D + h * hd, 3 * D, T, hd, pv.data());
+          dispatch::attention_rows(qkv.data() + h * hd, pk.data(), pv.data(), 3 * D, T, hd, 0.125f, tiles[v], 0, T,
+                                   out.data() + h * hd, D, tile.data());
+        }
+        t[v].push_back(now_ms() - t0);
+      }
+    const double gflop = 4.0 * T * T * D * 1e-9;
+    for (auto& v : t) std::sort(v.begin(), v.end());
+    const double base = t[0][t[0].size() / 2];
+    for (size_t v = 0; v < std::size(tiles); ++v) {
+      const double med = t[v][t[v].size() / 2];
+      std::printf("attention T=%4d key_tile=%4d  median %7.2f ms  %5.1f GFLOP/s (best %5.1f)  x%.2f vs one tile\n", T,
+                  tiles[v], med, gflop / (med * 1e-3), gflop / (t[v][0] * 1e-3), base / med);
+    }
+  }
+}
+
 // The engine's Linear (ops.h, 1 thread) on ViT-B/16 shapes with f32 and with int8 weights, timed
 // round-robin; one JSON line per shape ("@@GEMM {...}": tools/bench.mjs --gemm reads them).
 void gemm_linear(int repeats) {
@@ -197,6 +235,10 @@ int main(int argc, char** argv) {
   const bool profile_only = argc > 2 && std::string(argv[2]) == "--profile-only";
   if (argc > 2 && std::string(argv[2]) == "--gemm") {
     gemm_linear(repeats);
+    return 0;
+  }
+  if (argc > 2 && std::string(argv[2]) == "--attention") {
+    attention_tiles(repeats);
     return 0;
   }
   if (argc > 2 && std::string(argv[2]) == "--gemm-orders") {
@@ -254,14 +296,14 @@ int main(int argc, char** argv) {
     std::vector<float> qkv(static_cast<size_t>(T) * 3 * D), out(static_cast<size_t>(T) * D);
     for (auto& v : qkv) v = U(rng);
     std::vector<float> pk(attention_packed_k_floats(T, hd)), pv(attention_packed_v_floats(T, hd));
-    std::vector<float> tile(attention_tile_floats(T, hd));
+    std::vector<float> tile(attention_tile_floats(T, hd, 0));
     double best = 1e30;
     for (int r = 0; r < repeats; ++r) {
       const double t0 = now_ms();
       for (int h = 0; h < H; ++h) {
         attention_pack_k(qkv.data() + D + h * hd, 3 * D, T, hd, pk.data());
         attention_pack_v(qkv.data() + 2 * D + h * hd, 3 * D, T, hd, pv.data());
-        dispatch::attention_rows(qkv.data() + h * hd, pk.data(), pv.data(), 3 * D, T, hd, 0.125f, 0, T,
+        dispatch::attention_rows(qkv.data() + h * hd, pk.data(), pv.data(), 3 * D, T, hd, 0.125f, 0, 0, T,
                                  out.data() + h * hd, D, tile.data());
       }
       best = std::min(best, now_ms() - t0);

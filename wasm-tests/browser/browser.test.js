@@ -12,7 +12,7 @@ import { buildWeb, importsOf } from '../../tools/build/build-web.mjs';
 import * as h from './harness.js';
 import { testModel, rechunk } from './model.js';
 
-const reason = await h.skipReason();
+const missing = await h.skipReason();
 const TOL = 1e-5;
 // Screenshots the tests take, to look at after a run (docs/screenshots/ is made by browser/demo.mjs).
 const SHOTS = path.join(os.tmpdir(), 'vitrine-browser-test-screenshots');
@@ -98,10 +98,12 @@ describe('dev/static server (tools/build/serve.mjs)', () => {
   });
 });
 
-describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () => {
+describe('web page (Chromium)', { concurrency: 1 }, () => {
   let tmp, site, model, small, pageUrl, smallUrl, expected;
 
   before(async () => {
+    // No Chromium, no playwright-core or no web build is a failure that says what is missing, never a skip.
+    assert.equal(missing, null, `the browser tests cannot run: ${missing}`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vitrine-web-'));
     model = testModel(tmp);
     small = rechunk(model.dir, path.join(tmp, 'small-chunks'), 6);
@@ -165,6 +167,8 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
   test('cross-origin isolated: MT build with 2 threads, labels equal the Node API, one bad file fails alone, reload downloads nothing', async (t) => {
     await withBrowser({ root: site, isolation: true }, undefined, async (srv, b) => {
       const log = await h.recordRequests(b.context);
+      const sockets = [];
+      b.page.on('websocket', (ws) => sockets.push(ws.url()));
       await b.page.goto(srv.url + pageUrl);
       // Photos chosen before the model is ready wait in the queue.
       const files = [...GOOD.map(photo), NOT_AN_IMAGE, photo('elephants_truncated.jpg')];
@@ -196,6 +200,17 @@ describe('web page (Chromium)', { skip: reason ?? false, concurrency: 1 }, () =>
       const http = log.filter((r) => /^https?:/.test(r.url));
       assert.deepEqual(http.filter((r) => r.blocked).map((r) => r.url), [], 'no third-party requests');
       assert.deepEqual(http.filter((r) => r.method !== 'GET' || r.hasBody).map((r) => `${r.method} ${r.url}`), []);
+      // No query string on anything but the page's own address (nothing about a photo can ride along in one), no
+      // photo's name in any URL, and no WebSocket.
+      const pageHref = new URL(srv.url + pageUrl).href;
+      assert.deepEqual(http.filter((r) => new URL(r.url).search && r.url !== pageHref).map((r) => r.url), [], 'query strings on asset URLs');
+      assert.deepEqual(http.filter((r) => files.some((f) => r.url.includes(encodeURIComponent(path.basename(typeof f === 'string' ? f : f.name))))).map((r) => r.url), []);
+      assert.deepEqual(sockets, [], 'no WebSocket');
+      // Before the model was ready (photos already chosen): only the page, the package, the engine and the model.
+      const early = http.filter((r) => r.t <= readyAt).map((r) => new URL(r.url).pathname);
+      assert.ok(early.some((p) => /\/chunk-\d+\.bin$/.test(p)), 'the model was downloaded before it was ready');
+      // (coi-serviceworker.js sits at the site root: a service worker's scope is its own folder.)
+      assert.deepEqual(early.filter((p) => !/^\/(web|src\/js|dist\/wasm\/web|weights)\/[^?]*$|^\/(favicon\.ico|coi-serviceworker\.js)$/.test(p)), [], 'requests before the model was ready');
       const late = http.filter((r) => r.t > readyAt && !/\/(web|src\/js|dist\/wasm\/web)\/[^?]*\.(js|mjs|css|svg|wasm|html)$/.test(new URL(r.url).pathname));
       assert.deepEqual(late.map((r) => r.url), [], 'no requests but static assets after the model is ready');
       assert.deepEqual(srv.requests.filter((r) => r.bodyBytes > 0 || r.method !== 'GET'), []);

@@ -91,6 +91,21 @@ for (const build of BUILDS) {
       fs.writeFileSync(path.join(photos, 'notes.txt'), 'ignored: not an image extension');
     });
 
+    test('classify the truncated JPEG (README\'s table): the exact message on stderr, the CSV header only, exit code 1', () => {
+      const file = path.join(PHOTOS, 'elephants_truncated.jpg');
+      const size = fs.statSync(file).size;
+      const r = run(['classify', 'default', file, '--build', build]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr, `vitrine: ${file}: truncated JPEG: the data ends before the image does (${size} bytes; ` +
+        "PIL also refuses it: 'image file is truncated') [E_IMAGE]\n");
+      assert.equal(r.stdout, 'file,rank,index,label,score\n');
+      // With a good photo beside it: the good one is classified, the truncated one reported, still exit 1.
+      const both = run(['classify', 'default', file, path.join(PHOTOS, 'dog_beagle.jpg'), '--top', '1', '--build', build]);
+      assert.equal(both.status, 1);
+      assert.match(both.stdout, /dog_beagle\.jpg,1,5,dog,/);
+      assert.match(both.stderr, /elephants_truncated\.jpg: truncated JPEG.*\[E_IMAGE\]/);
+    });
+
     test('classify a folder: csv to stdout, the bad file reported and skipped, exit code 1', () => {
       const r = run(['classify', model, photos, '--top', '2', '--build', build]);
       assert.equal(r.status, 1, r.stderr);

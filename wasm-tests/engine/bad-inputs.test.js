@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { load } from '../../src/js/index.js';
 import { convert } from '../../src/js/convert/index.js';
-import { BUILDS, PHOTOS, FIXTURES, convertedCase, caseInputs, requireBuild, maxAbsDiff, tmpDir, copyDir } from '../helpers/env.js';
+import { ROOT, BUILDS, PHOTOS, FIXTURES, convertedCase, caseInputs, requireBuild, tmpDir, copyDir } from '../helpers/env.js';
+import { outputProbe } from '../helpers/still-works.js';
 
 /** A copy of a converted model with `edit(dir, manifest)` applied (manifest rewritten if returned). */
 async function brokenCopy(name, edit, opts = {}) {
@@ -21,17 +22,13 @@ async function brokenCopy(name, edit, opts = {}) {
 
 for (const build of BUILDS) {
   describe(`bad inputs, ${build} build`, () => {
-    let model, ref, inp;
-    const stillWorks = async () => {
-      const f = await model.forward(inp.pixels);
-      assert.equal(maxAbsDiff(f.lastHiddenState, ref), 0, 'the loaded model gives the same output as before');
-      assert.equal((await model.classify(path.join(FIXTURES, 'vit/image.png'))).length, 5);
-    };
+    let model, probe, inp;
+    const stillWorks = () => probe.check('after the bad input');
     before(async () => {
       requireBuild(build);
       model = await load(await convertedCase('vit'), { build });
       [inp] = caseInputs('vit');
-      ref = (await model.forward(inp.pixels)).lastHiddenState;
+      probe = await outputProbe(model, { pixels: inp.pixels, image: path.join(FIXTURES, 'vit/image.png') });
     });
     after(() => model?.dispose());
 
@@ -165,13 +162,25 @@ for (const build of BUILDS) {
       await assert.rejects(model.classify('/nonexistent/x.jpg'), (e) => e.code === 'E_IMAGE' && /ENOENT/.test(e.message));
       await stillWorks();
     });
-    test('a truncated JPEG is refused or decoded, never a crash', async () => {
-      try {
-        const r = await model.classify(path.join(PHOTOS, 'elephants_truncated.jpg'));
-        assert.equal(r.length, 5);
-      } catch (e) {
-        assert.equal(e.code, 'E_IMAGE', e.message);
+    test('a truncated JPEG → E_IMAGE "truncated JPEG" (PIL refuses it too: "image file is truncated")', async () => {
+      for (const call of [(f) => model.classify(f), (f) => model.embed(f), (f) => model.preprocess(f)]) {
+        await assert.rejects(call(path.join(PHOTOS, 'elephants_truncated.jpg')), (e) => {
+          assert.equal(e.code, 'E_IMAGE', e.message);
+          assert.match(e.message, /truncated JPEG/);
+          return true;
+        });
       }
+      await stillWorks();
+    });
+    test('a 20000×20000 header (JPEG, PNG) → E_IMAGE from the header; a JPEG with more than 500 scans → E_IMAGE', async () => {
+      const input = (f) => path.join(ROOT, 'wasm-tests/fixtures/pixels/inputs', f);
+      for (const f of ['huge_header.jpg', 'huge_header.png']) {
+        await assert.rejects(model.classify(input(f)), (e) => e.code === 'E_IMAGE' &&
+          /image too large: 20000x20000 = 400000000 pixels, over the budget of 50000000/.test(e.message));
+        await assert.rejects(model.embed(fs.readFileSync(input(f))), (e) => e.code === 'E_IMAGE' && /image too large/.test(e.message));
+      }
+      // A scan bomb: each progressive scan re-walks the whole image; the scan count is capped.
+      await assert.rejects(model.classify(input('many_scans.jpg')), (e) => e.code === 'E_IMAGE' && /more than 500 scans/.test(e.message));
       await stillWorks();
     });
     test('an image over maxPixels is refused from its header', async () => {
@@ -191,9 +200,9 @@ for (const build of BUILDS) {
       await stillWorks();
     });
     test('a model too large for the WebAssembly memory → E_MEMORY, before any chunk is read', async () => {
-      const big = 2 ** 39; // one 512 GiB chunk: validation passes, the allocation cannot
+      const big = 2 ** 39; // one 512 GiB chunk: refused from the manifest's sizes (src/js/load/memory.js)
       await loadFails(await brokenCopy('vit', (d, m) => ({ ...m, chunk_size: big, stream_size: big, chunks: [{ ...m.chunks[0], size: big }] })),
-        'E_MEMORY', /do not fit in memory/);
+        'E_MEMORY', /needs at least 524288 MB of engine memory .* at most 2048 MB/);
       await stillWorks();
     });
 
@@ -227,6 +236,11 @@ describe('engine error codes arrive as { code, message } (status.h), never as te
         const code = (r) => (r === null ? null : r.code);
         assert.equal(code(engine.beginLoad('{')), 'E_MANIFEST');
         assert.equal(engine.finishLoad().code, 'E_LOAD'); // no load in progress
+        // The engine's own check of the stream allocation (load() refuses such a manifest before the engine sees it).
+        const big = 2 ** 39;
+        const huge = engine.beginLoad(JSON.stringify({ ...m, chunk_size: big, stream_size: big, chunks: [{ ...m.chunks[0], size: big }] }));
+        assert.equal(huge.code, 'E_MEMORY');
+        assert.match(huge.message, /549755813888 bytes/);
         assert.equal(engine.beginLoad(text), null);
         assert.equal(engine.finishLoad().code, 'E_LOAD'); // chunks never committed
         const chunk0 = fs.readFileSync(path.join(dir, m.chunks[0].file));

@@ -355,6 +355,43 @@ describe('refusals name the file and the tensor', () => {
     await assert.rejects(convert(path.join(bad, 'missing-tensor'), out));
     assert.ok(!fs.existsSync(path.join(out, 'manifest.json')));
   });
+  // Every file in a folder (hidden ones too) with its bytes' hash: "exactly as it was".
+  const folderState = (dir) => Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, createHash('sha256').update(fs.readFileSync(path.join(dir, f))).digest('hex')]));
+  const diskFull = () => { throw Object.assign(new Error('ENOSPC: no space left on device (simulated)'), { code: 'ENOSPC' }); };
+  test('a conversion that fails mid-way leaves nothing half-written: a new folder is not created, an existing model is untouched', async () => {
+    // Fails once every chunk is written, before the manifest (onProgress reports the last byte).
+    const fresh = path.join(tmpDir('mid'), 'new-model');
+    await assert.rejects(convert(caseSource('deit'), fresh, { chunkSize: 4096, onProgress: diskFull }), /ENOSPC/);
+    assert.ok(!fs.existsSync(fresh), 'the output folder the conversion created is gone');
+    // Over an existing model (another one, other chunk size): every file and byte as before.
+    const out = tmpDir('mid-existing');
+    await convert(caseSource('vit'), out, { chunkSize: 8192 });
+    fs.writeFileSync(path.join(out, 'README.md'), 'a file of the user\'s\n');
+    const before = folderState(out);
+    await assert.rejects(convert(caseSource('deit'), out, { chunkSize: 4096, onProgress: diskFull }), /ENOSPC/);
+    assert.deepEqual(folderState(out), before);
+    // Re-encoding a model in its own folder, failing: the source is intact too.
+    await assert.rejects(convert(out, out, { dtype: 'f16', onProgress: diskFull }), /ENOSPC/);
+    assert.deepEqual(folderState(out), before);
+    // And a conversion that succeeds over it replaces the model, keeping the user's file, with no leftovers.
+    await convert(caseSource('deit'), out, { chunkSize: 4096 });
+    const after = Object.keys(folderState(out));
+    assert.ok(after.includes('README.md') && after.includes('manifest.json'));
+    assert.deepEqual(after.filter((f) => f.startsWith('.')), [], 'no temporary files left');
+    const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    assert.deepEqual(after.filter((f) => f.startsWith('chunk-')), m.chunks.map((c) => c.file));
+  });
+  test('a tensor source failing in the middle of the stream: nothing of the partial chunks is left', async () => {
+    const { writeModelFolder } = await import('../../src/js/convert/writer.js');
+    const out = path.join(tmpDir('mid-stream'), 'm');
+    const items = [0, 1, 2, 3].map((i) => ({ name: `t${i}`, offset: i * 4096, bytes: 4096,
+      write(sink) { if (i === 2) { sink(new Uint8Array(1000)); throw new Error('read error in tensor t2 (simulated)'); } sink(new Uint8Array(4096).fill(i)); } }));
+    await assert.rejects(writeModelFolder(out, { chunk_size: 3000, stream_size: 4 * 4096 }, items), /read error in tensor t2/);
+    assert.ok(!fs.existsSync(out));
+    fs.mkdirSync(out);
+    await assert.rejects(writeModelFolder(out, { chunk_size: 3000, stream_size: 4 * 4096 }, items), /read error in tensor t2/);
+    assert.deepEqual(fs.readdirSync(out), [], 'an existing empty folder stays empty');
+  });
 });
 
 test('planConversion reads only headers (no data) and agrees with convert', async () => {

@@ -7,11 +7,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { load } from '../../src/js/index.js';
-import { readZip, evaluate } from '../../tools/default-model/cifar10.mjs';
-import { ROOT, SHARED, requireBuild } from '../helpers/env.js';
+import { readZip, evaluate, argmax } from '../../tools/default-model/cifar10.mjs';
+import { ROOT, SHARED, requireBuild, npy } from '../helpers/env.js';
 
 const MODEL = path.join(ROOT, 'weights/cifar10-vit');
 const TEST_ZIP = path.join(SHARED, 'data/cifar10/test.zip');
+// PyTorch's logits for the 10,000 test images in test.zip's order, float32 [10000, 10].
+const REFERENCE = path.join(ROOT, 'wasm-tests/fixtures/cifar10-vit-test-logits.npy');
+// Measured 2026-12-03 (st build; mt is bit-identical): max abs difference 1.6e-5 (ship/0629.jpg), mean 7.5e-7, on
+// logits up to 5.5 in magnitude: float32 summation order (the engine's GEMM and attention kernels vs PyTorch's).
+// 1e-4 leaves ~6× headroom for another order while staying 15× below the smallest top-1/top-2 margin among the
+// 10,000 reference rows (1.6e-3), so no difference within it can change a top class.
+const LOGIT_TOLERANCE = 1e-4;
 
 test('the default model reproduces its recorded CIFAR-10 test accuracy through the WASM engine', async (t) => {
   requireBuild('mt');
@@ -37,6 +44,24 @@ test('the default model reproduces its recorded CIFAR-10 test accuracy through t
     for (const [label, acc] of Object.entries(rec.per_class_top1)) {
       assert.ok(Math.abs(ev.perClass[label] - acc) <= 0.5 + 1e-9, `${label}: ${ev.perClass[label]} % vs recorded ${acc} %`);
     }
+    // Image by image against PyTorch (tools/default-model/reference_logits.py: the same weights in
+    // ViTForImageClassification, float32, PIL decoding + ViTImageProcessor).
+    assert.ok(fs.existsSync(REFERENCE), `${REFERENCE} is missing: run tools/default-model/reference_logits.py`);
+    const ref = npy(REFERENCE);
+    assert.deepEqual(ref.shape, [entries.length, man.labels.length]);
+    const K = man.labels.length;
+    let worst = 0, worstAt = -1;
+    const differ = [];
+    for (let i = 0; i < entries.length; i++) {
+      for (let k = 0; k < K; k++) {
+        const d = Math.abs(ev.logits[i * K + k] - ref.data[i * K + k]);
+        if (!(d <= worst)) { worst = d; worstAt = i; }
+      }
+      if (argmax(ev.logits, i, K) !== argmax(ref.data, i, K)) differ.push(entries[i].name);
+    }
+    t.diagnostic(`logits vs PyTorch: max abs diff ${worst.toExponential(2)} (${entries[worstAt]?.name}); top class differs on ${differ.length} of ${entries.length}${differ.length ? `: ${differ.join(', ')}` : ''}`);
+    assert.ok(worst <= LOGIT_TOLERANCE, `max abs logit difference ${worst} (${entries[worstAt].name}) > ${LOGIT_TOLERANCE}`);
+    assert.deepEqual(differ, [], 'images whose top class differs from PyTorch\'s');
   } finally {
     await model.dispose();
   }

@@ -133,8 +133,8 @@ struct Twins {
   const char* name;
   void (*gemm)(const GemmArgs&, int, int);
   void (*pack_a)(const float*, size_t, int, int, int, int, float*);
-  void (*attention_rows)(const float*, const float*, const float*, size_t, int, int, float, int, int, float*, size_t,
-                         float*);
+  void (*attention_rows)(const float*, const float*, const float*, size_t, int, int, float, int, int, int, float*,
+                         size_t, float*);
   float (*softmax_exp)(float*, int);
   void (*layernorm)(const float*, int, int, const float*, const float*, float, float*);
   void (*gelu)(float*, size_t);
@@ -353,32 +353,64 @@ void check_gemm_i8(Tally& t, const Twins& tw, std::mt19937& rng) {
   }
 }
 
-void check_attention(Tally& t, const Twins& tw, std::mt19937& rng) {
-  for (int T : {1, 3, 7, 17, 197, 257})
-    for (int hd : {8, 64}) {
-      const int H = 2, D = H * hd;
-      // Scores of a few units, like a trained model's: wide enough that exp() spans many orders of magnitude.
-      auto qkv = random_vec(rng, size_t(T) * 3 * D, -2.0f, 2.0f);
-      std::vector<double> ref;
-      attention_ref(qkv.data(), T, H, hd, ref);
-      std::vector<float> out(size_t(T) * D, kNaN), pk(attention_packed_k_floats(T, hd)),
-          pv(attention_packed_v_floats(T, hd)), tile(attention_tile_floats(T, hd), kNaN);
-      for (int h = 0; h < H; ++h) {
-        attention_pack_k(qkv.data() + D + h * hd, 3 * D, T, hd, pk.data());
-        attention_pack_v(qkv.data() + 2 * D + h * hd, 3 * D, T, hd, pv.data());
-        // Two query ranges, the first ending at an odd row.
-        const int mid = T / 2 | 1;
-        const int q1 = std::min(mid, T);
-        tw.attention_rows(qkv.data() + h * hd, pk.data(), pv.data(), 3 * D, T, hd, 1.0f / std::sqrt(float(hd)), 0, q1,
-                          out.data() + h * hd, D, tile.data());
-        tw.attention_rows(qkv.data() + h * hd, pk.data(), pv.data(), 3 * D, T, hd, 1.0f / std::sqrt(float(hd)), q1, T,
-                          out.data() + h * hd, D, tile.data());
-      }
-      char what[120];
-      std::snprintf(what, sizeof what, "%s attention T=%d head_dim=%d", tw.name, T, hd);
+// One head-pair of attention through a twin, K/V packed per head, the queries in two ranges (the first ending at
+// an odd row), keys `key_tile` at a time (0: one tile).
+std::vector<float> run_attention(const Twins& tw, const std::vector<float>& qkv, int T, int H, int hd, int key_tile) {
+  const int D = H * hd;
+  std::vector<float> out(size_t(T) * D, kNaN), pk(attention_packed_k_floats(T, hd)), pv(attention_packed_v_floats(T, hd)),
+      tile(attention_tile_floats(T, hd, key_tile), kNaN);
+  for (int h = 0; h < H; ++h) {
+    attention_pack_k(qkv.data() + D + h * hd, 3 * D, T, hd, pk.data());
+    attention_pack_v(qkv.data() + 2 * D + h * hd, 3 * D, T, hd, pv.data());
+    const int q1 = std::min(T / 2 | 1, T);
+    tw.attention_rows(qkv.data() + h * hd, pk.data(), pv.data(), 3 * D, T, hd, 1.0f / std::sqrt(float(hd)), key_tile,
+                      0, q1, out.data() + h * hd, D, tile.data());
+    tw.attention_rows(qkv.data() + h * hd, pk.data(), pv.data(), 3 * D, T, hd, 1.0f / std::sqrt(float(hd)), key_tile,
+                      q1, T, out.data() + h * hd, D, tile.data());
+  }
+  return out;
+}
+
+void check_attention(Tally& t, const Twins& tw, const Twins& plain, std::mt19937& rng) {
+  struct Case { int T, hd; std::vector<int> key_tiles; };
+  // One tile (the plain softmax) and key tiles of 8 … 128 (the online softmax: a tile of 8 rescales the most
+  // often; T not a multiple of the tile leaves a short last tile); 1370 = DINOv2-B/14 at 518².
+  const std::vector<Case> cases = {{1, 8, {0, 8}}, {3, 64, {0, 8}}, {7, 8, {0, 8}}, {17, 64, {0, 8, 16}},
+                                   {197, 8, {0, 8, 64}}, {197, 64, {0, 8, 64, 128}}, {257, 64, {0, 64, 128, 256}},
+                                   {600, 64, {0, 128}}, {1370, 64, {0, 128}}};
+  for (const Case& c : cases) {
+    const int H = c.T > 257 ? 1 : 2;
+    // Scores of a few units, like a trained model's: wide enough that exp() spans many orders of magnitude.
+    auto qkv = random_vec(rng, size_t(c.T) * 3 * H * c.hd, -2.0f, 2.0f);
+    std::vector<double> ref;
+    attention_ref(qkv.data(), c.T, H, c.hd, ref);
+    std::vector<float> one_tile;
+    for (int key_tile : c.key_tiles) {
+      const std::vector<float> out = run_attention(tw, qkv, c.T, H, c.hd, key_tile);
+      char what[160];
+      std::snprintf(what, sizeof what, "%s attention T=%d head_dim=%d key_tile=%d", tw.name, c.T, c.hd, key_tile);
       // Outputs are convex combinations of values in [-2, 2].
       expect_close(t, what, out.data(), ref.data(), nullptr, out.size(), 2e-5, 0);
+      if (key_tile == 0) one_tile = out;
+      // Against the plain twin with the same tiling (the oracle): the twins run the same float operations in the
+      // same order except exp (vector exp <= 2 ulp, std::exp <= 1 ulp: every weight p_j differs by a relative
+      // <= 3 · 2^-24 = 1.8e-7, the sum l too), so |Δout| <= 2 · 1.8e-7 · max|v| (= 2) = 7.2e-7 plus the
+      // rounding of the rescaling products; 2e-6 leaves room for that.
+      if (&tw != &plain) {
+        const std::vector<float> want = run_attention(plain, qkv, c.T, H, c.hd, key_tile);
+        std::vector<double> wd(want.begin(), want.end());
+        std::snprintf(what, sizeof what, "%s attention = %s twin T=%d head_dim=%d key_tile=%d", tw.name, plain.name,
+                      c.T, c.hd, key_tile);
+        expect_close(t, what, out.data(), wd.data(), nullptr, out.size(), 2e-6, 0);
+      }
+      // A single tile of any size is the plain softmax op for op: bit for bit the key_tile = 0 result.
+      if (key_tile >= c.T) {
+        std::snprintf(what, sizeof what, "%s attention T=%d key_tile=%d >= T is the one-tile result bit for bit",
+                      tw.name, c.T, key_tile);
+        expect_true(t, std::memcmp(out.data(), one_tile.data(), out.size() * sizeof(float)) == 0, what);
+      }
     }
+  }
 }
 
 void check_elementwise(Tally& t, const Twins& tw, std::mt19937& rng) {
@@ -545,7 +577,8 @@ void check_ops(Tally& t, std::mt19937& rng) {
       expect_close(t, what, y.data(), ref.data(), scale.data(), y.size(), 1e-6, 2e-6);
     }
     struct A { int T, H, hd; };
-    for (A a : {A{197, 6, 64}, A{257, 12, 64}, A{7, 3, 8}, A{5, 2, 12}, A{1, 1, 64}}) {
+    // 1600 tokens: past ops.cpp's switch to key tiles (online softmax).
+    for (A a : {A{197, 6, 64}, A{257, 12, 64}, A{1600, 2, 64}, A{7, 3, 8}, A{5, 2, 12}, A{1, 1, 64}}) {
       const int D = a.H * a.hd;
       auto qkv = random_vec(rng, size_t(a.T) * 3 * D, -2.0f, 2.0f);
       std::vector<double> ref;
@@ -646,12 +679,13 @@ void check_sha256(Tally& t, std::mt19937& rng) {
 int main() {
   Tally t;
   std::mt19937 rng(12345);
-  for (const Twins& tw : all_twins()) {
+  const std::vector<Twins> twins = all_twins();
+  for (const Twins& tw : twins) {
     check_gemm(t, tw, rng);
     const int before = t.passed + t.failed;
     check_gemm_i8(t, tw, rng);
     std::printf("kernel-check section: %s gemm_i8 %d checks\n", tw.name, t.passed + t.failed - before);
-    check_attention(t, tw, rng);
+    check_attention(t, tw, twins.front(), rng);
     check_elementwise(t, tw, rng);
   }
   check_ops(t, rng);

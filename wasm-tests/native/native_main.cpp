@@ -110,7 +110,9 @@ int main(int argc, char** argv) {
     std::string bytes;
     st = read_file(pos[2], &bytes);
     if (!st.ok()) return fail(st);
-    std::memcpy(engine.input_buffer(bytes.size()), bytes.data(), bytes.size());
+    uint8_t* in = engine.input_buffer(bytes.size());
+    if (!in) return fail(vitrine::Status::Err(vitrine::Code::Memory, "out of memory for a " + std::to_string(bytes.size()) + "-byte image"));
+    std::memcpy(in, bytes.data(), bytes.size());
     vitrine::PreprocessOptions options;
     options.apply_exif_orientation = exif;
     st = engine.preprocess(bytes.size(), options);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "../alloc.h"
 #include "exif.h"
 #include "image.h"
 #include "jpeg_pil.h"
@@ -101,14 +102,12 @@ std::string stb_reason() {
 }
 
 // Resizes `v` to `n` bytes, or fails with a named error instead of letting std::bad_alloc abort the WASM build
-// (exceptions are off there). The probe allocation is released right before the vector takes the same
-// amount, which the allocator can then hand out again.
+// (exceptions are off there; alloc.h). The probe is released right before the vector takes the same amount,
+// which the allocator can then hand out again.
 Status allocate(std::vector<uint8_t>* v, size_t n, const char* what) {
-  void* probe = std::malloc(n);
-  if (probe == nullptr) {
+  if (!can_allocate(n)) {
     return Status::Err(Code::Memory, "out of memory: " + std::to_string(n) + " bytes for the " + what);
   }
-  std::free(probe);
   v->resize(n);
   return Status::Ok();
 }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "../alloc.h"
 #include "image.h"
 #include "resample.h"
 
@@ -114,11 +115,9 @@ Status preprocess(const Image& image, const PreprocessConfig& config, std::vecto
   const size_t plane = static_cast<size_t>(w) * h;
   // Without a resize the output is as large as the photo (12 MP → 144 MB of floats). Probe the allocation so
   // that running out of memory is a named error, not std::bad_alloc aborting the WASM build.
-  void* probe = std::malloc(plane * 3 * sizeof(float));
-  if (probe == nullptr) {
+  if (!can_allocate(uint64_t(plane) * 3 * sizeof(float))) {
     return Status::Err(Code::Memory, "preprocess: out of memory for " + dims(w, h) + " float pixels");
   }
-  std::free(probe);
   out->resize(plane * 3);
   const double factor = config.rescale_factor;
   for (int c = 0; c < 3; c++) {

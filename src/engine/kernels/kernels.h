@@ -141,31 +141,40 @@ void gemm_i8_wasmsimd(const GemmI8Args& a, int panel_begin, int panel_end);
 // Per head, K and V are packed once (attention_pack_k / _v) so both products run on the GEMM micro-kernel:
 //   K in panel layout: 8 keys per panel, [ceil(T/8)][head_dim][8] (padding keys zero);
 //   V in panel layout: [head_dim/8][T][8].
-// Queries are taken 8 at a time, packed as two 4-query blocks of packed A ([2][head_dim][4]). Each (4-query
-// block, key panel) pair gives a 4x8 score tile with the long, cheap loop over head_dim; it is transposed into
-// a [keys][8 queries] tile, softmax runs down that tile (one lane per query), and the tile is then "packed A"
-// (a_step 8) for P·V. head_dim must be a multiple of 8 (every supported checkpoint has 64); ops.cpp falls back
-// to its plain loop otherwise. Only the tile is materialised, never the T × T matrix.
+// Queries are taken 8 at a time, packed as two 4-query blocks of packed A ([2][head_dim][4]). Keys are taken
+// `key_tile` at a time (a multiple of 8; 0 = all keys in one tile). Each (4-query block, key panel) pair gives
+// a 4x8 score tile with the long, cheap loop over head_dim; it is transposed into a [keys][8 queries] tile,
+// softmax runs down that tile (one lane per query), and the tile is then "packed A" (a_step 8) for P·V.
+// With several key tiles the softmax is online (flash-attention style): a running max m and sum l per query;
+// each tile rescales l and the output accumulator by alpha = exp(m_old - m_new) before adding its own part, and
+// 1/l is applied once at the end. With one tile nothing is rescaled: the plain stable softmax, op for op.
+// head_dim must be a multiple of 8 (every supported checkpoint has 64); ops.cpp falls back to its plain loop
+// otherwise. Only the tile is materialised, never the T × T matrix.
 constexpr int kAttentionQueries = 8;  // queries per block
 inline int attention_key_panels(int tokens) { return (tokens + 7) / 8; }
+// The keys per tile a call uses: key_tile, or every key (rounded up to whole panels) when key_tile is 0 or
+// covers them all.
+inline int attention_key_tile(int tokens, int key_tile) {
+  return key_tile <= 0 || key_tile >= tokens ? 8 * attention_key_panels(tokens) : key_tile;
+}
 inline size_t attention_packed_k_floats(int tokens, int head_dim) {
   return static_cast<size_t>(attention_key_panels(tokens)) * 8 * head_dim;
 }
 inline size_t attention_packed_v_floats(int tokens, int head_dim) {
   return static_cast<size_t>(tokens) * head_dim;
 }
-// Scratch per call: the packed query block and the score tile.
-inline size_t attention_tile_floats(int tokens, int head_dim) {
-  return static_cast<size_t>(kAttentionQueries) * (head_dim + 8 * attention_key_panels(tokens));
+// Scratch per call: the packed query block, the output accumulator and the score tile.
+inline size_t attention_tile_floats(int tokens, int head_dim, int key_tile) {
+  return static_cast<size_t>(kAttentionQueries) * (2 * head_dim + attention_key_tile(tokens, key_tile));
 }
 
 void attention_pack_k(const float* k, size_t ld, int tokens, int head_dim, float* packed_k);
 void attention_pack_v(const float* v, size_t ld, int tokens, int head_dim, float* packed_v);
 void attention_rows_scalar(const float* q, const float* packed_k, const float* packed_v, size_t ld, int tokens,
-                           int head_dim, float scale, int q_begin, int q_end, float* out, size_t ldo,
+                           int head_dim, float scale, int key_tile, int q_begin, int q_end, float* out, size_t ldo,
                            float* tile);
 void attention_rows_wasmsimd(const float* q, const float* packed_k, const float* packed_v, size_t ld, int tokens,
-                             int head_dim, float scale, int q_begin, int q_end, float* out, size_t ldo,
+                             int head_dim, float scale, int key_tile, int q_begin, int q_end, float* out, size_t ldo,
                              float* tile);
 
 // ---------------------------------------------------------------------------------------------------------
@@ -223,9 +232,10 @@ inline void gemm_i8(const GemmI8Args& a, int panel_begin, int panel_end) {
   VITRINE_KERNEL(gemm_i8)(a, panel_begin, panel_end);
 }
 inline void attention_rows(const float* q, const float* packed_k, const float* packed_v, size_t ld, int tokens,
-                           int head_dim, float scale, int q_begin, int q_end, float* out, size_t ldo,
+                           int head_dim, float scale, int key_tile, int q_begin, int q_end, float* out, size_t ldo,
                            float* tile) {
-  VITRINE_KERNEL(attention_rows)(q, packed_k, packed_v, ld, tokens, head_dim, scale, q_begin, q_end, out, ldo, tile);
+  VITRINE_KERNEL(attention_rows)(q, packed_k, packed_v, ld, tokens, head_dim, scale, key_tile, q_begin, q_end, out,
+                                 ldo, tile);
 }
 inline void layernorm(const float* x, int rows, int dim, const float* gamma, const float* beta, float eps,
                       float* y) {

@@ -60,33 +60,50 @@ export class ChunkWriter {
 /**
  * Write `manifest` (chunk_size and stream_size set; chunks filled in here) and its tensors into outDir.
  * items, in stream order: { name, offset, bytes, write(sink) }, where write() passes the tensor's bytes to
- * sink(Uint8Array) in order. The manifest is removed first and written last, so a half-written folder never
- * looks valid; chunk files of an earlier, larger model in the same folder are removed. Options: onProgress({
- * written, total }). Returns the manifest.
+ * sink(Uint8Array) in order. Options: onProgress({ written, total }). Returns the manifest.
+ *
+ * Nothing is half-written: the chunks go to a hidden folder inside outDir first. Only when every chunk is
+ * written are they renamed into place (same file system: each rename is atomic), with the old manifest removed
+ * first and the new one written (to a temporary name, then renamed) last, so the folder never pairs a manifest
+ * with chunks it does not describe. A failure before that leaves outDir as it was (a folder the call created is
+ * removed again); chunk files of an earlier, larger model in the same folder are removed.
  */
 export async function writeModelFolder(outDir, manifest, items, { onProgress } = {}) {
+  const existed = fs.existsSync(outDir);
   fs.mkdirSync(outDir, { recursive: true });
-  fs.rmSync(path.join(outDir, 'manifest.json'), { force: true });
-  const writer = new ChunkWriter(outDir, manifest.chunk_size);
-  const total = manifest.stream_size;
-  let lastReport = 0;
-  for (const [i, t] of items.entries()) {
-    writer.padTo(t.offset);
-    t.write((bytes) => writer.write(bytes));
-    if (writer.position !== t.offset + t.bytes) throw new Error(`internal: tensor "${t.name}" wrote ${writer.position - t.offset} bytes, expected ${t.bytes}`);
-    if (onProgress && (writer.position - lastReport > (8 << 20) || writer.position === total)) {
-      lastReport = writer.position;
-      onProgress({ written: writer.position, total });
+  const partial = fs.mkdtempSync(path.join(outDir, '.vitrine-partial-'));
+  const writer = new ChunkWriter(partial, manifest.chunk_size);
+  try {
+    const total = manifest.stream_size;
+    let lastReport = 0;
+    for (const [i, t] of items.entries()) {
+      writer.padTo(t.offset);
+      t.write((bytes) => writer.write(bytes));
+      if (writer.position !== t.offset + t.bytes) throw new Error(`internal: tensor "${t.name}" wrote ${writer.position - t.offset} bytes, expected ${t.bytes}`);
+      if (onProgress && (writer.position - lastReport > (8 << 20) || writer.position === total)) {
+        lastReport = writer.position;
+        onProgress({ written: writer.position, total });
+      }
+      if (i % 16 === 0) await null; // give the event loop a turn now and then (progress bars, signals)
     }
-    if (i % 16 === 0) await null; // give the event loop a turn now and then (progress bars, signals)
+    writer.padTo(total);
+    manifest.chunks = writer.finish();
+  } catch (e) {
+    if (writer.fd !== null) fs.closeSync(writer.fd);
+    fs.rmSync(partial, { recursive: true, force: true });
+    if (!existed) fs.rmSync(outDir, { recursive: true, force: true });
+    throw e;
   }
-  writer.padTo(total);
-  manifest.chunks = writer.finish();
+  fs.rmSync(path.join(outDir, 'manifest.json'), { force: true });
+  for (const c of manifest.chunks) fs.renameSync(path.join(partial, c.file), path.join(outDir, c.file));
+  fs.rmSync(partial, { recursive: true, force: true });
   for (const f of fs.readdirSync(outDir)) {
     const m = /^chunk-(\d{5,})\.bin$/.exec(f);
     if (m && Number(m[1]) >= manifest.chunks.length) fs.rmSync(path.join(outDir, f));
   }
-  fs.writeFileSync(path.join(outDir, 'manifest.json'), formatManifest(manifest));
+  const tmp = path.join(outDir, `.manifest.json.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, formatManifest(manifest));
+  fs.renameSync(tmp, path.join(outDir, 'manifest.json'));
   return manifest;
 }
 
