@@ -24,16 +24,14 @@
 // page's similarity view. Photos are read from the File objects the page passes over (structured clone, no copy
 // through the network) and decoded inside the WASM engine. One model per worker: the page starts a fresh worker
 // to switch models.
-import * as vitrine from '../src/js/index.js';
-
-const { load } = vitrine;
+import { load, encodeHead, decodeHead } from '../src/js/index.js';
 
 const phases = { api: Math.round(performance.now()) };   // ms since the worker started, for the status tooltip
 let model = null;
 let source = null;           // what was loaded, to load it again after an engine trap
 let loadFailed = false;      // then requests get an answer at once instead of waiting forever
 let ownLabels = [];          // the model's own classifier's labels (empty: it has none)
-let taught = null;           // the head attached with 'set-head' (decoded form), or null
+let taught = null;           // the head attached with 'set-head', as a head file's bytes, or null
 const queue = [];            // jobs waiting for the model / for the previous one
 let busy = false;
 
@@ -136,10 +134,12 @@ async function call(m) {
     value = await model.embed(new Uint8Array(await m.file.arrayBuffer()), { pooling: m.pooling });
     transfer = [value.buffer];
   } else if (m.op === 'set-head') {
-    // A head file's bytes or a freshly trained head (its backbone identity comes from this very model).
-    const head = m.bytes ? vitrine.decodeHead(m.bytes) : { ...m.head, backbone: m.head.backbone ?? model.info.backbone };
-    await model.setHead(m.bytes ?? head, { anyBackbone: !!m.anyBackbone });   // throws E_HEAD, model unchanged
-    taught = head;
+    // A head file's bytes or a freshly trained head (its backbone identity comes from this very model). Kept as
+    // a head file: that is what export hands out and what goes back in after a pass with the model's own labels.
+    const bytes = m.bytes ?? encodeHead({ ...m.head, backbone: m.head.backbone ?? model.headBackbone(m.head.pooling) });
+    await model.setHead(bytes, { anyBackbone: !!m.anyBackbone });   // E_HEAD when refused; the model is unchanged
+    const head = decodeHead(bytes);
+    taught = bytes;
     value = { labels: head.labels, pooling: head.pooling, output: head.output, layers: head.layers,
       training: head.training ?? null, backbone: head.backbone ?? null };
   } else if (m.op === 'clear-head') {
@@ -147,7 +147,7 @@ async function call(m) {
     taught = null;
   } else if (m.op === 'export-head') {
     if (!taught) throw Object.assign(new Error('no taught head is attached'), { code: 'E_INPUT' });
-    value = vitrine.encodeHead(taught);
+    value = taught.slice();
     transfer = [value.buffer];
   } else {
     throw Object.assign(new Error(`unknown call ${m.op}`), { code: 'E_INPUT' });
