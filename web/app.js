@@ -29,7 +29,6 @@ let worker = null;
 let source = null;           // what the current worker loads
 let ready = false;
 let firstResultMarked = false;
-let modelInfo = null;        // the loaded model's info (worker 'ready')
 let nextRid = 1;
 const pending = new Map();   // rid → { resolve, reject } of calls to the worker
 
@@ -64,7 +63,6 @@ function startWorker(src) {
   };
   for (const p of pending.values()) p.reject(Object.assign(new Error('The model was switched or restarted.'), { code: 'E_RESTARTED' }));
   pending.clear();
-  modelInfo = null;
   teach.modelGone();
   w.postMessage({ type: 'load', source: src.kind === 'files' ? { kind: 'files', files: src.files } : { kind: 'url', url: src.url } });
   // Every photo on the page goes to the new worker: a model switch (or "Try again") re-labels them all.
@@ -164,7 +162,6 @@ function modelReady(m) {
     ui.status.title = `worker timeline (ms since it started): ${Object.entries(m.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`;
     root.dataset.phases = JSON.stringify(m.phases);
   }
-  modelInfo = info;
   teach.modelReady(info);
   const labels = info.labels ?? [];
   ui.known.textContent = labels.length === 0
@@ -309,7 +306,7 @@ function showResult(m) {
     t.state = 'done';
     t.el.dataset.state = 'done';
     t.el.dataset.ms = m.ms.toFixed(1);
-    delete t.embedding;
+    if (t.embedding) { delete t.embedding; updateSimilar(); }
     const ol = labelList(m.top, 'labels');
     const parts = [ol];
     if (m.own) {

@@ -27,7 +27,7 @@ export function initTeach(engine) {
   let info = null;                    // the loaded model's info (worker 'ready')
   let embeddings = new WeakMap();     // File → Float32Array, for the current model only
   let run = 0;                        // bumps to abandon a running embed/train
-  let trainer = null;                 // the training worker while one runs
+  let trainer = null;                 // the training worker while one runs: { worker, reject }
   let applied = null;                 // the head attached in the engine: { labels, source: 'trained'|'file', … }
 
   // ------------------------------------------------------------ classes
@@ -133,12 +133,16 @@ export function initTeach(engine) {
     }
   }
 
-  /** A drop on the page: onto a class card it goes to that class (returns true), elsewhere it is not ours. */
+  /**
+   * A drop on the page while Teach mode shows: onto a class card it goes to that class, elsewhere a note says
+   * where to drop. Returns false in the Classify view (the photos are to be classified).
+   */
   function drop(target, files) {
+    if (ui.section.hidden) return false;
     const card = target?.closest?.('.class-card');
-    if (!card) return false;
-    const c = classes.find((x) => String(x.key) === card.dataset.key);
+    const c = card && classes.find((x) => String(x.key) === card.dataset.key);
     if (c) addPhotos(c, files);
+    else if (files.length) showNote('Drop photos onto one of the classes (or use its “Add photos…” button).');
     return true;
   }
 
@@ -245,16 +249,20 @@ export function initTeach(engine) {
       if (my === run) {
         ui.train.disabled = false;
         ui.stop.hidden = true;
-        trainer?.terminate();
-        trainer = null;
+        endTrainer();
       }
     }
   }
 
+  function endTrainer(reason) {
+    trainer?.worker.terminate();
+    if (reason) trainer?.reject(reason);
+    trainer = null;
+  }
+
   function stop() {
     run++;
-    trainer?.terminate();
-    trainer = null;
+    endTrainer(Object.assign(new Error('stopped'), { code: 'E_ABORTED' }));
     ui.train.disabled = false;
     ui.stop.hidden = true;
     root().dataset.teach = 'stopped';
@@ -265,6 +273,7 @@ export function initTeach(engine) {
   async function embedAll(named, my) {
     const all = named.flatMap(({ c }, label) => c.files.map((file) => ({ file, label })));
     const todo = all.filter((r) => !embeddings.has(r.file));
+    root().dataset.embedded = todo.length;   // photos that go to the engine in this run
     let done = all.length - todo.length;
     const failed = [];
     const say = () => setProgress(done, all.length, `Embedding photos: ${done} of ${all.length}` +
@@ -298,7 +307,7 @@ export function initTeach(engine) {
   function trainInWorker(rows, named, opts, my) {
     return new Promise((resolve, reject) => {
       const w = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module', name: 'vitrine-train' });
-      trainer = w;
+      trainer = { worker: w, reject };
       const history = [];
       setProgress(0, opts.epochs, `Training: epoch 0 of ${opts.epochs}`);
       ui.result.hidden = false;

@@ -10,7 +10,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer } from '../../tools/build/serve.mjs';
 import { buildWeb } from '../../tools/build/build-web.mjs';
 import { execFileSync } from 'node:child_process';
 import { readZip } from '../../tools/default-model/cifar10.mjs';
@@ -56,14 +55,14 @@ function backboneOnly(srcDir, outDir, name) {
 }
 
 /**
- * A copy of a model whose first backbone weight differs in its lowest mantissa bit: the same shapes, another
- * checkpoint (its backbone fingerprint must differ).
+ * A copy of a model whose first one-dimensional backbone tensor (a bias: the backbone fingerprint covers those,
+ * docs/FORMAT.md) differs in the lowest mantissa bit of its first value: the same shapes, another checkpoint.
  */
 function otherCheckpoint(srcDir, outDir, name) {
   const m = JSON.parse(fs.readFileSync(path.join(srcDir, 'manifest.json'), 'utf8'));
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
-  const t = m.tensors.find((x) => x.name.startsWith('embeddings.patch_embeddings') && x.dtype === 'f32') ?? m.tensors[0];
+  const t = m.tensors.find((x) => x.shape.length === 1 && x.dtype === 'f32' && !/^(classifier|head)\./.test(x.name));
   const ci = Math.floor(t.offset / m.chunk_size);
   m.chunks.forEach((c, i) => {
     const bytes = fs.readFileSync(path.join(srcDir, c.file));
@@ -78,18 +77,7 @@ function otherCheckpoint(srcDir, outDir, name) {
   return outDir;
 }
 
-async function withBrowser(serverOptions, fn) {
-  const srv = await startServer(serverOptions);
-  const b = await h.launch();
-  try {
-    return await fn(srv, b);
-  } catch (e) {
-    throw await h.explain(b, e, SHOTS);
-  } finally {
-    await b.close();
-    await srv.close();
-  }
-}
+const withBrowser = (serverOptions, fn) => h.withBrowser(serverOptions, undefined, SHOTS, fn);
 
 const readTeach = (page) => page.evaluate(() => {
   const $ = (id) => document.getElementById(id);
@@ -213,7 +201,15 @@ describe('Teach mode (Chromium)', { skip: reason ?? false, concurrency: 1 }, () 
       assert.match(st.headStatus, /airplane, frog/);
       await b.page.screenshot({ path: path.join(SHOTS, 'teach.png'), fullPage: true });
 
-      // Retraining with other settings uses the kept embeddings: no photo goes to the engine again.
+      // Retraining with other settings uses the kept embeddings: no photo goes to the engine again. The binary
+      // loss: one sigmoid output, both classes named.
+      await b.page.selectOption('#t-loss', 'bce');
+      const bce = await train(b.page);
+      assert.equal(bce.state, 'done', JSON.stringify(bce));
+      assert.equal(await b.page.evaluate(() => document.documentElement.dataset.embedded), '0', 'no photo embedded again');
+      assert.match(bce.headStatus, /two classes \(binary\): airplane, frog/);
+      assert.match(await b.page.textContent('#teach-progress-text'), /Embedding photos: 60 of 60 \(60 kept from before\)|Trained 100 epochs/);
+      await b.page.selectOption('#t-loss', 'softmax');
       await b.page.fill('#t-hidden', '16');
       await b.page.fill('#t-epochs', '40');
       const again = await train(b.page);
@@ -300,8 +296,18 @@ describe('Teach mode (Chromium)', { skip: reason ?? false, concurrency: 1 }, () 
       let st = await trainError(b.page);
       assert.equal(st.errorCode, 'E_INPUT');
       assert.match(st.error, /at least two classes/);
-      // A class with no photos.
+      // A class with no photos; a drop goes onto the card it lands on, elsewhere it is not taken.
       await nameClasses(b.page, ['airplane', 'frog']);
+      const dropOn = (selector, files) => b.page.evaluate(([sel, list]) => {
+        const dt = new DataTransfer();
+        for (const f of list) dt.items.add(new File([new Uint8Array(f.data)], f.name, { type: 'image/jpeg' }));
+        document.querySelector(sel).dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }, [selector, files.map((f) => ({ name: f.name, data: [...f.buffer] }))]);
+      await dropOn('#classes > li:nth-child(1) .class-thumbs', trainSet[0].slice(5, 7));
+      await b.page.waitForFunction(() => document.querySelector('#classes > li:nth-child(1)').dataset.count === '7');
+      await dropOn('#teach-h', trainSet[0].slice(7, 8));
+      await b.page.waitForFunction(() => /Drop photos onto one of the classes/.test(document.getElementById('teach-note').textContent));
+      assert.equal(await b.page.getAttribute('#classes > li:nth-child(1)', 'data-count'), '7');
       st = await trainError(b.page);
       assert.equal(st.errorCode, 'E_INPUT');
       assert.match(st.error, /class "frog" has no photos/);
