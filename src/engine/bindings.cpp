@@ -89,6 +89,12 @@ val pooled(Engine& e, const std::string& mode) {
   return st.ok() ? to_f32(out) : error_value(st);
 }
 
+// A head at `address` (count floats in the input buffer, written by JS): null or { code, message } (E_HEAD).
+val attach_head(Engine& e, const std::string& head_json, int num_labels, uintptr_t address, double count) {
+  if (!(count >= 0)) return error_value(Status::Err(Code::Head, "head: bad weight count"));
+  return result(e.attach_head(head_json, num_labels, reinterpret_cast<const float*>(address), static_cast<size_t>(count)));
+}
+
 // The engine's tensor table for an "architecture" object (JSON text): [{ name, shape, may_i8? }] in stream order, the one
 // list the converter writes and the loader checks; or { code, message } naming what the engine refuses.
 val tensor_table(const std::string& architecture_json) {
@@ -148,5 +154,8 @@ EMSCRIPTEN_BINDINGS(vitrine) {
       .function("logits", &logits)
       .function("numLabels", &Engine::num_labels)
       .function("scores", &scores)
-      .function("pooled", &pooled);
+      .function("pooled", &pooled)
+      .function("attachHead", &attach_head)
+      .function("detachHead", &Engine::detach_head)
+      .function("backboneFingerprint", &Engine::backbone_fingerprint);
 }

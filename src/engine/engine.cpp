@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
+#include "families/family.h"
 #include "image/image.h"
 #include "kernels/kernels.h"
 #include "manifest.h"
@@ -23,6 +25,15 @@ struct ModelState {
   Model model;
   RunState run;
   bool has_output = false;
+  // While a head is attached: the model's own classifier, to restore, and the head's weights.
+  struct OwnClassifier {
+    Classifier classifier;
+    int num_labels;
+    HeadSpec head;
+    std::vector<Linear> head_layers;
+  };
+  std::unique_ptr<OwnClassifier> own;
+  std::unique_ptr<float[]> head_weights;
   ~ModelState() { std::free(stream); }
 };
 
@@ -143,6 +154,12 @@ std::string Engine::info_json() const {
   std::string info = active_->manifest.info_json;
   // Append the runtime facts to the manifest facts (info_json is a JSON object: replace its closing brace).
   info.pop_back();
+  // What a head file records about its backbone: the width each pooling gives, and the fingerprint.
+  const Architecture& a = active_->manifest.arch;
+  std::string widths;
+  for (Pooling p : a.family->poolings(a))
+    widths += std::string(widths.empty() ? "" : ",") + "\"" + pooling_name(p) + "\":" + std::to_string(a.family->pooled_width(a, p));
+  info += ",\"pooled_widths\":{" + widths + "},\"backbone_fingerprint\":\"" + active_->model.backbone_fingerprint + "\"";
   info += ",\"threads\":" + std::to_string(threads()) +
           ",\"weight_bytes\":" + std::to_string(active_->manifest.stream_size + active_->model.extra_weight_bytes) + "}";
   return info;
@@ -197,18 +214,18 @@ const float* Engine::last_hidden_state() const {
 int Engine::num_tokens() const { return active_ && active_->has_output ? active_->run.tokens : 0; }
 int Engine::hidden_size() const { return active_ ? active_->manifest.arch.hidden : 0; }
 const float* Engine::logits() const {
-  return active_ && active_->has_output && active_->manifest.arch.num_labels ? active_->run.logits.data() : nullptr;
+  return active_ && active_->has_output && active_->model.arch.num_labels ? active_->run.logits.data() : nullptr;
 }
-int Engine::num_labels() const { return active_ ? active_->manifest.arch.num_labels : 0; }
+int Engine::num_labels() const { return active_ ? active_->model.arch.num_labels : 0; }
 
 Status Engine::scores(std::vector<float>* out) const {
-  if (active_ && !active_->manifest.arch.num_labels)
+  if (active_ && !active_->model.arch.num_labels)
     return Status::Err(Code::NoClassifier, "model \"" + active_->manifest.name +
                                                "\" has no classifier; use embed() or forward()");
   const float* z = logits();
   if (!z) return Status::Err(Code::Input, "scores: no forward pass has run");
   const int n = num_labels();
-  const Architecture& a = active_->manifest.arch;
+  const Architecture& a = active_->model.arch;
   std::vector<float>& p = *out;
   p.assign(n, 0.f);
   if (n == 1 || (a.classifier == Classifier::Head && a.head.sigmoid)) {
@@ -227,5 +244,73 @@ Status Engine::pooled(Pooling pooling, std::vector<float>* out) const {
   if (!active_ || !active_->has_output) return Status::Err(Code::Input, "pooled: no forward pass has run");
   return pool_features(active_->model, pool_.get(), active_->run, pooling, out);
 }
+
+Status Engine::attach_head(const std::string& head_json, int num_labels, const float* weights, size_t count) {
+  if (!active_) return Status::Err(Code::Load, "no model is loaded");
+  auto head_error = [](const std::string& message) { return Status::Err(Code::Head, "head: " + message); };
+  if (num_labels < 1) return head_error("a head needs at least one output");
+  // Checked like a manifest's head, against this backbone: pooling offered, first layer = pooled width.
+  Architecture a = active_->model.arch;
+  a.classifier = Classifier::Head;
+  a.num_labels = num_labels;
+  Status st = parse_head(head_json, &a);
+  if (!st.ok()) {
+    const std::string prefix = "manifest: ";
+    return head_error(st.error.rfind(prefix, 0) == 0 ? st.error.substr(prefix.size()) : st.error);
+  }
+  size_t need = 0;
+  for (const HeadLayer& L : a.head.layers)
+    if (L.kind == HeadLayer::Kind::Linear) need += size_t(L.out) * L.in + L.out;
+  if (count != need)
+    return head_error(std::to_string(count) + " weight values given, the layers need " + std::to_string(need));
+  if (!weights) return head_error("no weights");
+  for (size_t i = 0; i < count; ++i)
+    if (!std::isfinite(weights[i])) return head_error("weight value " + std::to_string(i) + " is not finite");
+  std::unique_ptr<float[]> storage(new (std::nothrow) float[count]);
+  if (!storage) return Status::Err(Code::Memory, "out of memory for the head's " + std::to_string(count) + " weights");
+  std::memcpy(storage.get(), weights, count * sizeof(float));
+  std::vector<Linear> layers(a.head.layers.size());
+  float* at = storage.get();
+  for (size_t k = 0; k < a.head.layers.size(); ++k) {
+    const HeadLayer& h = a.head.layers[k];
+    if (h.kind != HeadLayer::Kind::Linear) continue;
+    Linear& L = layers[k];
+    L.out = h.out;
+    L.in = h.in;
+    L.weight = at;
+    L.bias = at + size_t(h.out) * h.in;
+    prepare_linear(L, at);
+    at += size_t(h.out) * h.in + h.out;
+  }
+  // Nothing can fail from here: swap the head in.
+  Model& model = active_->model;
+  if (!active_->own)
+    active_->own.reset(new ModelState::OwnClassifier{model.arch.classifier, model.arch.num_labels, model.arch.head,
+                                                     std::move(model.head)});
+  model.arch.classifier = Classifier::Head;
+  model.arch.num_labels = num_labels;
+  model.arch.head = a.head;
+  model.head = std::move(layers);
+  active_->head_weights = std::move(storage);
+  active_->run.logits.assign(num_labels, 0.f);
+  active_->has_output = false;
+  return Status::Ok();
+}
+
+void Engine::detach_head() {
+  if (!active_ || !active_->own) return;
+  Model& model = active_->model;
+  ModelState::OwnClassifier& own = *active_->own;
+  model.arch.classifier = own.classifier;
+  model.arch.num_labels = own.num_labels;
+  model.arch.head = own.head;
+  model.head = std::move(own.head_layers);
+  active_->own.reset();
+  active_->head_weights.reset();
+  active_->run.logits.assign(model.arch.num_labels, 0.f);
+  active_->has_output = false;
+}
+
+std::string Engine::backbone_fingerprint() const { return active_ ? active_->model.backbone_fingerprint : ""; }
 
 }  // namespace vitrine

@@ -76,6 +76,16 @@ class Engine {
   // Pooled embedding of the last forward; Code::Input for a pooling the model does not offer (info "poolings").
   Status pooled(Pooling pooling, std::vector<float>* out) const;
 
+  // ---- heads (docs/FORMAT.md "Head files") ----
+  // Replaces the loaded model's classifier with a head: `head_json` is an architecture.head object (pooling,
+  // layers, output) giving `num_labels` outputs; `weights` holds each linear layer's weight [out, in] then bias
+  // [out], layer after layer (`count` floats, copied). The forward pass runs it as it runs a manifest's
+  // `classifier: "head"`. Code::Head for anything refused; the model is then unchanged.
+  Status attach_head(const std::string& head_json, int num_labels, const float* weights, size_t count);
+  // Back to the model's own classifier (a no-op without an attached head).
+  void detach_head();
+  std::string backbone_fingerprint() const;  // "" when no model is loaded
+
  private:
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<ModelState> active_;

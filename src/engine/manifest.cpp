@@ -246,6 +246,15 @@ Status parse_architecture(const std::string& text, Architecture* a) {
   return parse_architecture(j, a);
 }
 
+Status parse_head(const std::string& text, Architecture* a) {
+  if (nested_too_deep(text))
+    return manifest_error("head nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return manifest_error("architecture.head is not valid JSON");
+  a->head = HeadSpec{};
+  return parse_head(j, a);
+}
+
 Status parse_manifest(const std::string& text, Manifest* m) {
   if (nested_too_deep(text))
     return manifest_error("manifest.json nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");

@@ -94,4 +94,8 @@ Status parse_manifest(const std::string& json_text, Manifest* out);
 // The "architecture" object alone (FORMAT §4), e.g. for the converter's tensor table.
 Status parse_architecture(const std::string& json_text, Architecture* out);
 
+// An "architecture.head" object alone (FORMAT §4) into out->head, checked against out's family, pooled widths and
+// num_labels (a head attached to a loaded model: Engine::attach_head). Errors are Code::Manifest.
+Status parse_head(const std::string& json_text, Architecture* out);
+
 }  // namespace vitrine

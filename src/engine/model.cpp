@@ -13,6 +13,7 @@
 
 #include "families/family.h"
 #include "posembed.h"
+#include "sha256.h"
 #include "threadpool.h"
 
 namespace vitrine {
@@ -37,6 +38,25 @@ float half_to_float(uint16_t h) {
   float f;
   std::memcpy(&f, &bits, 4);
   return f;
+}
+
+// docs/FORMAT.md "Head files", backbone fingerprint: a line of the architecture's sizes, then every backbone row of
+// one dimension (name, length, f32 bytes) in table order. Only 1-D rows: every encoding keeps them f32 (f16 and
+// int8 change matrices only), and training moves them (biases, norms), so they tell checkpoints apart.
+std::string backbone_fingerprint(const Architecture& a, const TensorTable& table) {
+  std::string text = "vitrine-backbone 1\nfamily " + a.family_name + " hidden " + std::to_string(a.hidden) + " layers " +
+                     std::to_string(a.layers) + " heads " + std::to_string(a.heads) + " intermediate " +
+                     std::to_string(a.intermediate) + " patch " + std::to_string(a.patch) + " image " +
+                     std::to_string(a.image_size) + " channels " + std::to_string(a.channels) + "\n";
+  for (const TensorSlot& row : table.rows()) {
+    if (row.shape.size() != 1 || !*row.data) continue;
+    if (row.name.rfind("classifier.", 0) == 0 || row.name.rfind("distillation_classifier.", 0) == 0 ||
+        row.name.rfind("head.", 0) == 0)
+      continue;
+    text += row.name + " " + std::to_string(row.shape[0]) + "\n";
+    text.append(reinterpret_cast<const char*>(*row.data), size_t(row.shape[0]) * sizeof(float));
+  }
+  return sha256_hex(reinterpret_cast<const uint8_t*>(text.data()), text.size());
 }
 
 }  // namespace
@@ -82,6 +102,7 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
     }
     storage[r] = data;
   }
+  model->backbone_fingerprint = backbone_fingerprint(m.arch, table);
   // Repacking comes after every pointer is set: a kernel may look at a Linear's bias too.
   for (size_t r = 0; r < table.rows().size(); ++r)
     if (table.rows()[r].linear) model->extra_weight_bytes += prepare_linear(*table.rows()[r].linear, storage[r]);

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "manifest.h"
@@ -49,6 +50,9 @@ struct Model {
   std::vector<std::unique_ptr<float[]>> expanded;
   // Bytes the weights take beyond the stream: f16 expansions + packed copies prepare_linear made.
   size_t extra_weight_bytes = 0;
+  // Hex SHA-256 naming the backbone (docs/FORMAT.md "Head files"): equal for a model and its f16/int8
+  // re-encodings, so a head trained on one applies to the others.
+  std::string backbone_fingerprint;
 };
 
 // Points every slot of the family's tensor table at its tensor in `stream` (already validated by parse_manifest):

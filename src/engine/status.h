@@ -18,6 +18,7 @@ enum class Code {
   Input,         // bad arguments to a call (pixels, sizes, pooling)
   NoClassifier,  // scores asked of a model without classifier
   Memory,        // an allocation failed: the model or the image does not fit
+  Head,          // a head to attach was refused (layers, widths, weights): the model keeps its classifier
 };
 
 // The one table Code → the string JavaScript sees.
@@ -32,6 +33,7 @@ inline const char* code_name(Code code) {
     case Code::Input: return "E_INPUT";
     case Code::NoClassifier: return "E_NO_CLASSIFIER";
     case Code::Memory: return "E_MEMORY";
+    case Code::Head: return "E_HEAD";
   }
   return "E_LOAD";
 }

@@ -13,11 +13,15 @@ const USAGE = `usage:
           [--chunk-size 4M] [--name NAME]
   vitrine inspect <model-dir> [--json] [--verify]
   vitrine classify <model> <files or folders…> [--top 5] [--format csv|json|jsonl] [-o out] [--no-exif] [bulk]
+          [--head file.head.safetensors]   (classify with that head in place of the model's classifier)
   vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean|pooler|projection]
-          [--no-exif] [bulk]   (default pooling: the model's first, see inspect)
+          [--no-exif] [bulk] [--head file.head.safetensors]   (default pooling: the one the --head reads, else the
+          model's first, see inspect; the head is checked against the model)
   vitrine train-head <model> <folder with one sub-folder per label> -o <out-dir> [--hidden 0] [--epochs 100]
           [--lr 0.001] [--weight-decay 0.0001] [--batch 64] [--val 0.2] [--pooling cls|mean|cls+mean] [--seed 0]
-          [--name NAME] [--no-exif]
+          [--name NAME] [--no-exif] [--loss softmax|bce] [--cache <dir>] [-v]
+          (writes <out-dir>: a model folder + head.head.safetensors, curve.svg, predictions.csv; embeddings are
+          cached in --cache, default <out-dir>/embeddings-cache)
   vitrine forward <model> --pixels x.npy -o out.json
 common: --threads N  --build mt|st   (<model> = a model folder, manifest path or URL, or "default")
 bulk:   --jobs N (worker threads, each with its own engine; default: all cores)  --shard i/n (0 ≤ i < n)
@@ -62,6 +66,8 @@ function loadOptions(values) {
     if (!['mt', 'st'].includes(values.build)) throw new UsageError(`--build must be mt or st, got ${values.build}`);
     o.build = values.build;
   }
+  // --head: attached at load, in this thread and in every bulk worker (an absolute path: workers may run elsewhere).
+  if (values.head !== undefined) o.head = path.resolve(values.head);
   return o;
 }
 
@@ -141,6 +147,16 @@ function writeOut(values, text) {
 }
 
 const BULK_OPTIONS = { jobs: { type: 'string' }, shard: { type: 'string' }, resume: { type: 'boolean' } };
+const HEAD_OPTION = { head: { type: 'string' } };
+
+/** --head's file, read and checked before any worker starts (E_HEAD names what is wrong with it). */
+async function readHeadOption(values) {
+  if (values.head === undefined) return null;
+  const { decodeHead } = await import('./head/file.js');
+  let bytes;
+  try { bytes = fs.readFileSync(values.head); } catch (e) { throw new UsageError(`--head ${values.head}: cannot read (${e.code ?? e.message})`); }
+  return decodeHead(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+}
 
 /**
  * How many workers' copies of a local model fit in 70 % of the free memory (each: its weights plus ~100 MB of
@@ -204,7 +220,7 @@ async function runPlan(values, source, task, taskOptions, plan, onResult) {
   await runBulk({
     files, task, taskOptions, jobs,
     source: source === 'default' ? undefined : source,
-    loadOptions: explicit ? loadOptions(values) : { build: 'st' },
+    loadOptions: explicit ? loadOptions(values) : { ...loadOptions(values), build: 'st' },
     loadModel: () => loadModel(source, values),
     onResult: (i, value) => onResult(files[i], value),
     onError: (i, e) => { failed++; reportFailure(bar, files[i], e); },
@@ -215,9 +231,10 @@ async function runPlan(values, source, task, taskOptions, plan, onResult) {
 }
 
 async function cmdClassify(args) {
-  const { values, positionals } = opts(args, { top: { type: 'string' }, format: { type: 'string' }, 'no-exif': { type: 'boolean' }, ...BULK_OPTIONS });
+  const { values, positionals } = opts(args, { top: { type: 'string' }, format: { type: 'string' }, 'no-exif': { type: 'boolean' }, ...BULK_OPTIONS, ...HEAD_OPTION });
   if (values.help) return console.log(USAGE);
   if (positionals.length < 2) throw new UsageError('classify needs <model> and at least one file or folder');
+  await readHeadOption(values);
   const topK = intOpt(values.top, 'top') ?? 5;
   const format = values.format ?? (values.output?.endsWith('.json') ? 'json' : values.output?.endsWith('.jsonl') ? 'jsonl' : 'csv');
   if (!['csv', 'json', 'jsonl'].includes(format)) throw new UsageError(`--format must be csv, json or jsonl, got ${format}`);
@@ -250,13 +267,14 @@ function poolingFor(model, values) {
 }
 
 async function cmdEmbed(args) {
-  const { values, positionals } = opts(args, { pooling: { type: 'string' }, 'no-exif': { type: 'boolean' }, ...BULK_OPTIONS });
+  const { values, positionals } = opts(args, { pooling: { type: 'string' }, 'no-exif': { type: 'boolean' }, ...BULK_OPTIONS, ...HEAD_OPTION });
   if (values.help) return console.log(USAGE);
   if (positionals.length < 2) throw new UsageError('embed needs <model> and at least one file or folder');
   if (!values.output || !/\.(npy|jsonl)$/.test(values.output)) throw new UsageError('embed needs -o <out.npy> or -o <out.jsonl>');
   // Checked against the poolings the model offers when it is loaded (in each worker): an E_INPUT stops the run.
-  // No --pooling: embed() takes the model's first pooling (cls for ViT/DeiT/DINOv2, the towers' own output).
-  const pooling = values.pooling;
+  // No --pooling: the pooling a --head reads, else embed() takes the model's first pooling (cls for
+  // ViT/DeiT/DINOv2, the towers' own output).
+  const pooling = values.pooling ?? (await readHeadOption(values))?.pooling;
   const jsonl = values.output.endsWith('.jsonl');
   const plan = bulkPlan(values, positionals[0], positionals.slice(1), { resumable: jsonl });
   const rows = [];
@@ -285,20 +303,25 @@ async function cmdEmbed(args) {
 
 // The student's recipe made instant: embed a folder of labelled photos with a model's backbone, train a small
 // head on the embeddings (src/js/head/train.js), and write a new model = backbone + head that classifies with
-// those labels everywhere a model loads (page, API, CLI).
+// those labels everywhere a model loads (page, API, CLI), plus the head alone as a head file, the training curve
+// and the validation predictions. Embeddings are cached on disk (src/js/head/cache.js): a second run with other
+// hyper-parameters does not run the backbone.
 async function cmdTrainHead(args) {
   const { values, positionals } = opts(args, {
     hidden: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' },
     batch: { type: 'string' }, val: { type: 'string' }, pooling: { type: 'string' }, seed: { type: 'string' },
-    name: { type: 'string' }, 'no-exif': { type: 'boolean' },
+    name: { type: 'string' }, 'no-exif': { type: 'boolean' }, loss: { type: 'string' }, cache: { type: 'string' },
+    verbose: { type: 'boolean', short: 'v' },
   });
   if (values.help) return console.log(USAGE);
   if (positionals.length !== 2 || !values.output) throw new UsageError('train-head needs <model> <labelled-folder> -o <out-dir>');
+  const loss = values.loss ?? 'softmax';
+  if (!['softmax', 'bce'].includes(loss)) throw new UsageError(`--loss must be softmax or bce, got ${loss}`);
   const o = {
     hidden: intOpt(values.hidden, 'hidden', 0) ?? 0, epochs: intOpt(values.epochs, 'epochs') ?? 100,
     lr: numOpt(values.lr, 'lr', 1e-6, 1) ?? 1e-3, weightDecay: numOpt(values['weight-decay'], 'weight-decay', 0, 1) ?? 1e-4,
     batch: intOpt(values.batch, 'batch') ?? 64, valFraction: numOpt(values.val, 'val', 0, 0.9) ?? 0.2,
-    seed: intOpt(values.seed, 'seed', 0) ?? 0,
+    seed: intOpt(values.seed, 'seed', 0) ?? 0, loss,
   };
   const base = modelDir(positionals[0]);
   if (/^[a-z]+:/i.test(base) && !fs.existsSync(base)) throw new UsageError('train-head needs the base model as a local folder');
@@ -307,25 +330,54 @@ async function cmdTrainHead(args) {
   const classes = fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)
     .sort((a, b) => a.localeCompare(b));
   if (classes.length < 2) throw new UsageError(`${root}: needs one sub-folder of images per label, at least 2 (found ${classes.length})`);
+  if (loss === 'bce' && classes.length !== 2) throw new UsageError(`--loss bce needs exactly two labels (sub-folders), found ${classes.length}`);
   const labelOf = new Map();
   for (const [i, c] of classes.entries()) {
     const files = listImages([path.join(root, c)]).map((e) => e.path);
     if (!files.length) throw new UsageError(`${path.join(root, c)}: no image files (${[...IMAGE_EXT].join(' ')})`);
     for (const f of files) labelOf.set(f, i);
   }
+  const say = values.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`);
+  const exif = !values['no-exif'];
+  const cacheDir = values.cache ?? path.join(values.output, 'embeddings-cache');
 
-  const model = await loadModel(base, values);
-  let pooling;
-  const rows = [];
-  let failed;
-  try {
-    pooling = poolingFor(model, values);
-    ({ failed } = await forEachImage(model, [...labelOf.keys()], values, async (file) => {
-      rows.push({ file, label: labelOf.get(file), embedding: await model.embed(file, { pooling, exif: !values['no-exif'] }) });
-    }));
-  } finally {
-    await model.dispose();
+  const { EmbeddingCache, sha256 } = await import('./head/cache.js');
+  const { readManifest } = await import('./inspect.js');
+  const manifestFile = readManifest(base).path;
+  const baseManifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+  const cache = new EmbeddingCache(cacheDir, fs.readFileSync(manifestFile));
+  const shaOf = new Map([...labelOf.keys()].map((f) => [f, sha256(fs.readFileSync(f))]));
+  let facts = cache.modelFacts();
+  let pooling = values.pooling ?? facts?.poolings[0];
+  if (facts && !facts.poolings.includes(pooling)) {
+    throw new UsageError(`--pooling must be one of ${facts.poolings.join(', ')} for this ${baseManifest.architecture.family} model, got ${pooling}`);
   }
+  const embeddings = new Map();
+  if (facts) for (const f of labelOf.keys()) { const e = cache.get(facts, pooling, exif, shaOf.get(f)); if (e) embeddings.set(f, e); }
+  const fromCache = embeddings.size;
+  let failed = 0;
+  const missing = [...labelOf.keys()].filter((f) => !embeddings.has(f));
+  if (missing.length) {
+    const model = await loadModel(base, values);
+    try {
+      const b = model.info.backbone;
+      facts = { fingerprint: b.fingerprint, encoding: [...new Set(baseManifest.tensors.map((t) => t.dtype))].sort().join('+'),
+        poolings: [...model.info.poolings], pooledWidths: { ...b.input_dim } };
+      cache.saveModelFacts(facts);
+      pooling = poolingFor(model, values);
+      ({ failed } = await forEachImage(model, missing, values, async (file) => {
+        const e = await model.embed(file, { pooling, exif });
+        cache.put(facts, pooling, exif, shaOf.get(file), e);
+        embeddings.set(file, e);
+      }));
+    } finally {
+      await model.dispose();
+    }
+  }
+  const computed = missing.length - failed;
+  const cacheLine = `train-head: embeddings: ${computed} computed by the engine, ${fromCache} from the cache (${cacheDir})`;
+  if (values.verbose) say(cacheLine);
+  const rows = [...labelOf.keys()].filter((f) => embeddings.has(f)).map((file) => ({ file, label: labelOf.get(file), embedding: embeddings.get(file) }));
   const counts = classes.map((_, i) => rows.filter((r) => r.label === i).length);
   const empty = classes.filter((_, i) => !counts[i]);
   if (empty.length) throw new UsageError(`no usable image for label(s) ${empty.join(', ')}`);
@@ -334,22 +386,35 @@ async function cmdTrainHead(args) {
   rows.forEach((r, i) => features.set(r.embedding, i * dim));
   const labels = rows.map((r) => r.label);
 
-  const say = values.quiet ? () => {} : (line) => process.stderr.write(`${line}\n`);
   say(`train-head: ${classes.length} labels (${classes.map((c, i) => `${c} ${counts[i]}`).join(', ')}), ${rows.length} images` +
     `${failed ? ` (${failed} unreadable, left out)` : ''}, ${pooling} embeddings of ${dim}`);
   const pct = (x) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
   const { trainHead } = await import('./head/train.js');
+  const every = Math.max(1, Math.round(o.epochs / 10));
   const res = trainHead(features, labels, { dim, numClasses: classes.length, ...o,
-    onEpoch: (r) => { if (r.valAccuracy !== undefined || r.epoch === o.epochs) say(`  epoch ${r.epoch}: loss ${r.loss.toFixed(4)}, train ${pct(r.trainAccuracy)}` +
-      `${r.valAccuracy === undefined ? '' : `, validation ${pct(r.valAccuracy)}`}`); } });
+    onEpoch: (r) => { if (r.epoch % every === 0 || r.epoch === o.epochs) say(`  epoch ${r.epoch}: loss ${r.trainLoss.toFixed(4)}, train ${pct(r.trainAcc)}` +
+      `${r.valAcc === undefined ? '' : `, validation loss ${r.valLoss.toFixed(4)}, ${pct(r.valAcc)}`}`); } });
   const report = {
-    base: path.resolve(base), folder: path.resolve(root), labels: classes, counts, pooling, ...o,
+    base: path.resolve(base), folder: path.resolve(root), labels: classes, counts, pooling, exif, ...o,
     images: rows.length, unreadable: failed, train: res.split.train.length, validation: res.split.val.length,
     trainAccuracy: res.trainAccuracy, valAccuracy: res.valAccuracy, confusion: res.confusion, history: res.history,
   };
+  // The model folder: a one-output sigmoid head names its positive class (FORMAT: one label per output).
+  const modelLabels = res.output === 'sigmoid' ? [classes[1]] : classes;
   const { writeHeadModel } = await import('./head/model.js');
-  const m = await writeHeadModel(base, values.output, { pooling, layers: res.layers, tensors: res.tensors, labels: classes },
-    { name: values.name, metadata: { ...report, base: path.basename(path.resolve(base)), folder: path.basename(path.resolve(root)), history: undefined } });
+  const training = { ...report, base: path.basename(path.resolve(base)), folder: path.basename(path.resolve(root)), history: undefined };
+  const m = await writeHeadModel(base, values.output, { pooling, layers: res.layers, output: res.output, tensors: res.tensors, labels: modelLabels },
+    { name: values.name, metadata: training });
+  // The head alone, to attach to the base model or any encoding of it (model.setHead, --head).
+  const { encodeHead } = await import('./head/file.js');
+  const backbone = { name: baseManifest.name, family: baseManifest.architecture.family, hidden_size: baseManifest.architecture.hidden_size,
+    input_dim: dim, fingerprint: facts.fingerprint };
+  fs.writeFileSync(path.join(values.output, 'head.head.safetensors'),
+    encodeHead({ pooling, layers: res.layers, output: res.output, labels: classes, tensors: res.tensors, backbone, training: JSON.parse(JSON.stringify(training)) }));
+  const { curveSvg } = await import('./head/curve.js');
+  fs.writeFileSync(path.join(values.output, 'curve.svg'), curveSvg(res.history, { title: `${classes.join(' / ')}: head on ${baseManifest.name}` }));
+  fs.writeFileSync(path.join(values.output, 'predictions.csv'), 'file,true,predicted,probability\n' +
+    res.valPredictions.map((p) => [rows[p.row].file, classes[p.label], classes[p.predicted], p.probability.toFixed(6)].map(csvCell).join(',') + '\n').join(''));
   // The full report, with each validation image's probabilities (what the new model must give for it).
   report.validationImages = res.split.val.map((row, r) => ({ file: rows[row].file, label: classes[labels[row]],
     probabilities: Array.from(res.valProbabilities.subarray(r * classes.length, (r + 1) * classes.length)) }));
@@ -363,8 +428,9 @@ async function cmdTrainHead(args) {
     say(`training accuracy ${pct(res.trainAccuracy)}; no validation images (--val ${o.valFraction}: ` +
       `${o.valFraction ? 'too few images per label to hold some out' : 'none held out'})`);
   }
-  say(`${values.output}: ${m.name} — ${o.hidden ? `MLP head (${dim} → ${o.hidden} → ${classes.length})` : `linear head (${dim} → ${classes.length})`} ` +
-    `on ${pooling}, report in head-training.json`);
+  const outs = res.layers.at(-1).out;
+  say(`${values.output}: ${m.name} — ${o.hidden ? `MLP head (${dim} → ${o.hidden} → ${outs})` : `linear head (${dim} → ${outs})`} ` +
+    `on ${pooling}${res.output === 'sigmoid' ? ', sigmoid output' : ''}; head.head.safetensors, curve.svg, predictions.csv, head-training.json`);
   return failed ? 1 : 0;
 }
 

@@ -1,6 +1,6 @@
 // Errors thrown by vitrine: plain `Error`s with a stable `code` so callers can branch on them. The engine's codes
 // (src/engine/status.h: E_MANIFEST, E_CHUNK_SIZE, E_CHUNK_HASH, E_LOAD, E_IMAGE, E_INPUT, E_NO_CLASSIFIER,
-// E_MEMORY) arrive as { code, message } from embind and become a VitrineError unchanged (engineError).
+// E_MEMORY, E_HEAD) arrive as { code, message } from embind and become a VitrineError unchanged (engineError).
 //   E_MANIFEST      manifest.json unreadable, invalid JSON, or refused by the engine (version, shapes, offsets, dtype)
 //   E_CHUNK_MISSING a chunk file/URL could not be read (no such file, HTTP 404 …)
 //   E_CHUNK_SIZE    a chunk has the wrong number of bytes
@@ -12,6 +12,8 @@
 //   E_INPUT         bad arguments (load source/options, pixels of the wrong size, unknown pooling, …)
 //   E_NO_CLASSIFIER classify() on a model without classifier
 //   E_MEMORY        an allocation or memory growth failed: the model or the image does not fit
+//   E_HEAD          a head file or head was refused (damaged, not a vitrine head, bad metadata, shapes, widths or
+//                   backbone of another model): docs/FORMAT.md "Head files"
 //   E_DISPOSED      the model was disposed
 //   E_CONVERT       the converter refused its input (names the tensor / file)
 //   E_WASM          the WebAssembly build is missing, failed to start, or the JS engine lacks WebAssembly SIMD

@@ -11,7 +11,7 @@ export type Pooling = 'cls' | 'mean' | 'cls+mean' | 'projection' | 'pooler';
 /** Every error vitrine throws is a VitrineError with one of these codes. */
 export type ErrorCode =
   | 'E_MANIFEST' | 'E_CHUNK_MISSING' | 'E_CHUNK_SIZE' | 'E_CHUNK_HASH' | 'E_NETWORK' | 'E_LOAD' | 'E_ABORTED'
-  | 'E_IMAGE' | 'E_INPUT' | 'E_NO_CLASSIFIER' | 'E_MEMORY' | 'E_DISPOSED' | 'E_CONVERT' | 'E_WASM';
+  | 'E_IMAGE' | 'E_INPUT' | 'E_NO_CLASSIFIER' | 'E_MEMORY' | 'E_DISPOSED' | 'E_CONVERT' | 'E_WASM' | 'E_HEAD';
 
 export class VitrineError extends Error {
   readonly code: ErrorCode;
@@ -107,7 +107,97 @@ export interface LoadOptions {
    * Default: next to the JS as bundlers emit them. Ignored in Node.
    */
   wasmBaseUrl?: string | URL;
+  /**
+   * A head file (docs/FORMAT.md "Head files") to attach after loading, as model.setHead would: its bytes, a
+   * Blob/File, a URL, or in Node a file path. A refused head fails the load with E_HEAD.
+   */
+  head?: Uint8Array | ArrayBuffer | Blob | string | URL;
+  /** With `head`: attach it even if it was trained on another backbone (widths must still fit). */
+  anyBackbone?: boolean;
 }
+
+/** One layer of a head (docs/FORMAT.md §4 architecture.head). */
+export type HeadLayer = { type: 'linear'; in: number; out: number } | { type: 'relu' } | { type: 'gelu' };
+
+/** What a head file records about the model a head was trained on. */
+export interface HeadBackbone {
+  name: string;
+  family: string;
+  hidden_size: number;
+  /** Width of the pooled features the head reads (its first layer's `in`). */
+  input_dim: number;
+  /** docs/FORMAT.md "Backbone fingerprint": same for a model and its f16/int8 re-encodings. */
+  fingerprint: string;
+}
+
+/** A classification head, as encodeHead takes and decodeHead gives it. */
+export interface Head {
+  pooling: Pooling;
+  layers: HeadLayer[];
+  output: 'softmax' | 'sigmoid';
+  /** One per output; a one-output sigmoid head has two: [negative, positive]. */
+  labels: string[];
+  /** head.<k>.weight [out × in] and head.<k>.bias [out] for each linear layer k. */
+  tensors: Map<string, Float32Array>;
+  backbone: HeadBackbone;
+  /** How it was trained (informative). */
+  training?: Record<string, unknown>;
+}
+
+export interface TrainRecord {
+  epoch: number;
+  trainLoss: number;
+  trainAcc: number;
+  /** undefined without a validation split */
+  valLoss?: number;
+  valAcc?: number;
+}
+
+export interface TrainOptions {
+  /** Width of each feature row. */
+  dim: number;
+  numClasses: number;
+  /** 0 = linear head; else Linear → ReLU → Linear with this many hidden units. */
+  hidden?: number;
+  epochs?: number;
+  lr?: number;
+  weightDecay?: number;
+  batch?: number;
+  /** Fraction of each class held out for validation (stratified). */
+  valFraction?: number;
+  seed?: number;
+  /** 'bce': exactly two classes, one sigmoid output = P(class 1). */
+  loss?: 'softmax' | 'bce';
+  onEpoch?: (record: TrainRecord) => void;
+}
+
+export interface TrainResult {
+  layers: HeadLayer[];
+  output: 'softmax' | 'sigmoid';
+  /** Folded: the head reads raw embeddings. */
+  tensors: Map<string, Float32Array>;
+  split: { train: number[]; val: number[] };
+  history: TrainRecord[];
+  trainAccuracy: number;
+  valAccuracy?: number;
+  /** Validation counts, [true][predicted]. */
+  confusion: number[][];
+  /** [val.length × numClasses] */
+  valProbabilities: Float64Array;
+  /** row: index into the features; probability of the predicted class. */
+  valPredictions: { row: number; label: number; predicted: number; probability: number }[];
+}
+
+/**
+ * Train a head on embeddings (features: n × dim, row-major; labels: class index per row). Deterministic for a
+ * seed. E_INPUT for fewer than two classes, a class without rows, bce with other than two classes.
+ */
+export function trainHead(features: Float32Array | Float64Array, labels: ArrayLike<number>, options: TrainOptions): TrainResult;
+
+/** A head → the bytes of a .head.safetensors file. E_HEAD for an inconsistent head. */
+export function encodeHead(head: Head): Uint8Array;
+/** The bytes of a head file → the head. E_HEAD naming what is wrong (truncated, not a head file, bad metadata, shapes). */
+export function decodeHead(bytes: Uint8Array | ArrayBuffer): Head;
 
 export interface PreprocessConfig {
   processor: string;
@@ -156,6 +246,10 @@ export interface ModelInfo {
   /** Bytes the loaded weights occupy in engine memory: the stream plus f16 expansions and packed copies. */
   weightBytes: number;
   requestedThreads: number;
+  /** With classifier 'head': the head's { pooling, layers, output } (an attached head's, after setHead). */
+  head: { pooling: Pooling; layers: HeadLayer[]; output: 'softmax' | 'sigmoid' } | null;
+  /** The backbone as head files record it: input_dim per pooling, and the fingerprint. */
+  backbone: { name: string; family: string; hidden_size: number; input_dim: Partial<Record<Pooling, number>>; fingerprint: string };
 }
 
 /** Encoded image bytes (JPEG, PNG, BMP, GIF), or a file path / URL. */
@@ -202,6 +296,14 @@ export interface Model {
   classify(image: ImageInput, options?: { topK?: number; exif?: boolean }): Promise<Prediction[]>;
   /** Pooled embedding (see Pooling; default info.poolings[0]). E_INPUT for a pooling the model does not offer. */
   embed(image: ImageInput, options?: { pooling?: Pooling; exif?: boolean }): Promise<Float32Array>;
+  /**
+   * Attach a head (a Head, or a head file's bytes) in place of the model's classifier: classify(), forward().logits
+   * and info.labels/classifier/head then follow it. null restores the model's own classifier. E_HEAD when the
+   * head is refused (damaged, other widths, another backbone unless anyBackbone); the model is then unchanged.
+   */
+  setHead(head: Head | Uint8Array | ArrayBuffer | null, options?: { anyBackbone?: boolean }): Promise<void>;
+  /** The `backbone` entry of a head file for a head reading `pooling` (default info.poolings[0]) of this model. */
+  headBackbone(pooling?: Pooling): HeadBackbone;
   /** Free the weights and buffers; pending calls finish first. */
   dispose(): Promise<void>;
 }

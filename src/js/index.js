@@ -7,8 +7,12 @@ import { feedEngine } from './load/feed.js';
 import { LoadProgress } from './load/progress.js';
 import { nodeModules as node } from './load/fs.js';
 
+import { decodeHead, encodeHead, headWeights } from './head/file.js';
+
 export { VitrineError } from './errors.js';
 export { clearCache, CACHE_NAME } from './load/cache.js';
+export { encodeHead, decodeHead } from './head/file.js';
+export { trainHead } from './head/train.js';
 
 const EARLY_CHUNKS = 3;   // chunks read or downloaded while the engine module starts
 
@@ -76,8 +80,17 @@ export async function load(source, options = {}) {
     checkAbort();
     checkEngine(await lock.run(() => engine.finishLoad()));
     const facts = JSON.parse(await lock.run(() => engine.infoJson()));
+    const model = new Model(rt, engine, manifest, { build: choice.build, buildReason: choice.reason, threads: choice.threads, maxPixels, facts });
     ok = true;
-    return new Model(rt, engine, manifest, { build: choice.build, buildReason: choice.reason, threads: choice.threads, maxPixels, facts });
+    if (options.head !== undefined && options.head !== null) {
+      try {
+        await model.setHead(await headBytes(options.head), { anyBackbone: options.anyBackbone });
+      } catch (e) {
+        await model.dispose();
+        throw e;
+      }
+    }
+    return model;
   } catch (e) {
     if (signal?.aborted && !(e instanceof VitrineError && e.code === 'E_ABORTED')) e = abortError(signal);
     throw rt ? wrapFatal(e, rt) : e;
@@ -121,6 +134,26 @@ async function imageBytes(image) {
   return bytes;
 }
 
+// load()'s `head` option: bytes, a Blob/File, a URL, or (Node) a file path → the head file's bytes.
+async function headBytes(head) {
+  if (head instanceof Uint8Array) return head;
+  if (head instanceof ArrayBuffer) return new Uint8Array(head);
+  if (typeof Blob !== 'undefined' && head instanceof Blob) return new Uint8Array(await head.arrayBuffer());
+  if (typeof head === 'string' || head instanceof URL) {
+    const remote = /^(https?|blob|data):/i.test(String(head));
+    if (!isNode || remote) {
+      let res;
+      try { res = await fetch(head); } catch (e) { throw err('E_HEAD', `head ${head}: cannot fetch (${e.message})`, e); }
+      if (!res.ok) throw err('E_HEAD', `head ${head}: HTTP ${res.status}`);
+      return new Uint8Array(await res.arrayBuffer());
+    }
+    const { fsp, url } = await node();
+    const p = head instanceof URL ? url.fileURLToPath(head) : head;
+    try { return new Uint8Array(await fsp.readFile(p)); } catch (e) { throw err('E_HEAD', `head ${p}: cannot read (${e.code ?? e.message})`, e); }
+  }
+  throw err('E_HEAD', 'head must be a head object, bytes (Uint8Array/ArrayBuffer), a Blob/File, a URL or (in Node) a file path');
+}
+
 /** An engine result that is a Float32Array (an owned copy), or else the engine's { code, message }: thrown. */
 function owned(r) {
   if (!(r instanceof Float32Array)) checkEngine(r);
@@ -129,7 +162,7 @@ function owned(r) {
 const pooled = (engine, pooling) => owned(engine.pooled(pooling));
 
 class Model {
-  #rt; #engine; #queue = Promise.resolve(); #disposed = false; #maxPixels;
+  #rt; #engine; #queue = Promise.resolve(); #disposed = false; #maxPixels; #ownInfo;
 
   constructor(rt, engine, manifest, { build, buildReason, threads, maxPixels, facts }) {
     this.#rt = rt;
@@ -151,6 +184,7 @@ class Model {
       projectionDim: a.projection_dim ?? 0,
       poolings: Object.freeze(facts.poolings),
       labels: Object.freeze([...manifest.labels]),
+      head: a.classifier === 'head' ? a.head : null,
       preprocess: manifest.preprocess,
       threads: engine.threads(),
       build,
@@ -161,6 +195,58 @@ class Model {
       streamSize: manifest.stream_size,
       weightBytes: facts.weight_bytes,
       requestedThreads: threads,
+      // What a head file records about the backbone it was trained on (docs/FORMAT.md "Head files").
+      backbone: Object.freeze({
+        name: manifest.name, family: a.family, hidden_size: a.hidden_size,
+        input_dim: Object.freeze({ ...facts.pooled_widths }), fingerprint: facts.backbone_fingerprint,
+      }),
+    });
+    this.#ownInfo = this.info;
+  }
+
+  /** The `backbone` metadata of a head file for a head reading `pooling` of this model. */
+  headBackbone(pooling = this.info.poolings[0]) {
+    this.#checkPooling(pooling);
+    const b = this.info.backbone;
+    return { name: b.name, family: b.family, hidden_size: b.hidden_size, input_dim: b.input_dim[pooling], fingerprint: b.fingerprint };
+  }
+
+  /**
+   * Attach a head (a head object, or a head file's bytes) in place of the model's classifier; null restores the
+   * model's own. The head must read this backbone: same pooled width, same fingerprint unless anyBackbone.
+   * E_HEAD for anything refused; the model is then as before.
+   */
+  setHead(head, { anyBackbone = false } = {}) {
+    return this.#enqueue(() => {
+      if (head === null) {
+        return this.#engineCall((engine) => {
+          engine.detachHead();
+          this.info = this.#ownInfo;
+        });
+      }
+      // A head object goes through the file format too: one validation for both.
+      const h = decodeHead(head instanceof Uint8Array || head instanceof ArrayBuffer ? head : encodeHead(head));
+      const b = this.info.backbone;
+      const where = `head (trained on "${h.backbone.name}")`;
+      if (!this.info.poolings.includes(h.pooling)) throw err('E_HEAD', `${where}: pooling "${h.pooling}" is not offered by this ${b.family} model (${this.info.poolings.join(', ')})`);
+      if (h.backbone.input_dim !== b.input_dim[h.pooling]) {
+        throw err('E_HEAD', `${where}: backbone.input_dim is ${h.backbone.input_dim} but this model's "${h.pooling}" pooling gives ${b.input_dim[h.pooling]}`);
+      }
+      if (!anyBackbone) {
+        if (h.backbone.hidden_size !== b.hidden_size) throw err('E_HEAD', `${where}: backbone.hidden_size is ${h.backbone.hidden_size} but this model's is ${b.hidden_size}`);
+        if (h.backbone.fingerprint !== b.fingerprint) {
+          throw err('E_HEAD', `${where}: backbone.fingerprint is ${h.backbone.fingerprint} but this model's ("${b.name}") is ${b.fingerprint}; pass { anyBackbone: true } to attach it anyway`);
+        }
+      }
+      const weights = headWeights(h);
+      const spec = { pooling: h.pooling, layers: h.layers, output: h.output };
+      const outputs = h.layers.at(-1).out;
+      return this.#engineCall((engine, Module) => {
+        const addr = engine.inputBuffer(weights.length * 4);
+        heapF32(Module).set(weights, addr >> 2);
+        checkEngine(engine.attachHead(JSON.stringify(spec), outputs, addr, weights.length));
+        this.info = Object.freeze({ ...this.#ownInfo, classifier: 'head', numLabels: outputs, labels: Object.freeze([...h.labels]), head: spec });
+      });
     });
   }
 
@@ -238,7 +324,9 @@ class Model {
       const scores = await this.#engineCall((engine, Module) => {
         this.#preprocessInEngine(engine, Module, bytes, exif);
         this.#forwardInEngine(engine, engine.pixelsAddress(), engine.pixelsHeight(), engine.pixelsWidth());
-        return owned(engine.scores());
+        const p = owned(engine.scores());
+        // A one-output sigmoid head names two labels (negative, positive): both are ranked.
+        return p.length === 1 && this.info.labels.length === 2 ? Float32Array.of(1 - p[0], p[0]) : p;
       });
       const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
       return order.slice(0, topK).map((index) => ({ index, label: this.info.labels[index] ?? `LABEL_${index}`, score: scores[index] }));

@@ -11,8 +11,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { load } from '../../src/js/index.js';
+import { load, encodeHead, decodeHead } from '../../src/js/index.js';
 import { trainHead, rng } from '../../src/js/head/train.js';
+import { listImages } from '../../src/js/bulk.js';
 import { CLI, ROOT, tmpDir, requireBuild } from '../helpers/env.js';
 
 const BASE = path.join(ROOT, 'weights/cifar10-vit');
@@ -135,6 +136,149 @@ describe('vitrine train-head', () => {
   });
 });
 
+/** `vitrine classify --format json` output → Map file → { label: score }. */
+function classifyScores(stdout) {
+  return new Map(JSON.parse(stdout).map((r) => [r.file, Object.fromEntries(r.predictions.map((p) => [p.label, p.score]))]));
+}
+
+describe('vitrine train-head: head file, curve, predictions, cache; classify/embed --head', () => {
+  let data, out, cacheDir, first;
+  before(() => {
+    requireBuild('st');
+    data = tmpDir('teach-data');
+    makeDataset(data, 8, 11);
+    out = path.join(tmpDir('teach-out'), 'model');
+    cacheDir = tmpDir('teach-cache');
+    first = cli('train-head', 'default', data, '-o', out, '--epochs', '30', '--val', '0.25', '--seed', '3', '--lr', '0.01', '--cache', cacheDir, '-v');
+  });
+
+  test('writes head.head.safetensors (labels, backbone of the base), curve.svg and predictions.csv', async () => {
+    assert.equal(first.status, 0, first.stderr);
+    const head = decodeHead(new Uint8Array(fs.readFileSync(path.join(out, 'head.head.safetensors'))));
+    assert.deepEqual(head.labels, ['blue', 'green', 'red']);
+    assert.equal(head.output, 'softmax');
+    assert.equal(head.pooling, 'cls');
+    const base = await load(BASE, { build: 'st' });
+    try {
+      assert.deepEqual(head.backbone, base.headBackbone('cls'));
+    } finally {
+      await base.dispose();
+    }
+    assert.equal(head.training.seed, 3);
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'head-training.json'), 'utf8'));
+    assert.equal(report.history.length, 30);
+    for (const k of ['trainLoss', 'trainAcc', 'valLoss', 'valAcc']) assert.ok(report.history.every((r) => Number.isFinite(r[k])), k);
+    const svg = fs.readFileSync(path.join(out, 'curve.svg'), 'utf8');
+    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.equal((svg.match(/<path /g) ?? []).length, 4, 'train and validation lines for loss and accuracy');
+    const csv = fs.readFileSync(path.join(out, 'predictions.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'file,true,predicted,probability');
+    assert.equal(csv.length - 1, report.validation);
+    const byFile = new Map(report.validationImages.map((v) => [v.file, v]));
+    for (const line of csv.slice(1)) {
+      const [file, truth, predicted, probability] = line.split(',');
+      assert.equal(truth, path.basename(path.dirname(file)));
+      const v = byFile.get(file);
+      assert.equal(truth, v.label);
+      assert.ok(Math.abs(Number(probability) - Math.max(...v.probabilities)) < 1e-6);
+      assert.equal(predicted, head.labels[v.probabilities.indexOf(Math.max(...v.probabilities))]);
+    }
+  });
+
+  test('a second run with other hyper-parameters takes every embedding from the cache and trains the same head as a cold run', () => {
+    assert.match(first.stderr, /embeddings: 24 computed by the engine, 0 from the cache/);
+    const warm = path.join(tmpDir('teach-warm'), 'model'), cold = path.join(tmpDir('teach-cold'), 'model');
+    const args = ['--epochs', '12', '--hidden', '6', '--val', '0.25', '--seed', '5', '-v'];
+    const w = cli('train-head', 'default', data, '-o', warm, '--cache', cacheDir, ...args);
+    assert.equal(w.status, 0, w.stderr);
+    assert.match(w.stderr, /embeddings: 0 computed by the engine, 24 from the cache/);
+    const c = cli('train-head', 'default', data, '-o', cold, ...args);
+    assert.equal(c.status, 0, c.stderr);
+    assert.match(c.stderr, /embeddings: 24 computed by the engine, 0 from the cache \(.*embeddings-cache\)/);
+    assert.deepEqual(fs.readFileSync(path.join(warm, 'head.head.safetensors')), fs.readFileSync(path.join(cold, 'head.head.safetensors')));
+    // Other keys miss: another pooling, or EXIF off, embeds again.
+    const p = cli('train-head', 'default', data, '-o', warm, '--cache', cacheDir, '--pooling', 'mean', '--epochs', '2', '-v');
+    assert.match(p.stderr, /embeddings: 24 computed by the engine, 0 from the cache/);
+    const x = cli('train-head', 'default', data, '-o', warm, '--cache', cacheDir, '--no-exif', '--epochs', '2', '-v');
+    assert.match(x.stderr, /embeddings: 24 computed by the engine, 0 from the cache/);
+  });
+
+  test('the CLI head and a head trained through the JS API on the same embeddings and seed give the same probabilities', async () => {
+    const model = await load(BASE, { build: 'st' });
+    try {
+      const classes = ['blue', 'green', 'red'];
+      const files = classes.flatMap((c) => listImages([path.join(data, c)]).map((e) => e.path));
+      const labels = files.map((f) => classes.indexOf(path.basename(path.dirname(f))));
+      const rows = [];
+      for (const f of files) rows.push(await model.embed(f));
+      const dim = rows[0].length, features = new Float32Array(rows.length * dim);
+      rows.forEach((r, i) => features.set(r, i * dim));
+      const res = trainHead(features, labels, { dim, numClasses: 3, epochs: 30, valFraction: 0.25, seed: 3, lr: 0.01 });
+      const cliHead = decodeHead(new Uint8Array(fs.readFileSync(path.join(out, 'head.head.safetensors'))));
+      await model.setHead({ pooling: 'cls', layers: res.layers, output: res.output, tensors: res.tensors, labels: classes, backbone: model.headBackbone('cls') });
+      const r = cli('classify', 'default', data, '--head', path.join(out, 'head.head.safetensors'), '--top', '3', '--format', 'json', '-q');
+      assert.equal(r.status, 0, r.stderr);
+      const scores = classifyScores(r.stdout);
+      assert.equal(scores.size, files.length);
+      for (const f of files) {
+        for (const p of await model.classify(f, { topK: 3 })) {
+          assert.ok(Math.abs(p.score - scores.get(f)[p.label]) <= 1e-5, `${f} ${p.label}: JS head ${p.score}, CLI head ${scores.get(f)[p.label]}`);
+        }
+      }
+      for (const [name, t] of cliHead.tensors) assert.deepEqual(res.tensors.get(name), t, `${name}: same trainer, same embeddings, same seed`);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  test('--loss bce: one sigmoid output; the head file has both labels, classify --head ranks both', () => {
+    const two = tmpDir('teach-two');
+    for (const c of ['green', 'red']) fs.cpSync(path.join(data, c), path.join(two, c), { recursive: true });
+    const dir = path.join(tmpDir('teach-bce'), 'model');
+    const r = cli('train-head', 'default', two, '-o', dir, '--loss', 'bce', '--epochs', '20', '--lr', '0.01', '--val', '0.25', '--cache', cacheDir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /linear head \(192 → 1\) on cls, sigmoid output/);
+    const head = decodeHead(new Uint8Array(fs.readFileSync(path.join(dir, 'head.head.safetensors'))));
+    assert.equal(head.output, 'sigmoid');
+    assert.deepEqual(head.labels, ['green', 'red']);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.labels, ['red']);
+    assert.equal(manifest.architecture.head.output, 'sigmoid');
+    const c = cli('classify', 'default', two, '--head', path.join(dir, 'head.head.safetensors'), '--top', '2', '--format', 'json', '-q');
+    assert.equal(c.status, 0, c.stderr);
+    for (const [file, s] of classifyScores(c.stdout)) {
+      assert.ok(Math.abs(s.green + s.red - 1) < 1e-6);
+      assert.ok(s[path.basename(path.dirname(file))] > 0.5, file);
+    }
+    const three = cli('train-head', 'default', data, '-o', path.join(dir, 'x'), '--loss', 'bce');
+    assert.equal(three.status, 2);
+    assert.match(three.stderr, /--loss bce needs exactly two labels/);
+  });
+
+  test('classify/embed --head: a head of another backbone is E_HEAD; embed takes the pooling the head reads', () => {
+    const good = decodeHead(new Uint8Array(fs.readFileSync(path.join(out, 'head.head.safetensors'))));
+    const dir = tmpDir('teach-other');
+    const other = path.join(dir, 'other.head.safetensors');
+    fs.writeFileSync(other, encodeHead({ ...good, backbone: { ...good.backbone, fingerprint: 'cd'.repeat(32) } }));
+    for (const args of [['classify', 'default', data], ['embed', 'default', data, '-o', path.join(dir, 'e.npy')]]) {
+      const r = cli(...args, '--head', other, '-q', '--jobs', '1');
+      assert.notEqual(r.status, 0, args[0]);
+      assert.match(r.stderr, /backbone.fingerprint is cdcd.*\[E_HEAD\]/, args[0]);
+    }
+    fs.writeFileSync(path.join(dir, 'junk.head.safetensors'), 'not a head');
+    const j = cli('classify', 'default', data, '--head', path.join(dir, 'junk.head.safetensors'));
+    assert.equal(j.status, 1);
+    assert.match(j.stderr, /head file: .*\[E_HEAD\]/);
+    const wide = path.join(dir, 'wide.head.safetensors');
+    const w = new Float32Array(3 * 384);
+    fs.writeFileSync(wide, encodeHead({ ...good, pooling: 'cls+mean', layers: [{ type: 'linear', in: 384, out: 3 }],
+      tensors: new Map([['head.0.weight', w], ['head.0.bias', new Float32Array(3)]]), backbone: { ...good.backbone, input_dim: 384 } }));
+    const e = cli('embed', 'default', path.join(data, 'red'), '-o', path.join(dir, 'wide.npy'), '--head', wide, '-q');
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(fs.readFileSync(path.join(dir, 'wide.npy')).subarray(0, 128).toString('latin1'), /'shape': \(8, 384\)/);
+  });
+});
+
 describe('head trainer (src/js/head/train.js)', () => {
   test('folding the standardisation into the first layer changes no probability; a stratified split per class', () => {
     const random = rng(5), dim = 12, C = 3, n = 90;
@@ -161,5 +305,42 @@ describe('head trainer (src/js/head/train.js)', () => {
         e.forEach((v, c) => assert.ok(Math.abs(v / sum - res.valProbabilities[r * C + c]) < 1e-5, `row ${row} class ${c}`));
       });
     }
+  });
+
+  test('onEpoch records, history, validation predictions and the confusion matrix agree; bce gives sigmoid probabilities', () => {
+    const random = rng(9), dim = 6, n = 40;
+    const X = new Float32Array(n * dim), y = [];
+    for (let i = 0; i < n; i++) {
+      y.push(i % 2);
+      for (let d = 0; d < dim; d++) X[i * dim + d] = random() + (d === 0 ? 2 * (i % 2) : 0);
+    }
+    for (const loss of ['softmax', 'bce']) {
+      const seen = [];
+      const res = trainHead(X, y, { dim, numClasses: 2, epochs: 15, lr: 0.05, valFraction: 0.25, seed: 1, loss, onEpoch: (r) => seen.push(r) });
+      assert.deepEqual(seen, res.history);
+      assert.deepEqual(seen.map((r) => r.epoch), Array.from({ length: 15 }, (_, i) => i + 1));
+      for (const r of seen) for (const k of ['trainLoss', 'trainAcc', 'valLoss', 'valAcc']) assert.ok(Number.isFinite(r[k]), `${loss} ${k}`);
+      assert.equal(res.output, loss === 'bce' ? 'sigmoid' : 'softmax');
+      assert.equal(res.layers.at(-1).out, loss === 'bce' ? 1 : 2);
+      assert.equal(res.valPredictions.length, 10);
+      const confusion = [[0, 0], [0, 0]];
+      res.valPredictions.forEach((p, r) => {
+        confusion[p.label][p.predicted]++;
+        assert.equal(p.label, y[p.row]);
+        assert.equal(p.probability, res.valProbabilities[r * 2 + p.predicted]);
+        // The exported tensors on the raw row: softmax of two logits, or sigmoid of one.
+        const w = res.tensors.get('head.0.weight'), b = res.tensors.get('head.0.bias');
+        const z = Array.from(b, (bo, o) => bo + Array.from({ length: dim }, (_, d) => w[o * dim + d] * X[p.row * dim + d]).reduce((a, c) => a + c));
+        const p1 = loss === 'bce' ? 1 / (1 + Math.exp(-z[0])) : 1 / (1 + Math.exp(z[0] - z[1]));
+        assert.ok(Math.abs(p1 - res.valProbabilities[r * 2 + 1]) < 1e-5);
+      });
+      assert.deepEqual(res.confusion, confusion);
+      assert.equal(res.history.at(-1).valAcc, res.valAccuracy);
+    }
+    const refuse = (labels, opts, message) => assert.throws(() => trainHead(new Float32Array(labels.length * 2), labels, { dim: 2, ...opts }),
+      (e) => e.code === 'E_INPUT' && message.test(e.message));
+    refuse([0, 0, 2, 2], { numClasses: 3 }, /class 1 has no photos/);
+    refuse([0, 0], { numClasses: 1 }, /need at least two classes/);
+    refuse([0, 1, 2], { numClasses: 3, loss: 'bce' }, /bce needs exactly two classes, got 3/);
   });
 });

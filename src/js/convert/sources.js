@@ -6,12 +6,11 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { VitrineError } from '../errors.js';
 import { parseNpyHeader, toFloat32 } from '../npy.js';
+import { safetensorsHeaderLength, parseSafetensorsHeader } from '../safetensors.js';
 
 const convertError = (msg) => new VitrineError('E_CONVERT', msg);
 const PIECE = 4 << 20;
 
-const ST_DTYPES = { F32: ['f32', 4], F16: ['f16', 2], BF16: ['bf16', 2], F64: ['f64', 8] };
-const ST_OTHER = { I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
 
 function readAt(fd, length, position) {
   const buf = Buffer.allocUnsafe(length);
@@ -58,47 +57,16 @@ export function openSafetensors(file) {
   const size = fs.statSync(file).size;
   const fd = fs.openSync(file, 'r');
   const bad = (msg) => { fs.closeSync(fd); return convertError(`${base}: ${msg}`); };
-  if (size < 8) throw bad(`file is ${size} bytes, too short for a safetensors header`);
-  const lenBuf = readAt(fd, 8, 0);
-  const headerLen = Number(lenBuf.readBigUInt64LE(0));
-  if (headerLen + 8 > size) throw bad(`header length ${headerLen} runs past the end of the file (${size} bytes)`);
-  if (headerLen > 100 << 20) throw bad(`header length ${headerLen} is implausibly large`);
-  let header;
-  try { header = JSON.parse(readAt(fd, headerLen, 8).toString('utf8')); }
-  catch (e) { throw bad(`header is not valid JSON (${e.message})`); }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw bad('header is not a JSON object');
+  const headerLen = safetensorsHeaderLength(size >= 8 ? readAt(fd, 8, 0) : null, size, bad);
   const dataStart = 8 + headerLen, dataSize = size - dataStart;
-  const tensors = [];
-  for (const [name, t] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const where = `tensor "${name}"`;
-    if (!t || typeof t !== 'object') throw bad(`${where}: entry is not an object`);
-    const { dtype, shape, data_offsets: off } = t;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`${where}: bad shape ${JSON.stringify(shape)}`);
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[1] < off[0]) {
-      throw bad(`${where}: bad data_offsets ${JSON.stringify(off)}`);
-    }
-    const known = ST_DTYPES[dtype];
-    const elSize = known ? known[1] : ST_OTHER[dtype];
-    if (!elSize) throw bad(`${where}: unknown dtype ${JSON.stringify(dtype)}`);
-    const nbytes = product(shape) * elSize;
-    if (off[1] - off[0] !== nbytes) {
-      throw bad(`${where}: data_offsets [${off}] span ${off[1] - off[0]} bytes but shape [${shape}] × ${dtype} needs ${nbytes}`);
-    }
-    if (off[1] > dataSize) throw bad(`${where}: data_offsets [${off}] run past the end of the file (data section is ${dataSize} bytes)`);
-    tensors.push({ name, dtype, kind: known ? known[0] : null, shape, begin: off[0], end: off[1], file: base });
-  }
-  const sorted = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < sorted.length; i++) {
-    const a = sorted[i - 1], b = sorted[i];
-    if (b.begin < a.end) throw bad(`tensors "${a.name}" and "${b.name}" overlap (bytes [${a.begin},${a.end}) and [${b.begin},${b.end}))`);
-  }
+  const { tensors, metadata } = parseSafetensorsHeader(readAt(fd, headerLen, 8), dataSize, bad);
   for (const t of tensors) {
     const { kind, dtype, name } = t;
+    t.file = base;
     if (!kind) t.error = `${base}: tensor "${name}" has dtype ${dtype}; vitrine needs floating point weights (F32, F16, BF16 or F64)`;
     t.read = kind ? fileTensorReader(fd, dataStart + t.begin, t.end - t.begin, kind) : () => { throw convertError(t.error); };
   }
-  return { file: base, tensors, metadata: header.__metadata__ || null, close: () => fs.closeSync(fd) };
+  return { file: base, tensors, metadata, close: () => fs.closeSync(fd) };
 }
 
 /** model.safetensors or the shards listed by model.safetensors.index.json. */

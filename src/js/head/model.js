@@ -12,8 +12,8 @@ const ALIGN = 64;
 const headError = (msg) => new VitrineError('E_INPUT', msg);
 
 /**
- * baseDir: a vitrine model folder. head: { pooling, layers (FORMAT head layers), tensors: Map name → Float32Array,
- * labels }. Options: name, metadata (stored as metadata.head_training), onProgress. Returns the manifest.
+ * baseDir: a vitrine model folder. head: { pooling, layers (FORMAT head layers), output ('softmax' default |
+ * 'sigmoid'), tensors: Map name → Float32Array, labels }. Options: name, metadata (stored as metadata.head_training), onProgress. Returns the manifest.
  */
 export async function writeHeadModel(baseDir, outDir, head, { name, metadata, onProgress } = {}) {
   const { manifest: base, path: manifestPath } = readManifest(baseDir);
@@ -24,7 +24,7 @@ export async function writeHeadModel(baseDir, outDir, head, { name, metadata, on
   if (head.labels.length !== numLabels) throw headError(`${head.labels.length} labels for a head with ${numLabels} outputs`);
   arch.classifier = 'head';
   arch.num_labels = numLabels;
-  arch.head = { pooling: head.pooling, layers: head.layers, output: 'softmax' };
+  arch.head = { pooling: head.pooling, layers: head.layers, output: head.output ?? 'softmax' };
 
   const src = openVitrineModel(baseDir);
   const baseTensors = src.tensors;

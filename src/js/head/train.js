@@ -7,8 +7,10 @@
 //   well-conditioned inputs whatever the backbone's scale — and the standardisation is folded into the first
 //   linear layer afterwards, so the exported head reads raw embeddings exactly like the engine produces them;
 // - Linear (hidden = 0), or Linear → ReLU → Linear; PyTorch's default initialisation U(±1/√fan_in);
-// - softmax cross-entropy, AdamW (β 0.9/0.999, decoupled weight decay on weights only), cosine learning-rate
+// - softmax cross-entropy over the classes, or (loss 'bce', two classes) one logit z with binary cross-entropy
+//   on sigmoid(z) = P(second class); AdamW (β 0.9/0.999, decoupled weight decay on weights only), cosine learning-rate
 //   decay over all steps, shuffled mini-batches. float64 arithmetic: the problem is small.
+import { VitrineError } from '../errors.js';
 
 /** Deterministic PRNG in [0, 1) (mulberry32). */
 export function rng(seed = 1) {
@@ -74,6 +76,25 @@ function softmaxRows(z, rows, cols) {
   }
 }
 
+const sigmoid = (z) => 1 / (1 + Math.exp(-z));
+
+/**
+ * Class probabilities [rows, classes] from the last layer's outputs: softmax, or for one sigmoid output the two
+ * classes' [1 − p, p].
+ */
+function probabilities(z, rows, outputs) {
+  if (outputs > 1) {
+    softmaxRows(z, rows, outputs);
+    return z;
+  }
+  const p = new Float64Array(rows * 2);
+  for (let r = 0; r < rows; r++) {
+    p[2 * r + 1] = sigmoid(z[r]);
+    p[2 * r] = 1 - p[2 * r + 1];
+  }
+  return p;
+}
+
 /** Probabilities [rows, classes] of standardised inputs x (float64, rows × dim). */
 function predict(layers, x, rows) {
   let h = x;
@@ -83,8 +104,14 @@ function predict(layers, x, rows) {
     if (k < layers.length - 1) for (let i = 0; i < out.length; i++) out[i] = Math.max(0, out[i]);
     h = out;
   }
-  softmaxRows(h, rows, layers.at(-1).out);
-  return h;
+  return probabilities(h, rows, layers.at(-1).out);
+}
+
+/** Mean cross-entropy of class probabilities p [rows, classes] for the rows' labels. */
+function meanLoss(p, rows, labels, numClasses) {
+  let s = 0;
+  rows.forEach((row, r) => { s -= Math.log(Math.max(p[r * numClasses + labels[row]], 1e-300)); });
+  return s / rows.length;
 }
 
 function gather(x, dim, idx) {
@@ -101,16 +128,33 @@ const argmaxRow = (p, r, cols) => {
 
 /**
  * Train a head. features: Float32Array/Float64Array [n · dim] (raw embeddings); labels: int array [n] in
- * [0, numClasses). Options: hidden (0 = linear), epochs, lr, weightDecay, batch, valFraction, seed, onEpoch(rec).
- * Returns { layers: [{type, in, out}|{type:'relu'}] (the FORMAT's head layers), tensors: Map name → Float32Array
- * (folded: they take raw embeddings), split, history, trainAccuracy, valAccuracy, confusion (val, [true][pred]),
- * valProbabilities: Float64Array [val.length · numClasses] }.
+ * [0, numClasses). Options: hidden (0 = linear), epochs, lr, weightDecay, batch, valFraction, seed, loss
+ * ('softmax' | 'bce'), onEpoch(record) after every epoch with record = { epoch, trainLoss, trainAcc, valLoss,
+ * valAcc } (the val fields undefined without a validation split; trainLoss/trainAcc are the epoch's mini-batch
+ * means, before each step's update).
+ * Returns { layers: [{type, in, out}|{type:'relu'}] (the FORMAT's head layers), output: 'softmax' | 'sigmoid',
+ * tensors: Map name → Float32Array (folded: they take raw embeddings), split, history (the records),
+ * trainAccuracy, valAccuracy, confusion (validation, [true][predicted]), valProbabilities: Float64Array
+ * [val.length · numClasses], valPredictions: [{ row, label, predicted, probability }] (row into `features`,
+ * probability of the predicted class) }.
+ * Errors (VitrineError E_INPUT): fewer than two classes, a class without rows, bce with other than two classes.
  */
 export function trainHead(features, labels, { dim, numClasses, hidden = 0, epochs = 100, lr = 1e-3, weightDecay = 1e-4,
-  batch = 64, valFraction = 0.2, seed = 0, onEpoch } = {}) {
+  batch = 64, valFraction = 0.2, seed = 0, loss = 'softmax', onEpoch } = {}) {
   const n = labels.length;
-  if (!(numClasses >= 2)) throw new Error('trainHead: need at least 2 classes');
-  if (features.length !== n * dim) throw new Error(`trainHead: features hold ${features.length} values, expected ${n} × ${dim}`);
+  const inputError = (msg) => new VitrineError('E_INPUT', `trainHead: ${msg}`);
+  if (!(numClasses >= 2)) throw inputError(`need at least two classes, got ${numClasses}`);
+  if (loss !== 'softmax' && loss !== 'bce') throw inputError(`loss must be "softmax" or "bce", got ${JSON.stringify(loss)}`);
+  if (loss === 'bce' && numClasses !== 2) throw inputError(`bce needs exactly two classes, got ${numClasses}`);
+  if (features.length !== n * dim) throw inputError(`features hold ${features.length} values, expected ${n} × ${dim}`);
+  const counts = new Array(numClasses).fill(0);
+  for (const l of labels) {
+    if (!(Number.isInteger(l) && l >= 0 && l < numClasses)) throw inputError(`label ${l} is not in [0, ${numClasses})`);
+    counts[l]++;
+  }
+  const empty = counts.indexOf(0);
+  if (empty >= 0) throw inputError(`class ${empty} has no photos`);
+  const outputs = loss === 'bce' ? 1 : numClasses;
   const random = rng(seed);
   const split = stratifiedSplit(Array.from(labels), numClasses, valFraction, random);
 
@@ -122,7 +166,7 @@ export function trainHead(features, labels, { dim, numClasses, hidden = 0, epoch
   const z = new Float64Array(n * dim);
   for (let r = 0; r < n; r++) for (let d = 0; d < dim; d++) z[r * dim + d] = (features[r * dim + d] - mean[d]) / std[d];
 
-  const layers = hidden > 0 ? [linear(dim, hidden, random), linear(hidden, numClasses, random)] : [linear(dim, numClasses, random)];
+  const layers = hidden > 0 ? [linear(dim, hidden, random), linear(hidden, outputs, random)] : [linear(dim, outputs, random)];
   const adam = layers.map((L) => ({ mw: new Float64Array(L.w.length), vw: new Float64Array(L.w.length), mb: new Float64Array(L.b.length), vb: new Float64Array(L.b.length) }));
   const stepsPerEpoch = Math.ceil(split.train.length / batch);
   const totalSteps = epochs * stepsPerEpoch;
@@ -143,15 +187,20 @@ export function trainHead(features, labels, { dim, numClasses, hidden = 0, epoch
         pre.push(out);
         if (k < layers.length - 1) inputs.push(out.map((v) => Math.max(0, v)));
       }
-      const p = pre.at(-1).slice();
-      softmaxRows(p, B, numClasses);
-      // d(mean cross-entropy)/d(logits) = (p - onehot) / B
-      let grad = p;
+      const p = probabilities(pre.at(-1).slice(), B, outputs);
       idx.forEach((row, r) => {
         lossSum -= Math.log(Math.max(p[r * numClasses + labels[row]], 1e-300));
         if (argmaxRow(p, r, numClasses) === labels[row]) correct++;
-        grad[r * numClasses + labels[row]] -= 1;
       });
+      // d(mean cross-entropy)/d(logits) = (p − onehot) / B; for bce, d/dz = (sigmoid(z) − y) / B.
+      let grad;
+      if (outputs > 1) {
+        grad = p;
+        idx.forEach((row, r) => { grad[r * numClasses + labels[row]] -= 1; });
+      } else {
+        grad = new Float64Array(B);
+        idx.forEach((row, r) => { grad[r] = p[2 * r + 1] - labels[row]; });
+      }
       for (let i = 0; i < grad.length; i++) grad[i] /= B;
       // Backward + AdamW, last layer first.
       step++;
@@ -186,8 +235,12 @@ export function trainHead(features, labels, { dim, numClasses, hidden = 0, epoch
         adamw(L.b, gb, adam[k].mb, adam[k].vb, step, rate, 0);
       }
     }
-    const rec = { epoch, loss: lossSum / order.length, trainAccuracy: correct / order.length };
-    if (split.val.length && (epoch % 10 === 0 || epoch === epochs)) rec.valAccuracy = accuracy(predict(layers, zVal, split.val.length), split.val, labels, numClasses);
+    const rec = { epoch, trainLoss: lossSum / order.length, trainAcc: correct / order.length, valLoss: undefined, valAcc: undefined };
+    if (split.val.length) {
+      const pv = predict(layers, zVal, split.val.length);
+      rec.valLoss = meanLoss(pv, split.val, labels, numClasses);
+      rec.valAcc = accuracy(pv, split.val, labels, numClasses);
+    }
     history.push(rec);
     onEpoch?.(rec);
   }
@@ -195,7 +248,11 @@ export function trainHead(features, labels, { dim, numClasses, hidden = 0, epoch
   const trainAccuracy = accuracy(predict(layers, gather(z, dim, split.train), split.train.length), split.train, labels, numClasses);
   const valProbabilities = predict(layers, zVal, split.val.length);
   const confusion = Array.from({ length: numClasses }, () => new Array(numClasses).fill(0));
-  split.val.forEach((row, r) => { confusion[labels[row]][argmaxRow(valProbabilities, r, numClasses)]++; });
+  const valPredictions = split.val.map((row, r) => {
+    const predicted = argmaxRow(valProbabilities, r, numClasses);
+    confusion[labels[row]][predicted]++;
+    return { row, label: labels[row], predicted, probability: valProbabilities[r * numClasses + predicted] };
+  });
 
   // Fold the standardisation into the first layer: W·((x − μ)/σ) + b = (W/σ)·x + (b − W·(μ/σ)).
   const first = layers[0];
@@ -216,9 +273,9 @@ export function trainHead(features, labels, { dim, numClasses, hidden = 0, epoch
     if (i < folded.length - 1) spec.push({ type: 'relu' });
   });
   return {
-    layers: spec, tensors, split, history, trainAccuracy,
+    layers: spec, output: outputs > 1 ? 'softmax' : 'sigmoid', tensors, split, history, trainAccuracy,
     valAccuracy: split.val.length ? accuracy(valProbabilities, split.val, labels, numClasses) : undefined,
-    confusion, valProbabilities,
+    confusion, valProbabilities, valPredictions,
   };
 }
 
