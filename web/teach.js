@@ -233,11 +233,14 @@ export function initTeach(engine) {
       const head = {
         pooling: info.poolings[0],
         layers: res.layers,
-        output: res.output ?? (opts.loss === 'bce' ? 'sigmoid' : 'softmax'),
+        output: res.output,
         labels: named.map((x) => x.name),
         tensors: res.tensors,
-        training: { ...opts, seed: 0, valFraction: 0.2, counts: rows.counts, trainAccuracy: res.trainAccuracy,
-          valAccuracy: res.valAccuracy ?? null, source: 'vitrine page' },
+        // The keys `vitrine train-head` records, where the page has them.
+        training: { source: 'vitrine page', labels: named.map((x) => x.name), counts: rows.counts, pooling: info.poolings[0],
+          exif: true, ...opts, valFraction: 0.2, seed: 0, images: rows.files.length, unreadable: rows.unreadable,
+          train: res.split.train.length, validation: res.split.val.length, trainAccuracy: res.trainAccuracy,
+          valAccuracy: res.valAccuracy ?? null, confusion: res.confusion },
       };
       await apply(await engine.call('set-head', { head }), 'trained');
       root().dataset.teach = 'done';
@@ -301,7 +304,7 @@ export function initTeach(engine) {
     const dim = embeddings.get(usable[0].file).length;
     const features = new Float32Array(usable.length * dim);
     usable.forEach((r, i) => features.set(embeddings.get(r.file), i * dim));
-    return { features, labels: Int32Array.from(usable, (r) => r.label), dim, counts, files: usable.map((r) => r.file) };
+    return { features, labels: Int32Array.from(usable, (r) => r.label), dim, counts, files: usable.map((r) => r.file), unreadable: failed.length };
   }
 
   function trainInWorker(rows, named, opts, my) {
@@ -318,7 +321,7 @@ export function initTeach(engine) {
       w.onmessage = ({ data: m }) => {
         if (my !== run) return;
         if (m.type === 'epoch') {
-          history.push(record(m.record));
+          history.push(m.record);
           // One redraw per animation frame, however fast the epochs come.
           if (!frame) {
             frame = requestAnimationFrame(() => {
@@ -344,15 +347,6 @@ export function initTeach(engine) {
       }, [rows.features.buffer]);
     });
   }
-
-  // The trainer's epoch record; older trainers named the fields loss/trainAccuracy/valAccuracy.
-  const record = (r) => ({
-    epoch: r.epoch,
-    trainLoss: r.trainLoss ?? r.loss,
-    trainAcc: r.trainAcc ?? r.trainAccuracy,
-    valLoss: r.valLoss,
-    valAcc: r.valAcc ?? r.valAccuracy,
-  });
 
   // ------------------------------------------------------------ curve + confusion matrix
 

@@ -229,6 +229,28 @@ describe('Teach mode (Chromium)', { skip: reason ?? false, concurrency: 1 }, () 
       assert.ok(right / tiles.length >= HELD_OUT_FLOOR, `held-out accuracy ${right}/${tiles.length} is below ${HELD_OUT_FLOOR}`);
       predictions = new Map(tiles.map((x) => [x.name, x.labels]));
 
+      // The same head in Node: the page's trainer is the CLI's (src/js/head/train.js), so the same photos,
+      // settings and seed give the same labels and scores.
+      const { load, trainHead } = await import('../../src/js/index.js');
+      const m = await load(DEFAULT_MODEL);
+      try {
+        const rows = trainSet.flatMap((files, label) => files.map((f) => ({ f, label })));
+        const features = new Float32Array(rows.length * 192);
+        for (const [i, r] of rows.entries()) features.set(await m.embed(r.f.buffer), i * 192);
+        const res = trainHead(features, rows.map((r) => r.label), { dim: 192, numClasses: 2, hidden: 16, epochs: 40, lr: 0.001, seed: 0, valFraction: 0.2 });
+        await m.setHead({ pooling: 'cls', layers: res.layers, output: res.output, labels: CLASSES, tensors: res.tensors, backbone: m.headBackbone('cls'), training: {} });
+        for (const f of heldOut) {
+          const want = await m.classify(f.buffer, { topK: 2 });
+          const got = predictions.get(f.name);
+          for (const w of want) {
+            const g = got.find((x) => x.label === w.label);
+            assert.ok(Math.abs(g.score - w.score) <= TOL, `${f.name}: ${w.label} ${g.score} in the page vs ${w.score} in Node`);
+          }
+        }
+      } finally {
+        await m.dispose();
+      }
+
       // Export: one .head.safetensors file, downloaded from a blob: URL.
       await b.page.click('#mode-teach');
       const [download] = await Promise.all([b.page.waitForEvent('download'), b.page.click('#export-head')]);
@@ -237,7 +259,8 @@ describe('Teach mode (Chromium)', { skip: reason ?? false, concurrency: 1 }, () 
       const meta = safetensorsHeader(exported.buffer).__metadata__;
       assert.equal(meta.format, 'vitrine-head');
       assert.deepEqual(JSON.parse(meta.labels), CLASSES);
-      assert.equal(JSON.parse(meta.backbone).input_dim ?? JSON.parse(meta.backbone).hidden_size, 192);
+      assert.equal(JSON.parse(meta.backbone).input_dim, 192);
+      assert.equal(JSON.parse(meta.training).epochs, 40);
 
       // Privacy: after the model was ready, only GETs of the site's own files (the training worker and the
       // trainer's module), no request with a body, nothing to another host: no photo bytes left the page.
