@@ -54,9 +54,8 @@ try {
   if (r.error) throw new Error(r.error);
   if (shots) {
     fs.mkdirSync(out, { recursive: true });
-    await b.page.evaluate(() => window.scrollTo(0, 0));
     await sleep(300);
-    await b.page.screenshot({ path: path.join(out, 'teach.png') });
+    await b.page.locator('#teach').screenshot({ path: path.join(out, 'teach.png') });
     await b.page.click('#mode-classify');
     await h.choosePhotos(b.page, [...cifar('airplane', 900, 3), ...cifar('frog', 900, 3)]);
     await h.waitForTiles(b.page, 6);
