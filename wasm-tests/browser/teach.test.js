@@ -403,6 +403,11 @@ describe('Teach mode (Chromium)', { skip: reason ?? false, concurrency: 1 }, () 
       assert.equal(st.errorCode, 'E_HEAD');
       assert.match(st.error, /192/);
       assert.match(st.error, /40/);
+      // Photos dropped on this backbone get their embedding, not an error.
+      const dino = await classifyPhotos(b.page, ['dog_beagle.jpg', 'cat_chelsea.png'].map((f) => path.join(h.PHOTOS, f)));
+      assert.ok(dino.every((x) => x.state === 'done' && x.labels.length === 0), JSON.stringify(dino));
+      assert.match(await b.page.textContent('#tiles > li .emb'), /Embedding of 40 values/);
+      await b.page.waitForFunction(() => [...document.querySelectorAll('#tiles .nearest')].every((p) => p.dataset.nearest));
 
       // Another checkpoint with the same shapes: the fingerprint differs.
       await b.page.goto(srv.url + otherUrl);
