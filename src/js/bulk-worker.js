@@ -1,13 +1,18 @@
-// One worker thread of a bulk run (src/js/bulk.js): loads its own engine, then classifies/embeds the files it is
-// sent, one at a time, answering { i, value } or { i, error: { code, message } } for a bad image.
+// One worker thread of a bulk run (src/js/bulk.js): loads its own engine, resolves the task options with it
+// (resolveTask, reported when ready), then classifies/embeds the files it is sent, one at a time, answering
+// { i, value } or { i, error: { code, message } } for a bad image.
 import { parentPort, workerData } from 'node:worker_threads';
 import { load, VitrineError } from './index.js';
+import { resolveTask } from './bulk.js';
 
-const { source, loadOptions, task, taskOptions } = workerData;
-let model;
+const { source, loadOptions, task } = workerData;
+let model, taskOptions;
 try {
   model = await load(source, loadOptions);
+  taskOptions = resolveTask(model, task, workerData.taskOptions);
 } catch (e) {
+  await model?.dispose();
+  model = null;
   parentPort.postMessage(e instanceof VitrineError ? { loadError: { code: e.code, message: e.message } } : { fatal: e?.stack ?? String(e) });
 }
 if (model) {
@@ -20,5 +25,5 @@ if (model) {
       parentPort.postMessage(e instanceof VitrineError ? { i, error: { code: e.code, message: e.message } } : { fatal: e?.stack ?? String(e) });
     }
   });
-  parentPort.postMessage({ ready: true });
+  parentPort.postMessage({ ready: true, taskOptions });
 }

@@ -75,6 +75,14 @@ export function resumeJsonl(file) {
   return done;
 }
 
+/**
+ * `taskOptions` as the loaded `model` runs them: embed's pooling resolved by the API (Model.resolvePooling: the
+ * model's default when none is given), so the caller can name it and a pooling the model lacks fails once, at load.
+ */
+export function resolveTask(model, task, taskOptions) {
+  return task === 'embed' ? { ...taskOptions, pooling: model.resolvePooling(taskOptions.pooling) } : taskOptions;
+}
+
 // Errors that every file of the run would give (a pooling the model lacks, classify without a classifier): the run
 // stops at the first instead of reporting each file.
 const RUN_ERRORS = new Set(['E_INPUT', 'E_NO_CLASSIFIER']);
@@ -84,7 +92,7 @@ const RUN_ERRORS = new Set(['E_INPUT', 'E_NO_CLASSIFIER']);
  * engine with `loadOptions`), or in this thread with an already loaded `model` when jobs is 1. `onResult(i, value)`
  * is called in input order, once per file that succeeded; `onError(i, error)` for a file that failed with a
  * VitrineError (bad image). A failure to load the model, an error of the whole run (RUN_ERRORS), or any other
- * error rejects.
+ * error rejects. → { taskOptions } as the engines resolved them (resolveTask).
  */
 export async function runBulk({ files, task, taskOptions, jobs, source, loadOptions, loadModel, onResult, onError, onProgress }) {
   let emitted = 0;
@@ -103,21 +111,23 @@ export async function runBulk({ files, task, taskOptions, jobs, source, loadOpti
   if (jobs <= 1) {
     const model = await loadModel();
     try {
+      const resolved = resolveTask(model, task, taskOptions);
       for (const [i, f] of files.entries()) {
         try {
-          settle(i, { value: await model[task](f, taskOptions) });
+          settle(i, { value: await model[task](f, resolved) });
         } catch (e) {
           if (!(e instanceof VitrineError) || RUN_ERRORS.has(e.code)) throw e; // a bug or a bad run, not a bad file
           settle(i, { error: e });
         }
       }
+      return { taskOptions: resolved };
     } finally {
       await model.dispose();
     }
-    return;
   }
 
   const workers = [];
+  let resolved;
   try {
     await new Promise((resolve, reject) => {
       let next = 0;
@@ -136,7 +146,7 @@ export async function runBulk({ files, task, taskOptions, jobs, source, loadOpti
         running++;
         workers.push(w);
         w.on('message', (m) => {
-          if (m.ready) return feed(w);
+          if (m.ready) { resolved ??= m.taskOptions; return feed(w); }
           if (m.loadError) return reject(new VitrineError(m.loadError.code, m.loadError.message));
           if (m.fatal) return reject(new Error(`vitrine worker: ${m.fatal}`));
           w.inFlight--;
@@ -151,4 +161,5 @@ export async function runBulk({ files, task, taskOptions, jobs, source, loadOpti
   } finally {
     await Promise.all(workers.map((w) => { w.removeAllListeners('exit'); return w.terminate(); }));
   }
+  return { taskOptions: resolved };
 }

@@ -208,16 +208,19 @@ function lineSink(values) {
   return { write: (t) => fs.writeSync(fd, t), close: () => fs.closeSync(fd) };
 }
 
-/** Run a bulk plan; onResult(file, value) in input order. → number of files that failed. */
+/**
+ * Run a bulk plan; onResult(file, value) in input order. → { failed: number of files that failed, taskOptions as the
+ * engine resolved them (undefined when there was nothing to do) }.
+ */
 async function runPlan(values, source, task, taskOptions, plan, onResult) {
   const { files, jobs, skipped } = plan;
   if (skipped && !values.quiet) process.stderr.write(`vitrine: ${skipped} file(s) already in ${values.output}, ${files.length} to go\n`);
-  if (!files.length) return 0;
+  if (!files.length) return { failed: 0 };
   const bar = new ProgressBar({ label: 'images' });
   if (files.length < 4 || values.quiet) bar.enabled = false;
   let failed = 0;
   const explicit = values.threads !== undefined || values.build !== undefined;
-  await runBulk({
+  const run = await runBulk({
     files, task, taskOptions, jobs,
     source: source === 'default' ? undefined : source,
     loadOptions: explicit ? loadOptions(values) : { ...loadOptions(values), build: 'st' },
@@ -227,7 +230,7 @@ async function runPlan(values, source, task, taskOptions, plan, onResult) {
     onProgress: (n, total) => bar.update(n, total),
   });
   bar.done();
-  return failed;
+  return { failed, taskOptions: run.taskOptions };
 }
 
 async function cmdClassify(args) {
@@ -244,11 +247,11 @@ async function cmdClassify(args) {
   if (format === 'csv') sink.write('file,rank,index,label,score\n');
   let failed;
   try {
-    failed = await runPlan(values, positionals[0], 'classify', { topK, exif: !values['no-exif'] }, plan, (file, predictions) => {
+    ({ failed } = await runPlan(values, positionals[0], 'classify', { topK, exif: !values['no-exif'] }, plan, (file, predictions) => {
       if (format === 'json') results.push({ file, predictions });
       else if (format === 'jsonl') sink.write(JSON.stringify({ file, predictions }) + '\n');
       else sink.write(predictions.map((p, k) => [file, k + 1, p.index, p.label, p.score.toFixed(6)].map(csvCell).join(',')).join('\n') + '\n');
-    });
+    }));
   } finally {
     sink?.close();
   }
@@ -256,35 +259,24 @@ async function cmdClassify(args) {
   return failed ? 1 : 0;
 }
 
-// --pooling (default: the model's first), checked against the poolings the loaded model offers (the engine lists
-// them).
-function poolingFor(model, values) {
-  const pooling = values.pooling ?? model.info.poolings[0];
-  if (!model.info.poolings.includes(pooling)) {
-    throw new UsageError(`--pooling must be one of ${model.info.poolings.join(', ')} for this ${model.info.family} model, got ${pooling}`);
-  }
-  return pooling;
-}
-
 async function cmdEmbed(args) {
   const { values, positionals } = opts(args, { pooling: { type: 'string' }, 'no-exif': { type: 'boolean' }, ...BULK_OPTIONS, ...HEAD_OPTION });
   if (values.help) return console.log(USAGE);
   if (positionals.length < 2) throw new UsageError('embed needs <model> and at least one file or folder');
   if (!values.output || !/\.(npy|jsonl)$/.test(values.output)) throw new UsageError('embed needs -o <out.npy> or -o <out.jsonl>');
-  // Checked against the poolings the model offers when it is loaded (in each worker): an E_INPUT stops the run.
-  // No --pooling: the pooling a --head reads, else embed() takes the model's first pooling (cls for
-  // ViT/DeiT/DINOv2, the towers' own output).
-  const pooling = values.pooling ?? (await readHeadOption(values))?.pooling;
+  // No --pooling: the pooling a --head reads, else the model's default; resolved by the loaded engine
+  // (Model.resolvePooling, in each worker), where one the model lacks is an E_INPUT that stops the run.
+  const requested = values.pooling ?? (await readHeadOption(values))?.pooling;
   const jsonl = values.output.endsWith('.jsonl');
   const plan = bulkPlan(values, positionals[0], positionals.slice(1), { resumable: jsonl });
   const rows = [];
   const sink = jsonl ? lineSink(values) : null;
-  let failed;
+  let failed, pooling;
   try {
-    failed = await runPlan(values, positionals[0], 'embed', { pooling, exif: !values['no-exif'] }, plan, (file, embedding) => {
+    ({ failed, taskOptions: { pooling } = {} } = await runPlan(values, positionals[0], 'embed', { pooling: requested, exif: !values['no-exif'] }, plan, (file, embedding) => {
       if (jsonl) sink.write(JSON.stringify({ file, embedding: Array.from(embedding) }) + '\n');
       else rows.push({ file, embedding });
-    });
+    }));
   } finally {
     sink?.close();
   }
@@ -297,7 +289,8 @@ async function cmdEmbed(args) {
     // Row i of the array is the i-th file listed here.
     fs.writeFileSync(values.output.replace(/\.npy$/, '.files.txt'), rows.map((r) => r.file).join('\n') + (rows.length ? '\n' : ''));
   }
-  if (!values.quiet) process.stderr.write(`${plan.files.length - failed} embeddings (${pooling ?? 'default pooling'}) → ${values.output}${failed ? `, ${failed} failed` : ''}\n`);
+  // No pooling when there was nothing left to embed (--resume of a finished run): no model was loaded.
+  if (!values.quiet) process.stderr.write(`${plan.files.length - failed} embeddings${pooling ? ` (${pooling})` : ''} → ${values.output}${failed ? `, ${failed} failed` : ''}\n`);
   return failed ? 1 : 0;
 }
 
@@ -364,7 +357,7 @@ async function cmdTrainHead(args) {
       facts = { fingerprint: b.fingerprint, encoding: [...new Set(baseManifest.tensors.map((t) => t.dtype))].sort().join('+'),
         poolings: [...model.info.poolings], pooledWidths: { ...b.input_dim } };
       cache.saveModelFacts(facts);
-      pooling = poolingFor(model, values);
+      pooling = model.resolvePooling(values.pooling);
       ({ failed } = await forEachImage(model, missing, values, async (file) => {
         const e = await model.embed(file, { pooling, exif });
         cache.put(facts, pooling, exif, shaOf.get(file), e);

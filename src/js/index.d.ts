@@ -304,6 +304,8 @@ export interface Model {
   setHead(head: Head | Uint8Array | ArrayBuffer | null, options?: { anyBackbone?: boolean }): Promise<void>;
   /** The `backbone` entry of a head file for a head reading `pooling` (default info.poolings[0]) of this model. */
   headBackbone(pooling?: Pooling): HeadBackbone;
+  /** The pooling embed() uses for `pooling` (none: info.poolings[0]). Throws E_INPUT for one the model does not offer. */
+  resolvePooling(pooling?: Pooling): Pooling;
   /** Free the weights and buffers; pending calls finish first. */
   dispose(): Promise<void>;
 }

@@ -333,16 +333,25 @@ class Model {
     });
   }
 
-  // Without a pooling: the model's first (cls for ViT/DeiT/DINOv2, projection or pooler for CLIP, pooler for SigLIP).
-  embed(image, { pooling, exif = true } = {}) {
+  /**
+   * The pooling embed() uses for `pooling`: without one, the model's first (cls for ViT/DeiT/DINOv2, projection or
+   * pooler for CLIP, pooler for SigLIP); E_INPUT for one the model does not offer. Public so that callers that
+   * report or record the pooling (the CLI) name the one embed() runs.
+   */
+  resolvePooling(pooling) {
     pooling ??= this.info.poolings[0];
+    this.#checkPooling(pooling);
+    return pooling;
+  }
+
+  embed(image, { pooling, exif = true } = {}) {
     return this.#enqueue(async () => {
-      this.#checkPooling(pooling);
+      const use = this.resolvePooling(pooling);
       const bytes = await imageBytes(image);
       return this.#engineCall((engine, Module) => {
         this.#preprocessInEngine(engine, Module, bytes, exif);
         this.#forwardInEngine(engine, engine.pixelsAddress(), engine.pixelsHeight(), engine.pixelsWidth());
-        return pooled(engine, pooling);
+        return pooled(engine, use);
       });
     });
   }

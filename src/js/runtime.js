@@ -46,12 +46,13 @@ function workerCount(threads) {
  */
 export const nodeModule = (name) => import(/* @vite-ignore */ /* webpackIgnore: true */ `node:${name}`);
 
-// Not a literal inside new URL(): bundlers must not copy the Node builds into a browser bundle.
+// Not a literal inside new URL(), and marked for webpack (which would otherwise bundle every file the expression
+// could name): bundlers must not copy the Node builds into a browser bundle.
 const NODE_DIR = '../../dist/wasm/node/';
 
 async function createNodeModule(build, poolSize) {
   const [{ createRequire }, fs, { fileURLToPath }] = await Promise.all([nodeModule('module'), nodeModule('fs'), nodeModule('url')]);
-  const jsPath = fileURLToPath(new URL(NODE_DIR + `vitrine-${build}.js`, import.meta.url));
+  const jsPath = fileURLToPath(new URL(/* webpackIgnore: true */ NODE_DIR + `vitrine-${build}.js`, import.meta.url));
   const wasmPath = jsPath.replace(/\.js$/, '.wasm');
   if (!fs.existsSync(jsPath) || !fs.existsSync(wasmPath)) {
     throw new VitrineError('E_WASM', `the ${build} WebAssembly build is missing (${jsPath}): run \`npm run build\``);
@@ -79,7 +80,7 @@ const FROM_VITE_DEPS = '../../vitrine/dist/wasm/web/';
 
 /** URLs of a build's browser files by name: from `wasmBaseUrl` when given, else as bundled. */
 function webFiles(build, wasmBaseUrl) {
-  if (wasmBaseUrl === undefined && inViteDeps()) wasmBaseUrl = new URL(FROM_VITE_DEPS, import.meta.url);
+  if (wasmBaseUrl === undefined && inViteDeps()) wasmBaseUrl = new URL(/* webpackIgnore: true */ FROM_VITE_DEPS, import.meta.url);
   const names = [`vitrine-${build}.mjs`, `vitrine-${build}.wasm`, `vitrine-${build}.worker.js`].slice(0, build === 'mt' ? 3 : 2);
   if (wasmBaseUrl !== undefined) {
     let base;
@@ -101,7 +102,7 @@ async function createWebModule(build, poolSize, wasmBaseUrl) {
   if (files[worker] && wasmBaseUrl === undefined && inViteDeps()) {
     // Vite's dev server rewrites the classic pthread worker script into a module (it adds an import), which a
     // classic Worker cannot run: start the workers from the untouched text (?raw), as a same-origin blob.
-    const { default: text } = await import(/* @vite-ignore */ `${files[worker]}?raw`);
+    const { default: text } = await import(/* @vite-ignore */ /* webpackIgnore: true */ `${files[worker]}?raw`);
     files[worker] = URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
   }
   const mod = await import(/* @vite-ignore */ /* webpackIgnore: true */ glue);

@@ -11,8 +11,11 @@ with_test_env=0
 # clang-14 + libclang-rt-14-dev: the ASan/UBSan/libFuzzer build (build/fuzz) behind wasm-tests/native/fuzz.test.js.
 packages=(emscripten libeigen3-dev libstb-dev nlohmann-json3-dev cmake ninja-build g++ chromium clang-14 libclang-rt-14-dev)
 if ((with_test_env)); then
-  # parallel: GNU parallel runs the --shard processes of wasm-tests/cli/bulk.test.js (docs/BULK.md).
-  packages+=(python3-venv python3-torch python3-numpy python3-pil python3-matplotlib libopenblas0-pthread parallel)
+  # parallel: GNU parallel runs the --shard processes of wasm-tests/cli/bulk.test.js (docs/BULK.md); that test also
+  # starts its own sshd on 127.0.0.1 (openssh-server; never the system service) for parallel's --sshlogin, whose
+  # --return needs rsync.
+  packages+=(python3-venv python3-torch python3-numpy python3-pil python3-matplotlib libopenblas0-pthread parallel
+    openssh-server openssh-client rsync)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -100,6 +100,12 @@ for (const build of BUILDS) {
       assert.ok(maxAbsDiff(mean, m) < 1e-5);
       rowsEqual(both.subarray(0, D), cls);
       rowsEqual(both.subarray(D), mean);
+      // resolvePooling names what embed() runs: the default (cls, what embed(IMAGE) returned above), a given one,
+      // and E_INPUT for one a ViT lacks, after which the model still embeds.
+      assert.equal(model.resolvePooling(), 'cls');
+      assert.equal(model.resolvePooling('cls+mean'), 'cls+mean');
+      assert.throws(() => model.resolvePooling('pooler'), (e) => e.code === 'E_INPUT' && /pooling must be one of cls, mean, cls\+mean/.test(e.message));
+      rowsEqual(await model.embed(IMAGE, { pooling: model.resolvePooling() }), cls);
     });
 
     test('forward on the golden pixels matches HF', async (t) => {

@@ -1,6 +1,9 @@
 // The packed package in a browser app, with no vitrine-specific configuration: a Vite 6 app built and served
 // (mt with COOP/COEP, st without), the same app on Vite's dev server (pre-bundled dependency), a plain
-// <script type="module"> from a static folder; and an esbuild bundle with the one documented option, wasmBaseUrl.
+// <script type="module"> from a static folder; a webpack 5 build with no configuration file at all (webpack-cli's
+// defaults: src/index.js → dist/main.js); and esbuild and Parcel 2 builds with the one documented option, wasmBaseUrl
+// (esbuild does not follow new URL(…, import.meta.url); Parcel bundles the Emscripten glue it names into a script
+// without the module's default export).
 // Each classifies a photo in headless Chromium and must give the predictions of Node's API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -137,6 +140,45 @@ test('esbuild bundle with the files copied beside it and wasmBaseUrl: mt and st'
   fs.writeFileSync(path.join(out, 'index.html'), html('/main.js'));
   for (const [isolated, b] of [[true, 'mt'], [false, 'st']]) {
     const s = await serve([out, path.join(app, 'public')], isolated);
+    try { await classifyIn(s.url, b); } finally { await s.close(); }
+  }
+});
+
+test('webpack 5 with no configuration (webpack-cli defaults): the files are emitted as assets and found, mt and st', async () => {
+  const wp = path.join(app, 'wp');
+  fs.mkdirSync(path.join(wp, 'src'), { recursive: true });
+  fs.writeFileSync(path.join(wp, 'src/index.js'), appJs('vitrine'));
+  // The app's own node_modules (the installed tarball), seen from its sub-folder as from a project root.
+  fs.symlinkSync(path.join(app, 'node_modules'), path.join(wp, 'node_modules'));
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/webpack-cli/bin/cli.js'), '--mode', 'production'],
+    { cwd: wp, encoding: 'utf8', timeout: 300_000 });
+  assert.ifError(r.error);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const assets = fs.readdirSync(path.join(wp, 'dist'));
+  for (const ext of ['.mjs', '.wasm', '.js']) assert.ok(assets.filter((a) => a.endsWith(ext)).length >= 2, `${ext} assets: ${assets}`);
+  // Nothing about vitrine's files; webpack's generic size hints (the .wasm files are > 244 KiB) are not about them.
+  const warnings = (r.stdout + r.stderr).split(/\n(?=WARNING)/).filter((w) => /^WARNING/m.test(w) && !/size limit|performance/i.test(w));
+  assert.deepEqual(warnings, []);
+  fs.writeFileSync(path.join(wp, 'dist/index.html'), '<!doctype html><meta charset="utf-8"><pre id="out">wait</pre><script src="main.js"></script>\n');
+  for (const [isolated, b] of [[true, 'mt'], [false, 'st']]) {
+    const s = await serve([path.join(wp, 'dist'), path.join(app, 'public')], isolated);
+    try { await classifyIn(s.url, b); } finally { await s.close(); }
+  }
+});
+
+test('Parcel 2 build with the files copied beside it and wasmBaseUrl: mt and st', async () => {
+  const pc = path.join(app, 'pc');
+  fs.mkdirSync(path.join(pc, 'src'), { recursive: true });
+  fs.writeFileSync(path.join(pc, 'src/main.js'), appJs('vitrine', ", wasmBaseUrl: '/wasm/'"));
+  fs.writeFileSync(path.join(pc, 'src/index.html'), html('./main.js'));
+  fs.symlinkSync(path.join(app, 'node_modules'), path.join(pc, 'node_modules'));
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/parcel/lib/bin.js'), 'build', 'src/index.html', '--no-cache', '--dist-dir', 'dist'],
+    { cwd: pc, encoding: 'utf8', timeout: 300_000 });
+  assert.ifError(r.error);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  fs.cpSync(path.join(app, 'node_modules/vitrine/dist/wasm/web'), path.join(pc, 'dist/wasm'), { recursive: true });
+  for (const [isolated, b] of [[true, 'mt'], [false, 'st']]) {
+    const s = await serve([path.join(pc, 'dist'), path.join(app, 'public')], isolated);
     try { await classifyIn(s.url, b); } finally { await s.close(); }
   }
 });
