@@ -13,9 +13,10 @@ const USAGE = `usage:
           [--chunk-size 4M] [--name NAME]
   vitrine inspect <model-dir> [--json] [--verify]
   vitrine classify <model> <files or folders…> [--top 5] [--format csv|json|jsonl] [-o out] [--no-exif] [bulk]
-          [--head file.head.safetensors]   (classify with that head in place of the model's classifier)
+          [--head file.head.safetensors [--any-backbone]]   (classify with that head in place of the model's
+          classifier; --any-backbone: even if it was trained on another backbone of the same widths)
   vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean|pooler|projection]
-          [--no-exif] [bulk] [--head file.head.safetensors]   (default pooling: the one the --head reads, else the
+          [--no-exif] [bulk] [--head file.head.safetensors [--any-backbone]]   (default pooling: the one the --head reads, else the
           model's first, see inspect; the head is checked against the model)
   vitrine train-head <model> <folder with one sub-folder per label> -o <out-dir> [--hidden 0] [--epochs 100]
           [--lr 0.001] [--weight-decay 0.0001] [--batch 64] [--val 0.2] [--pooling cls|mean|cls+mean] [--seed 0]
@@ -68,6 +69,7 @@ function loadOptions(values) {
   }
   // --head: attached at load, in this thread and in every bulk worker (an absolute path: workers may run elsewhere).
   if (values.head !== undefined) o.head = path.resolve(values.head);
+  if (values['any-backbone']) o.anyBackbone = true;
   return o;
 }
 
@@ -147,7 +149,7 @@ function writeOut(values, text) {
 }
 
 const BULK_OPTIONS = { jobs: { type: 'string' }, shard: { type: 'string' }, resume: { type: 'boolean' } };
-const HEAD_OPTION = { head: { type: 'string' } };
+const HEAD_OPTION = { head: { type: 'string' }, 'any-backbone': { type: 'boolean' } };
 
 /** --head's file, read and checked before any worker starts (E_HEAD names what is wrong with it). */
 async function readHeadOption(values) {
@@ -264,16 +266,16 @@ async function cmdEmbed(args) {
   if (values.help) return console.log(USAGE);
   if (positionals.length < 2) throw new UsageError('embed needs <model> and at least one file or folder');
   if (!values.output || !/\.(npy|jsonl)$/.test(values.output)) throw new UsageError('embed needs -o <out.npy> or -o <out.jsonl>');
-  // No --pooling: the pooling a --head reads, else the model's default; resolved by the loaded engine
-  // (Model.resolvePooling, in each worker), where one the model lacks is an E_INPUT that stops the run.
-  const requested = values.pooling ?? (await readHeadOption(values))?.pooling;
+  // Resolved by the loaded engine (Model.resolvePooling, in each worker): no --pooling is the pooling a --head
+  // reads, else the model's default; one the model lacks is an E_INPUT that stops the run.
+  const headPooling = (await readHeadOption(values))?.pooling;
   const jsonl = values.output.endsWith('.jsonl');
   const plan = bulkPlan(values, positionals[0], positionals.slice(1), { resumable: jsonl });
   const rows = [];
   const sink = jsonl ? lineSink(values) : null;
   let failed, pooling;
   try {
-    ({ failed, taskOptions: { pooling } = {} } = await runPlan(values, positionals[0], 'embed', { pooling: requested, exif: !values['no-exif'] }, plan, (file, embedding) => {
+    ({ failed, taskOptions: { pooling } = {} } = await runPlan(values, positionals[0], 'embed', { pooling: values.pooling ?? headPooling, exif: !values['no-exif'] }, plan, (file, embedding) => {
       if (jsonl) sink.write(JSON.stringify({ file, embedding: Array.from(embedding) }) + '\n');
       else rows.push({ file, embedding });
     }));
