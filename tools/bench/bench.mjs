@@ -1,24 +1,33 @@
 #!/usr/bin/env node
-// `npm run bench`: vitrine vs onnxruntime-web (WASM backend, same thread count) on the same weights.
+// `npm run bench`: vitrine (f32, f16, int8 weights) vs onnxruntime-web (WASM backend, f32 ONNX and its dynamically
+// quantized int8 ONNX) and native PyTorch f32, same weights, same thread count.
 //
 //   node tools/bench/bench.mjs [--models vit-s16,dinov2-s14,vit-b16] [--threads 1,2] [--runs 7] [--warmup 2]
-//                        [--json] [--no-ort] [--root DIR]
+//                        [--rows vitrine-f32,vitrine-f16,vitrine-int8,ort-f32,ort-int8,torch] [--dtypes f32,f16,int8]
+//                        [--no-ort] [--no-torch] [--no-mem] [--mem-threads N] [--python PATH] [--jsonl FILE] [--json] [--root DIR]
+//   node tools/bench/bench.mjs --from-jsonl FILE       (the table and targets again, from a --jsonl log)
 //   node tools/bench/bench.mjs --gemm [--runs 9] [--json]
 //
-// Models come from tools/bench/make_bench_models.py: build/bench-models/<name>/{hf/, model.onnx, pixels.npy,
-// logits.npy}. The HF folder is converted with `vitrine convert` into <name>/vitrine/ when that is missing.
+// Models come from tools/bench/make_bench_models.py: build/bench-models/<name>/{hf/, model.onnx, model.int8.onnx,
+// pixels.npy, logits.npy}; dinov2-b14 (DINOv2-B/14 at 518², 1370 tokens) is built only when asked for. The HF folder is
+// converted with `vitrine convert` into <name>/vitrine/, and that into vitrine-f16/ and vitrine-int8/ (`--dtype`), when
+// missing. Rows: vitrine-<dtype> (JS API load()), ort-f32 / ort-int8 (onnxruntime-web, model.onnx / model.int8.onnx),
+// torch (tools/bench/torch_runner.py in the Python env: --python, default tools/.venv/bin/python; skipped with a note
+// when that is missing). --dtypes keeps the rows of those dtypes; --no-ort / --no-torch drop those rows.
 //
-// Each (model, thread count) runs in its own child process, in which vitrine and onnxruntime-web are both
-// loaded and timed with their runs interleaved (v, o, v, o, ...): on a shared machine the noise then hits both
-// alike, and the ratio is meaningful even when absolute numbers move. One process per thread count because
-// onnxruntime-web fixes its thread count when its WASM module starts. Reported per row:
-//   median ms of `runs` timed forwards after `warmup` untimed ones (interleaved; the 2-thread scaling is also
-//   given from `runs` vitrine forwards timed before onnxruntime-web is loaded); ORT/vitrine ratio; the same for the
-//   process CPU time per forward (all threads; immune to waiting for a core on a busy machine); GFLOP/s per thread
-//   (FLOPs counted from the architecture: 2·MACs of every matmul incl. attention); cold load ms (load() from
-//   the model folder, including starting the WASM module); peak RSS of the process measured after vitrine's
-//   load + warm-up and before onnxruntime-web is touched (it includes Node's own ~40-50 MB); max |Δ| of the
-//   logits between vitrine, onnxruntime-web and torch.
+// Each (model, thread count) runs in its own child process in which every row is loaded, then timed in rounds:
+// one forward of each row per round, the row order rotated every round, so that noise on a shared machine hits
+// all rows alike and the ratios are meaningful even when absolute numbers move (the PyTorch row runs in its own
+// Python process, driven over a pipe and idle while the others run). One process per thread count because
+// onnxruntime-web fixes its thread count when its WASM module starts. Reported per row: median ms of `runs` rounds
+// after `warmup` untimed ones; speed-up over onnxruntime-web f32; process CPU ms per forward (all threads; immune
+// to waiting for a core); G(FL)OP/s per thread (2·MACs of every matmul incl. attention, from the architecture;
+// GOP/s for int8, the same count); and, from a separate fresh process per row ("mem" child, --no-mem skips it, at
+// the smallest --threads or --mem-threads N: the mt build's pthread workers add ~15 MB): cold load ms (module start included), peak RSS of that process after load + one forward
+// (Node's own ~45 MB included), download bytes (vitrine: manifest + chunks; ONNX file; model.safetensors);
+// cosine and max |Δ| of the logits against vitrine f32 and against torch's logits.npy.
+// Load average (1 min) is recorded at the start and end of every child. --jsonl FILE appends every finished row
+// and every timed round as one JSON line, so a long run (DINOv2-B/14 at 1 thread) loses nothing when stopped.
 // --root DIR benchmarks the vitrine checkout at DIR (its src/js and dist/wasm), e.g. a copy with other builds.
 // --gemm: the engine's Linear (ops.h) alone on ViT-B/16 shapes at 1 thread, f32 vs int8 weights (per-row
 // quantized activations, integer GEMM): median ms, GFLOP/s (f32) and GOP/s (int8, 2 per multiply-add), and
@@ -27,6 +36,7 @@ import { spawnSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -36,11 +46,25 @@ const MODELS = {
   'vit-s16': 'ViT-S/16',
   'dinov2-s14': 'DINOv2-S/14',
   'vit-b16': 'ViT-B/16',
+  'dinov2-b14': 'DINOv2-B/14@518',
+};
+const DEFAULT_MODELS = ['vit-s16', 'dinov2-s14', 'vit-b16'];
+
+// kind: who runs it; what: the vitrine folder (under the model dir) or ONNX file.
+const ROWS = {
+  'vitrine-f32': { kind: 'vitrine', dtype: 'f32', what: 'vitrine', label: 'vitrine f32' },
+  'vitrine-f16': { kind: 'vitrine', dtype: 'f16', what: 'vitrine-f16', label: 'vitrine f16' },
+  'vitrine-int8': { kind: 'vitrine', dtype: 'int8', what: 'vitrine-int8', label: 'vitrine int8' },
+  'ort-f32': { kind: 'ort', dtype: 'f32', what: 'model.onnx', label: 'onnxruntime-web f32' },
+  'ort-int8': { kind: 'ort', dtype: 'int8', what: 'model.int8.onnx', label: 'onnxruntime-web int8' },
+  torch: { kind: 'torch', dtype: 'f32', what: 'hf/model.safetensors', label: 'PyTorch f32 (native)' },
 };
 
 function parseArgs(argv) {
-  const o = { models: Object.keys(MODELS), threads: [1, 2], runs: 7, warmup: 2, json: false, ort: true, root: repo,
-              benchDir: path.join(repo, 'build', 'bench-models'), child: null, gemm: false };
+  const o = { models: DEFAULT_MODELS, threads: [1, 2], runs: 7, warmup: 2, json: false, root: repo,
+              benchDir: path.join(repo, 'build', 'bench-models'), child: null, memChild: null, gemm: false,
+              rows: Object.keys(ROWS), dtypes: null, ort: true, torch: true, mem: true, jsonl: null, fromJsonl: null,
+              python: path.join(repo, 'tools', '.venv', 'bin', 'python') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -51,19 +75,33 @@ function parseArgs(argv) {
     else if (a === '--threads') o.threads = val().split(',').map(Number);
     else if (a === '--runs') o.runs = Number(val());
     else if (a === '--warmup') o.warmup = Number(val());
+    else if (a === '--rows') o.rows = val().split(',').filter(Boolean);
+    else if (a === '--dtypes') o.dtypes = val().split(',').filter(Boolean);
     else if (a === '--json') o.json = true;
     else if (a === '--no-ort') o.ort = false;
+    else if (a === '--no-torch') o.torch = false;
+    else if (a === '--no-mem') o.mem = false;
+    else if (a === '--mem-threads') o.memThreads = Number(val());
+    else if (a === '--python') o.python = path.resolve(val());
+    else if (a === '--jsonl') o.jsonl = path.resolve(val());
+    else if (a === '--from-jsonl') o.fromJsonl = path.resolve(val());
     else if (a === '--root') o.root = path.resolve(val());
     else if (a === '--bench-dir') o.benchDir = path.resolve(val());
     else if (a === '--child') o.child = val();
+    else if (a === '--mem-child') o.memChild = val();
     else if (a === '--gemm') o.gemm = true;
     else if (a === '-h' || a === '--help') {
-      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 24).join('\n'));
+      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 34).join('\n'));
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
   if (!(o.runs >= 1) || !(o.warmup >= 0)) throw new Error('--runs must be >= 1 and --warmup >= 0');
   for (const t of o.threads) if (!(Number.isInteger(t) && t >= 1)) throw new Error(`bad thread count ${t}`);
+  for (const m of o.models) if (!MODELS[m]) throw new Error(`unknown model ${m} (one of ${Object.keys(MODELS).join(', ')})`);
+  for (const r of o.rows) if (!ROWS[r]) throw new Error(`unknown row ${r} (one of ${Object.keys(ROWS).join(', ')})`);
+  for (const d of o.dtypes ?? []) if (!['f32', 'f16', 'int8'].includes(d)) throw new Error(`unknown dtype ${d}`);
+  o.rows = o.rows.filter((r) => (!o.dtypes || o.dtypes.includes(ROWS[r].dtype)) && (o.ort || ROWS[r].kind !== 'ort') &&
+    (o.torch || ROWS[r].kind !== 'torch'));
   return o;
 }
 
@@ -78,6 +116,14 @@ const maxAbsDiff = (a, b) => {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 };
+const cosine = (a, b) => {
+  if (!a || !b || a.length !== b.length) return NaN;
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  return ab / Math.sqrt(aa * bb);
+};
+const load1 = () => os.loadavg()[0];
+const appendJsonl = (file, obj) => { if (file) fs.appendFileSync(file, `${JSON.stringify(obj)}\n`); };
 
 // FLOPs of one forward (2 per multiply-add) for the encoder + classifier, from the manifest's architecture
 // (docs/FORMAT.md §4) and the token count of the run.
@@ -93,117 +139,177 @@ function forwardFlops(a, tokens) {
   return 2 * macs;
 }
 
-// ------------------------------------------------------------------------------------------------------------
-// Child: one model, one thread count.
-async function child(opts) {
-  const [name, threadsText] = opts.child.split(':');
-  const threads = Number(threadsText);
-  const dir = path.join(opts.benchDir, name);
-  const { readNpy } = await import(pathToFileURL(path.join(opts.root, 'src/js/npy.js')).href);
-  const { load } = await import(pathToFileURL(path.join(opts.root, 'src/js/index.js')).href);
-  const pixels = readNpy(fs.readFileSync(path.join(dir, 'pixels.npy')), 'pixels.npy');
-  const torchLogits = readNpy(fs.readFileSync(path.join(dir, 'logits.npy')), 'logits.npy').data;
-  const [, , H, W] = pixels.shape;
-  const rssMB = () => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
-  const result = { model: name, label: MODELS[name] ?? name, threads, runs: opts.runs, warmup: opts.warmup,
-                   baselineRssMB: rssMB() };
+// Tokens of a forward at H×W (patches + class token + distillation / register tokens).
+function tokensOf(a, H, W) {
+  return (H / a.patch_size) * (W / a.patch_size) + 1 + (a.use_distillation_token ? 1 : 0) + (a.num_register_tokens || 0);
+}
 
-  // vitrine: cold load, warm-up, then its peak RSS before onnxruntime-web exists in the process.
-  let t0 = performance.now();
-  // The build load() picks, as a user gets it: mt for 2 threads, st for 1 (same kernels, no pthread worker).
-  const model = await load(path.join(dir, 'vitrine'), { threads });
-  result.vitrineLoadMs = performance.now() - t0;
-  result.vitrineThreads = model.info.threads;
-  result.vitrineBuild = model.info.build;
-  result.weightBytes = model.info.streamSize;
-  const vForward = () => model.forward(pixels.data, { height: H, width: W });
-  let vOut;
-  for (let i = 0; i < opts.warmup; i++) vOut = await vForward();
-  if (!vOut) vOut = await vForward();
-  result.peakRssMB = rssMB();
-  result.rssLimitMB = 1.2 * result.weightBytes / 2 ** 20 + 64;
-  result.tokens = vOut.numTokens;
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'vitrine', 'manifest.json'), 'utf8'));
-  result.gflop = forwardFlops(manifest.architecture, vOut.numTokens) / 1e9;
-  result.diffVitrineTorch = maxAbsDiff(vOut.logits, torchLogits);
-  // vitrine alone, before onnxruntime-web exists in the process: the 2-thread scaling is taken from these. With
-  // onnxruntime-web's module and workers in the process, vitrine's 2-thread runs are ~8 % slower (measured on
-  // ViT-S: 121-125 ms alone, 131-134 ms interleaved, with or without a pause between calls; 1 thread: no change).
-  // Besides wall time, each timed call records the process CPU time (all threads): on a shared machine wall
-  // time includes waiting for a core, CPU time does not, so its ratio is the steadier one.
-  const timed = async (fn, times, cpu) => {
+const dirBytes = (dir) => fs.readdirSync(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+function downloadBytes(dir, row) {
+  const p = path.join(dir, ROWS[row].what);
+  return ROWS[row].kind === 'vitrine' ? dirBytes(p) : fs.statSync(p).size;
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Runners: one per row, { load(), run() → {ms, cpuMs}, out() → logits, close() }.
+
+function timedCall(fn) {
+  return async () => {
     const c0 = process.cpuUsage();
     const w0 = performance.now();
     await fn();
-    times.push(performance.now() - w0);
+    const ms = performance.now() - w0;
     const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1e3);
+    return { ms, cpuMs: (c.user + c.system) / 1e3 };
   };
-  const aloneTimes = [];
-  for (let i = 0; i < opts.runs; i++) await timed(vForward, aloneTimes, []);
-  result.vitrineAloneMs = median(aloneTimes);
+}
 
-  let oRun = null, oOut = null;
-  if (opts.ort) {
+async function makeRunner(opts, row, dir, threads, pixels) {
+  const [, , H, W] = pixels.shape;
+  const spec = ROWS[row];
+  if (spec.kind === 'vitrine') {
+    const { load } = await import(pathToFileURL(path.join(opts.root, 'src/js/index.js')).href);
+    // The build load() picks, as a user gets it: mt for 2 threads, st for 1 (same kernels, no pthread worker).
+    const model = await load(path.join(dir, spec.what), { threads });
+    let last;
+    return { info: { build: model.info.build, threads: model.info.threads },
+             run: timedCall(async () => { last = (await model.forward(pixels.data, { height: H, width: W })).logits; }),
+             out: async () => last, close: async () => model.dispose?.() };
+  }
+  if (spec.kind === 'ort') {
     const ort = await import('onnxruntime-web');
     ort.env.wasm.numThreads = threads;
     ort.env.logLevel = 'error';
-    t0 = performance.now();
-    const session = await ort.InferenceSession.create(fs.readFileSync(path.join(dir, 'model.onnx')),
+    const session = await ort.InferenceSession.create(fs.readFileSync(path.join(dir, spec.what)),
       { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    result.ortLoadMs = performance.now() - t0;
     const input = new ort.Tensor('float32', pixels.data, pixels.shape);
     const inputName = session.inputNames[0], outputName = session.outputNames[0];
-    oRun = async () => (await session.run({ [inputName]: input }))[outputName].data;
-    for (let i = 0; i < opts.warmup; i++) oOut = await oRun();
-    if (!oOut) oOut = await oRun();
-    result.diffOrtTorch = maxAbsDiff(oOut, torchLogits);
-    result.diffVitrineOrt = maxAbsDiff(vOut.logits, oOut);
+    let last;
+    return { info: { build: `ort ${ort.env.versions?.web ?? ''}`.trim(), threads },
+             run: timedCall(async () => { last = (await session.run({ [inputName]: input }))[outputName].data; }),
+             out: async () => last, close: async () => session.release?.() };
   }
+  // torch: a Python process answering one JSON line per command.
+  if (!fs.existsSync(opts.python)) throw new Error(`${opts.python} is missing (the Python env of tools/reference/; --python PATH or --no-torch)`);
+  const p = spawn(opts.python, [path.join(here, 'torch_runner.py'), dir, '--threads', String(threads)],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: p.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('torch_runner.py ended early');
+    const r = JSON.parse(value);
+    if (r.error) throw new Error(`torch_runner.py: ${r.error}`);
+    return r;
+  };
+  const ask = async (cmd) => { p.stdin.write(`${cmd}\n`); return next(); };
+  const ready = await next();
+  return { info: { build: `torch ${ready.torch}`, threads: ready.threads, loadMs: ready.loadMs },
+           run: () => ask('run'), out: async () => Float32Array.from((await ask('out')).logits),
+           rss: async () => (await ask('rss')).peakRssMB,
+           close: async () => { p.stdin.write('quit\n'); p.stdin.end(); } };
+}
 
-  // Interleaved timed runs.
-  const vTimes = [], oTimes = [], vCpu = [], oCpu = [];
-  for (let i = 0; i < opts.runs; i++) {
-    await timed(vForward, vTimes, vCpu);
-    if (oRun) await timed(oRun, oTimes, oCpu);
-  }
-  result.vitrineMs = median(vTimes);
-  result.vitrineTimes = vTimes;
-  result.vitrineCpuMs = median(vCpu);
-  if (oRun) {
-    result.ortMs = median(oTimes);
-    result.ortTimes = oTimes;
-    result.ortCpuMs = median(oCpu);
-    result.speedup = result.ortMs / result.vitrineMs;
-    result.cpuSpeedup = result.ortCpuMs / result.vitrineCpuMs;
-  }
-  result.gflopsPerThread = result.gflop / (result.vitrineMs / 1e3) / threads;
-  await model.dispose?.();
-  process.stdout.write(`@@RESULT ${JSON.stringify(result)}\n`);
+async function readInputs(opts, name) {
+  const dir = path.join(opts.benchDir, name);
+  const { readNpy } = await import(pathToFileURL(path.join(opts.root, 'src/js/npy.js')).href);
+  const pixels = readNpy(fs.readFileSync(path.join(dir, 'pixels.npy')), 'pixels.npy');
+  const torchLogits = readNpy(fs.readFileSync(path.join(dir, 'logits.npy')), 'logits.npy').data;
+  const arch = JSON.parse(fs.readFileSync(path.join(dir, 'vitrine', 'manifest.json'), 'utf8')).architecture;
+  return { dir, pixels, torchLogits, arch };
+}
+
+const rssMB = () => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
+
+// Mem child: one row in a fresh process: cold load, one forward, peak RSS.
+async function memChild(opts) {
+  const [name, threadsText, row] = opts.memChild.split(':');
+  const threads = Number(threadsText);
+  const { dir, pixels } = await readInputs(opts, name);
+  if (ROWS[row].kind === 'vitrine') await import(pathToFileURL(path.join(opts.root, 'src/js/index.js')).href);
+  if (ROWS[row].kind === 'ort') await import('onnxruntime-web');
+  // Node + the runtime's JS, before any model: the part no model format changes (the torch row's is its own process)
+  const baselineRssMB = ROWS[row].kind === 'torch' ? undefined : rssMB();
+  const t0 = performance.now();
+  const r = await makeRunner(opts, row, dir, threads, pixels);
+  const loadMs = r.info.loadMs ?? performance.now() - t0;
+  await r.run();
+  const peakRssMB = r.rss ? await r.rss() : rssMB();
+  await r.close();
+  process.stdout.write(`@@RESULT ${JSON.stringify({ model: name, row, threads, loadMs, peakRssMB, baselineRssMB })}\n`);
   process.exit(0); // ORT's and vitrine's worker threads would otherwise keep the process alive
+}
+
+// Timing child: one model, one thread count, every row.
+async function child(opts) {
+  const [name, threadsText] = opts.child.split(':');
+  const threads = Number(threadsText);
+  const { dir, pixels, torchLogits, arch } = await readInputs(opts, name);
+  const [, , H, W] = pixels.shape;
+  const tokens = tokensOf(arch, H, W);
+  const gflop = forwardFlops(arch, tokens) / 1e9;
+  const loadStart = load1();
+  const runners = {};
+  for (const row of opts.rows) runners[row] = await makeRunner(opts, row, dir, threads, pixels);
+  for (let i = 0; i < Math.max(1, opts.warmup); i++) for (const row of opts.rows) await runners[row].run();
+  const outs = {};
+  for (const row of opts.rows) outs[row] = await runners[row].out();
+  const times = Object.fromEntries(opts.rows.map((r) => [r, []]));
+  const cpu = Object.fromEntries(opts.rows.map((r) => [r, []]));
+  for (let i = 0; i < opts.runs; i++) {
+    const round = { kind: 'round', model: name, threads, round: i, load1: load1() };
+    for (let j = 0; j < opts.rows.length; j++) {
+      const row = opts.rows[(i + j) % opts.rows.length];
+      const t = await runners[row].run();
+      times[row].push(t.ms);
+      cpu[row].push(t.cpuMs);
+      round[row] = Math.round(t.ms * 10) / 10;
+    }
+    appendJsonl(opts.jsonl, round);
+  }
+  const ref = outs['vitrine-f32'];
+  const rows = opts.rows.map((row) => ({
+    row, label: ROWS[row].label, kind: ROWS[row].kind, dtype: ROWS[row].dtype, build: runners[row].info.build,
+    ms: median(times[row]), times: times[row], cpuMs: median(cpu[row]),
+    cosVsF32: cosine(outs[row], ref), diffVsF32: maxAbsDiff(outs[row], ref),
+    cosVsTorch: cosine(outs[row], torchLogits), diffVsTorch: maxAbsDiff(outs[row], torchLogits),
+    downloadBytes: downloadBytes(dir, row),
+  }));
+  for (const r of rows) r.gopsPerThread = gflop / (r.ms / 1e3) / threads;
+  for (const row of opts.rows) await runners[row].close();
+  const result = { kind: 'result', model: name, label: MODELS[name] ?? name, threads, runs: opts.runs,
+                   warmup: opts.warmup, tokens, gflop, load1Start: loadStart, load1End: load1(), rows };
+  process.stdout.write(`@@RESULT ${JSON.stringify(result)}\n`);
+  process.exit(0);
 }
 
 // ------------------------------------------------------------------------------------------------------------
 // Parent.
-function ensureConverted(opts, name) {
+function ensureModel(opts, name) {
   const dir = path.join(opts.benchDir, name);
-  const need = ['hf', 'model.onnx', 'pixels.npy', 'logits.npy'];
+  const need = ['hf', 'pixels.npy', 'logits.npy', ...opts.rows.filter((r) => ROWS[r].kind === 'ort').map((r) => ROWS[r].what)];
   for (const f of need) {
     if (!fs.existsSync(path.join(dir, f))) {
-      throw new Error(`${path.join(dir, f)} is missing: run tools/bench/make_bench_models.py first (see tools/bench/README.md)`);
+      const how = f === 'model.int8.onnx' && fs.existsSync(path.join(dir, 'model.onnx')) ? ` --only ${name} --int8-onnx-only`
+        : name === 'dinov2-b14' ? ' --only dinov2-b14 --no-verify-onnx' : '';
+      throw new Error(`${path.join(dir, f)} is missing: run tools/bench/make_bench_models.py${how} first (see tools/bench/README.md)`);
     }
   }
-  if (fs.existsSync(path.join(dir, 'vitrine', 'manifest.json'))) return;
-  process.stderr.write(`converting ${name} → ${path.join(dir, 'vitrine')}\n`);
-  const r = spawnSync(process.execPath, [path.join(opts.root, 'src/js/cli.js'), 'convert', path.join(dir, 'hf'), '-o',
-    path.join(dir, 'vitrine')], { stdio: ['ignore', 2, 2] }); // its report goes to stderr: stdout may be --json
-  if (r.status !== 0) throw new Error(`vitrine convert failed for ${name}`);
+  const convert = (from, to, dtype) => {
+    if (fs.existsSync(path.join(dir, to, 'manifest.json'))) return;
+    process.stderr.write(`converting ${name} → ${path.join(dir, to)}\n`);
+    const r = spawnSync(process.execPath, [path.join(opts.root, 'src/js/cli.js'), 'convert', path.join(dir, from), '-o',
+      path.join(dir, to), '--dtype', dtype], { stdio: ['ignore', 2, 2] }); // its report goes to stderr: stdout may be --json
+    if (r.status !== 0) throw new Error(`vitrine convert failed for ${name} (${dtype})`);
+  };
+  convert('hf', 'vitrine', 'f32');
+  for (const row of opts.rows) if (ROWS[row].kind === 'vitrine' && ROWS[row].dtype !== 'f32') convert('vitrine', ROWS[row].what, ROWS[row].dtype);
 }
 
-function runChild(opts, name, threads) {
-  const args = [fileURLToPath(import.meta.url), '--child', `${name}:${threads}`, '--runs', String(opts.runs),
-    '--warmup', String(opts.warmup), '--root', opts.root, '--bench-dir', opts.benchDir];
-  if (!opts.ort) args.push('--no-ort');
+function runChild(opts, flag, arg, rows) {
+  const args = [fileURLToPath(import.meta.url), flag, arg, '--runs', String(opts.runs),
+    '--warmup', String(opts.warmup), '--root', opts.root, '--bench-dir', opts.benchDir, '--rows', rows.join(','),
+    '--python', opts.python];
+  if (opts.jsonl) args.push('--jsonl', opts.jsonl);
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -211,54 +317,91 @@ function runChild(opts, name, threads) {
     p.on('error', reject);
     p.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('@@RESULT '));
-      if (code !== 0 || !line) reject(new Error(`bench child ${name}:${threads} failed (exit ${code})\n${out}`));
+      if (code !== 0 || !line) reject(new Error(`bench child ${arg} failed (exit ${code})\n${out}`));
       else resolve(JSON.parse(line.slice(9)));
     });
   });
 }
 
-const f = (x, d = 0) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
-const e = (x) => (x === undefined || Number.isNaN(x) ? '-' : x.toExponential(1));
+const f = (x, d = 0) => (x === undefined || x === null || Number.isNaN(x) ? '-' : x.toFixed(d));
+const e = (x) => (x === undefined || x === null || Number.isNaN(x) ? '-' : x === 0 ? '0' : x.toExponential(1));
+const cosText = (x) => (x === undefined || x === null || Number.isNaN(x) ? '-' : x >= 0.9999995 ? '1.000000' : x.toFixed(6));
 
-function table(results) {
-  const head = ['model', 'thr', 'vitrine ms', 'ORT ms', 'ORT/vitrine', 'CPU ms v/ORT', 'CPU ratio', 'GFLOP/s/thr',
-    'scaling (alone · interleaved)', 'load ms v/ORT',
-    'peak RSS MB (limit)', '|Δ| v-ORT', '|Δ| v-torch', '|Δ| ORT-torch'];
-  const rows = results.map((r) => {
-    const one = results.find((q) => q.model === r.model && q.threads === 1);
-    const scaling = r.threads > 1 && one
-      ? `${f(one.vitrineAloneMs / r.vitrineAloneMs, 2)}× · ${f(one.vitrineMs / r.vitrineMs, 2)}×` : '';
-    return [r.label, `${r.threads} (${r.vitrineBuild})`, f(r.vitrineMs, 1), f(r.ortMs, 1), r.speedup ? `${f(r.speedup, 2)}×` : '-',
-      `${f(r.vitrineCpuMs)} / ${f(r.ortCpuMs)}`, r.cpuSpeedup ? `${f(r.cpuSpeedup, 2)}×` : '-', f(r.gflopsPerThread, 1), scaling, `${f(r.vitrineLoadMs)} / ${f(r.ortLoadMs)}`,
-      `${f(r.peakRssMB)} (${f(r.rssLimitMB)})`, e(r.diffVitrineOrt), e(r.diffVitrineTorch), e(r.diffOrtTorch)];
-  });
+// One line per (model, threads, row); mem results (load, RSS) joined in by (model, row).
+function flatten(results, mems) {
+  const out = [];
+  for (const r of results) {
+    const ortF32 = r.rows.find((q) => q.row === 'ort-f32');
+    for (const q of r.rows) {
+      const mem = mems.find((m) => m.model === r.model && m.row === q.row && m.threads === r.threads) ??
+        mems.find((m) => m.model === r.model && m.row === q.row);
+      const one = results.find((o) => o.model === r.model && o.threads === 1)?.rows.find((o) => o.row === q.row);
+      out.push({ ...q, model: r.model, label: r.label, threads: r.threads, load1: [r.load1Start, r.load1End],
+                 vsOrtF32: ortF32 ? ortF32.ms / q.ms : undefined, cpuVsOrtF32: ortF32 ? ortF32.cpuMs / q.cpuMs : undefined, scaling: r.threads > 1 && one ? one.ms / q.ms : undefined,
+                 loadMs: mem?.loadMs, peakRssMB: mem?.peakRssMB, memThreads: mem?.threads,
+                 baselineRssMB: q.kind === 'torch' ? undefined : mem?.baselineRssMB });
+    }
+  }
+  return out;
+}
+
+function table(lines) {
+  const head = ['model', 'thr', 'runtime', 'ms', '× ORT f32', 'CPU ms', 'CPU × ORT f32', 'G(FL)OP/s/thr', '2T speed-up', 'load ms',
+    'peak RSS MB (before load)', 'download MB', 'cos vs vitrine f32', 'max |Δ| vs vitrine f32', 'max |Δ| vs torch', 'load avg'];
+  const rows = lines.map((q) => [q.label, String(q.threads), ROWS[q.row].label,
+    f(q.ms, q.ms < 1000 ? 1 : 0), q.vsOrtF32 ? `${f(q.vsOrtF32, 2)}×` : '-', f(q.cpuMs),
+    q.cpuVsOrtF32 ? `${f(q.cpuVsOrtF32, 2)}×` : '-', f(q.gopsPerThread, 1),
+    q.scaling ? `${f(q.scaling, 2)}×` : '', f(q.loadMs), `${f(q.peakRssMB)}${q.baselineRssMB ? ` (${f(q.baselineRssMB)})` : ''}`, f(q.downloadBytes / 1e6, 1),
+    cosText(q.cosVsF32), e(q.diffVsF32), e(q.diffVsTorch), q.load1.map((x) => f(x, 1)).join('–')]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-// The issue's targets, checked per row (wall-time medians, like the table).
-function targets(results) {
-  const lines = [];
-  const mark = (ok) => (ok ? 'ok  ' : 'MISS');
-  for (const r of results) {
-    const one = results.find((q) => q.model === r.model && q.threads === 1);
-    if (r.speedup !== undefined) {
-      lines.push(`${mark(r.speedup >= 1.5)} ${r.label} ${r.threads}T: ${r.speedup.toFixed(2)}× vs onnxruntime-web (≥ 1.5×; CPU time ${r.cpuSpeedup.toFixed(2)}×)`);
+// The issue's targets, checked per (model, threads) from the wall-time medians of one run.
+function targets(lines) {
+  const out = [];
+  const mark = (ok) => (ok === undefined ? 'n/a ' : ok ? 'ok  ' : 'MISS');
+  const get = (model, threads, row) => lines.find((q) => q.model === model && q.threads === threads && q.row === row);
+  const keys = [...new Set(lines.map((q) => `${q.model}:${q.threads}`))].map((k) => k.split(':'));
+  for (const [model, t] of keys) {
+    const threads = Number(t);
+    const v32 = get(model, threads, 'vitrine-f32'), v8 = get(model, threads, 'vitrine-int8');
+    const o32 = get(model, threads, 'ort-f32'), o8 = get(model, threads, 'ort-int8'), pt = get(model, threads, 'torch');
+    const label = `${MODELS[model]} ${threads}T`;
+    if (v32 && o32 && model !== 'dinov2-s14') out.push(`${mark(o32.ms / v32.ms >= 1.5)} ${label}: vitrine f32 ${f(o32.ms / v32.ms, 2)}× onnxruntime-web f32 (≥ 1.5×; CPU time ${f(o32.cpuMs / v32.cpuMs, 2)}×)`);
+    if (['vit-b16', 'dinov2-b14'].includes(model) && v8) {
+      if (o32) out.push(`${mark(o32.ms / v8.ms >= 2.5)} ${label}: vitrine int8 ${f(o32.ms / v8.ms, 2)}× onnxruntime-web f32 (≥ 2.5×; CPU time ${f(o32.cpuMs / v8.cpuMs, 2)}×)`);
+      if (o8) out.push(`${mark(o8.ms / v8.ms >= 1.5)} ${label}: vitrine int8 ${f(o8.ms / v8.ms, 2)}× onnxruntime-web int8 (≥ 1.5×; CPU time ${f(o8.cpuMs / v8.cpuMs, 2)}×)`);
     }
-    if (r.threads > 1 && one) {
-      const sc = one.vitrineAloneMs / r.vitrineAloneMs;
-      lines.push(`${mark(sc >= 1.8)} ${r.label} ${r.threads}T: speed-up ${sc.toFixed(2)}× over 1 thread (≥ 1.8×; ` +
-        `${(one.vitrineMs / r.vitrineMs).toFixed(2)}× in the runs interleaved with onnxruntime-web)`);
+    if (model === 'dinov2-b14' && threads === 2 && v8 && pt) {
+      out.push(`${mark(v8.ms < pt.ms)} ${label}: vitrine int8 ${f(v8.ms, 0)} ms vs PyTorch f32 ${f(pt.ms, 0)} ms (faster; CPU ms ${f(v8.cpuMs, 0)} vs ${f(pt.cpuMs, 0)})`);
     }
-    if (r.model === 'vit-b16' && r.threads === 1) {
-      lines.push(`${mark(r.gflopsPerThread >= 45)} ${r.label} 1T: ${r.gflopsPerThread.toFixed(1)} GFLOP/s per core (≥ 45)`);
-    }
-    if (r.threads === 1) {
-      lines.push(`${mark(r.peakRssMB <= r.rssLimitMB)} ${r.label}: peak RSS ${r.peakRssMB.toFixed(0)} MB (≤ ${r.rssLimitMB.toFixed(0)})`);
+    if (threads === Math.min(...lines.filter((q) => q.model === model).map((q) => q.threads)) && v32) {
+      const v16 = get(model, threads, 'vitrine-f16');
+      if (v8) out.push(`${mark(v8.downloadBytes / v32.downloadBytes <= 0.27)} ${MODELS[model]}: int8 download ${f(v8.downloadBytes / v32.downloadBytes, 3)}× f32 (≤ 0.27×)`);
+      if (v16) out.push(`${mark(v16.downloadBytes / v32.downloadBytes <= 0.52)} ${MODELS[model]}: f16 download ${f(v16.downloadBytes / v32.downloadBytes, 3)}× f32 (≤ 0.52×)`);
+      if (v8?.peakRssMB) {
+        const limit = 0.35 * v32.downloadBytes / 2 ** 20 + 64;
+        const above = v8.baselineRssMB ? `; ${f(v8.peakRssMB - v8.baselineRssMB)} MB above the ${f(v8.baselineRssMB)} MB of Node + vitrine's JS before the load` : '';
+        out.push(`${mark(v8.peakRssMB <= limit)} ${MODELS[model]}: int8 peak RSS ${f(v8.peakRssMB)} MB (≤ 0.35 × f32 weights + 64 MB = ${f(limit)} MB; f32 ${f(v32.peakRssMB)} MB${above})`);
+      }
     }
   }
-  return lines.join('\n');
+  return out.join('\n');
+}
+
+function report(results, mems, opts) {
+  const lines = flatten(results, mems);
+  const host = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() };
+  if (opts.json) return console.log(JSON.stringify({ host, results, mems }, null, 2));
+  console.log(table(lines));
+  console.log(`\ntargets:\n${targets(lines)}`);
+  const memThreads = [...new Set(mems.map((m) => m.threads))];
+  console.log(`\nmedian of ${results[0]?.runs} rounds after ${results[0]?.warmup} warm-up, every row once per round (order` +
+    ` rotated) in one process per (model, threads); load ms and peak RSS from a fresh process per row at` +
+    ` ${memThreads.join('/') || '-'} thread(s); ${host.cpu}, ${host.cpus} CPUs, Node ${host.node}, load average now` +
+    ` ${host.loadavg.map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 // --gemm: one run of the WASM kernel-bench program, its "@@GEMM {...}" lines as rows.
@@ -286,24 +429,36 @@ function gemmBench(opts) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.child) return child(opts);
+  if (opts.memChild) return memChild(opts);
   if (opts.gemm) return gemmBench(opts);
-  const results = [];
+  if (opts.fromJsonl) {
+    const all = fs.readFileSync(opts.fromJsonl, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    return report(all.filter((x) => x.kind === 'result'), all.filter((x) => x.kind === 'mem'), opts);
+  }
+  if (opts.rows.includes('torch') && !fs.existsSync(opts.python)) {
+    process.stderr.write(`note: ${opts.python} is missing, no PyTorch row (--python PATH)\n`);
+    opts.rows = opts.rows.filter((r) => r !== 'torch');
+  }
+  const results = [], mems = [];
+  const memThreads = opts.memThreads ?? Math.min(...opts.threads);
   for (const name of opts.models) {
-    ensureConverted(opts, name);
+    ensureModel(opts, name);
+    if (opts.mem) {
+      for (const row of opts.rows) {
+        if (!opts.json) process.stderr.write(`mem ${name} ${row} threads=${memThreads} ...\n`);
+        const m = { kind: 'mem', ...await runChild(opts, '--mem-child', `${name}:${memThreads}:${row}`, opts.rows), load1: load1() };
+        mems.push(m);
+        appendJsonl(opts.jsonl, m);
+      }
+    }
     for (const t of opts.threads) {
       if (!opts.json) process.stderr.write(`bench ${name} threads=${t} ...\n`);
-      results.push(await runChild(opts, name, t));
+      const r = await runChild(opts, '--child', `${name}:${t}`, opts.rows);
+      results.push(r);
+      appendJsonl(opts.jsonl, r);
     }
   }
-  if (opts.json) {
-    console.log(JSON.stringify({ host: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version,
-      loadavg: os.loadavg() }, results }, null, 2));
-  } else {
-    console.log(table(results));
-    console.log(`\ntargets:\n${targets(results)}`);
-    console.log(`\nmedian of ${opts.runs} runs after ${opts.warmup} warm-up, vitrine and ORT interleaved in one process per row;` +
-      ` load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`);
-  }
+  report(results, mems, opts);
 }
 
 main().catch((err) => {
