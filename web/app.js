@@ -1,6 +1,9 @@
 // vitrine page: UI only. The model lives in a Web Worker (worker.js); this file turns dropped, picked or
-// pasted photos into tiles, sends each File to the worker and draws the labels it sends back.
-// Nothing here reads photo bytes or sends them anywhere: the worker gets the File handle itself.
+// pasted photos into tiles, sends each File to the worker and draws the labels it sends back. Teach mode
+// (teach.js) reaches the same worker through `call`. Nothing here reads photo bytes or sends them anywhere:
+// the worker gets the File handle itself.
+import { initTeach } from './teach.js';
+import { similarity } from './similar.js';
 
 const DEFAULT_MODEL = new URL('../weights/cifar10-vit/manifest.json', import.meta.url).href;
 const IMAGE_EXT = /\.(jpe?g|jfif|png|bmp|gif|tga|pnm|ppm|pgm|psd|hdr)$/i;
@@ -14,7 +17,8 @@ const ui = {
   fileInput: $('file-input'), dirInput: $('dir-input'), tiles: $('tiles'), toolbar: $('toolbar'),
   counts: $('counts'), clear: $('clear'), other: $('other'), urlForm: $('url-form'), modelUrl: $('model-url'),
   pickModel: $('pick-model'), modelDirInput: $('model-dir-input'), useDefault: $('use-default'),
-  forget: $('forget'), storage: $('storage'), known: $('known'),
+  forget: $('forget'), storage: $('storage'), known: $('known'), modeClassify: $('mode-classify'),
+  modeTeach: $('mode-teach'), classifyView: $('classify-view'), teach: $('teach'), similar: $('similar'),
 };
 const root = document.documentElement;
 
@@ -25,6 +29,8 @@ let worker = null;
 let source = null;           // what the current worker loads
 let ready = false;
 let firstResultMarked = false;
+let nextRid = 1;
+const pending = new Map();   // rid → { resolve, reject } of calls to the worker
 
 // ---------------------------------------------------------------- model / worker
 
@@ -55,6 +61,9 @@ function startWorker(src) {
     ev.preventDefault?.();
     modelFailed({ code: 'E_WORKER', message: `The engine worker failed to start${ev.message ? `: ${ev.message}` : ''}.` });
   };
+  for (const p of pending.values()) p.reject(Object.assign(new Error('The model was switched or restarted.'), { code: 'E_RESTARTED' }));
+  pending.clear();
+  teach.modelGone();
   w.postMessage({ type: 'load', source: src.kind === 'files' ? { kind: 'files', files: src.files } : { kind: 'url', url: src.url } });
   // Every photo on the page goes to the new worker: a model switch (or "Try again") re-labels them all.
   for (const t of tiles.values()) send(t);
@@ -65,6 +74,29 @@ function send(t) {
   worker.postMessage({ type: 'classify', id: t.id, file: t.file, topK: TOP_K });
 }
 
+/** One request to the engine worker (embed, set-head, …): resolves with its value, rejects with a coded Error. */
+function call(op, payload, transfer) {
+  if (!worker) return Promise.reject(Object.assign(new Error('No model is loaded.'), { code: 'E_NO_MODEL' }));
+  const rid = nextRid++;
+  return new Promise((resolve, reject) => {
+    pending.set(rid, { resolve, reject });
+    worker.postMessage({ type: 'call', rid, op, ...payload }, transfer ?? []);
+  });
+}
+
+function onReply(m) {
+  const p = pending.get(m.rid);
+  if (!p) return;
+  pending.delete(m.rid);
+  if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+  else p.resolve(m.value);
+}
+
+// Every photo again (a taught head was attached or detached).
+function reclassify() {
+  for (const t of tiles.values()) send(t);
+}
+
 function onWorkerMessage(m) {
   switch (m.type) {
     case 'progress': showProgress(m); break;
@@ -72,6 +104,7 @@ function onWorkerMessage(m) {
     case 'ready': modelReady(m); break;
     case 'load-error': modelFailed(m); break;
     case 'result': showResult(m); break;
+    case 'reply': onReply(m); break;
   }
 }
 
@@ -129,8 +162,11 @@ function modelReady(m) {
     ui.status.title = `worker timeline (ms since it started): ${Object.entries(m.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`;
     root.dataset.phases = JSON.stringify(m.phases);
   }
+  teach.modelReady(info);
   const labels = info.labels ?? [];
-  ui.known.textContent = labels.length === 0 ? 'This model has no classifier head.'
+  ui.known.textContent = labels.length === 0
+    ? 'This model has no classifier: it gives embeddings. Photos dropped here are compared with each other (most ' +
+      'similar, near-duplicates); use Teach to give it classes of your own.'
     : labels.length <= 30 ? `Knows ${labels.length} classes: ${labels.join(', ')}.`
       : `Knows ${labels.length} classes.`;
   // A measured accuracy (tools/default-model/eval_default.mjs --record) sets expectations before the first photo.
@@ -249,46 +285,80 @@ function showResult(m) {
     p.append(m.error.code === 'E_NO_MODEL' ? '' : 'Could not classify this file: ', m.error.message);
     body.replaceChildren(p);
     t.el.setAttribute('aria-label', `${t.file.name}: error, ${m.error.message}`);
+  } else if (m.embedding) {
+    // A model without a classifier: the tile says so; the similarity panel compares the photos.
+    t.state = 'done';
+    t.el.dataset.state = 'done';
+    t.el.dataset.ms = m.ms.toFixed(1);
+    t.embedding = m.embedding;
+    const p = document.createElement('p');
+    p.className = 'emb';
+    p.textContent = `Embedding of ${m.embedding.length} values (no classifier in this model).`;
+    const near = document.createElement('p');
+    near.className = 'nearest';
+    const meta = document.createElement('p');
+    meta.className = 'meta';
+    meta.textContent = `${Math.round(m.ms)} ms`;
+    body.replaceChildren(p, near, meta);
+    t.el.setAttribute('aria-label', `${t.file.name}: embedding of ${m.embedding.length} values`);
+    updateSimilar();
   } else {
     t.state = 'done';
     t.el.dataset.state = 'done';
     t.el.dataset.ms = m.ms.toFixed(1);
-    const ol = document.createElement('ol');
-    ol.className = 'labels';
-    for (const r of m.top) {
-      const li = document.createElement('li');
-      li.dataset.label = r.label;
-      li.dataset.index = r.index;
-      li.dataset.score = String(r.score);
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = r.label;
-      name.title = r.label;
-      const pct = document.createElement('span');
-      pct.className = 'pct';
-      pct.textContent = fmtPct(r.score);
-      const bar = document.createElement('span');
-      bar.className = 'bar';
-      bar.setAttribute('aria-hidden', 'true');
-      const fill = document.createElement('span');
-      fill.style.width = `${Math.max(0, Math.min(1, r.score)) * 100}%`;
-      bar.append(fill);
-      li.append(name, pct, bar);
-      ol.append(li);
+    if (t.embedding) { delete t.embedding; updateSimilar(); }
+    const ol = labelList(m.top, 'labels');
+    const parts = [ol];
+    if (m.own) {
+      // A taught head is in use: its labels first, the model's own classifier's below them.
+      const h = document.createElement('p');
+      h.className = 'own-title';
+      h.textContent = 'The model\u2019s own labels';
+      parts.push(h, labelList(m.own, 'own-labels'));
     }
     const meta = document.createElement('p');
     meta.className = 'meta';
     meta.textContent = `${Math.round(m.ms)} ms`;
     meta.title = 'decode + preprocess + forward, in the engine worker';
-    body.replaceChildren(ol, meta);
+    body.replaceChildren(...parts, meta);
+    t.el.dataset.taught = teach.applied ? '1' : '';
     t.el.setAttribute('aria-label',
-      `${t.file.name}: ${m.top.map((r) => `${r.label} ${fmtPct(r.score)}`).join(', ')}; ${Math.round(m.ms)} milliseconds`);
+      `${t.file.name}: ${m.top.map((r) => `${r.label} ${fmtPct(r.score)}`).join(', ')}` +
+      (m.own ? `; the model\u2019s own: ${m.own.map((r) => `${r.label} ${fmtPct(r.score)}`).join(', ')}` : '') +
+      `; ${Math.round(m.ms)} milliseconds`);
     if (!firstResultMarked) {
       firstResultMarked = true;
       performance.mark('vitrine:first-result');
     }
   }
   updateCounts();
+}
+
+function labelList(top, className) {
+  const ol = document.createElement('ol');
+  ol.className = className;
+  for (const r of top) {
+    const li = document.createElement('li');
+    li.dataset.label = r.label;
+    li.dataset.index = r.index;
+    li.dataset.score = String(r.score);
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = r.label;
+    name.title = r.label;
+    const pct = document.createElement('span');
+    pct.className = 'pct';
+    pct.textContent = fmtPct(r.score);
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    bar.setAttribute('aria-hidden', 'true');
+    const fill = document.createElement('span');
+    fill.style.width = `${Math.max(0, Math.min(1, r.score)) * 100}%`;
+    bar.append(fill);
+    li.append(name, pct, bar);
+    ol.append(li);
+  }
+  return ol;
 }
 
 function fmtPct(s) {
@@ -315,6 +385,7 @@ ui.clear.addEventListener('click', () => {
   ui.tiles.replaceChildren();
   worker?.postMessage({ type: 'clear' });   // a photo being classified right now still answers; its tile is gone
   updateCounts();
+  updateSimilar();
   ui.pick.focus();
 });
 
@@ -338,7 +409,10 @@ document.addEventListener('drop', async (e) => {
   e.preventDefault();
   dragDepth = 0;
   document.body.classList.remove('dragging');
-  addFiles(await filesFromDataTransfer(e.dataTransfer));
+  const target = e.target;
+  const files = await filesFromDataTransfer(e.dataTransfer);
+  // Onto a class card in Teach mode: that class's photos. Anywhere else: photos to classify.
+  if (!teach.drop(target, files)) addFiles(files);
 });
 
 async function filesFromDataTransfer(dt) {
@@ -423,7 +497,88 @@ async function updateStorage() {
   } catch { /* not available */ }
 }
 
+// ---------------------------------------------------------------- similar photos (models without a classifier)
+
+// The panel lists, for the embedded photos on the page, the most similar pairs and the near-duplicate groups
+// (similar.js: cosine of the embeddings; the threshold is documented there and in docs/WEB.md).
+let similarTimer = 0;
+function updateSimilar() {
+  clearTimeout(similarTimer);
+  similarTimer = setTimeout(drawSimilar, 50);   // once per burst of results, not once per photo
+}
+
+function drawSimilar() {
+  const items = [...tiles.values()].filter((t) => t.embedding);
+  for (const t of tiles.values()) if (t.embedding) t.el.querySelector('.nearest').textContent = '';
+  if (items.length < 2) { ui.similar.hidden = true; ui.similar.replaceChildren(); return; }
+  const { nearest, pairs, groups, threshold } = similarity(items.map((t) => t.embedding));
+  items.forEach((t, i) => {
+    const n = nearest[i];
+    const p = t.el.querySelector('.nearest');
+    p.textContent = `Most similar: ${items[n.j].file.name} (cosine ${n.cos.toFixed(3)})`;
+    p.dataset.nearest = items[n.j].file.name;
+    p.dataset.cos = String(n.cos);
+  });
+  const h = document.createElement('h2');
+  h.textContent = 'Similar photos';
+  const intro = document.createElement('p');
+  intro.className = 'small';
+  intro.textContent = `Compared by the cosine similarity of their embeddings (1 = same direction). Near-duplicates: ` +
+    `cosine ≥ ${threshold}.`;
+  const dup = document.createElement('div');
+  dup.id = 'duplicates';
+  dup.dataset.groups = JSON.stringify(groups.map((g) => g.map((i) => items[i].file.name)));
+  if (groups.length) {
+    const ul = document.createElement('ul');
+    ul.className = 'groups';
+    for (const g of groups) ul.append(photoRow(g.map((i) => items[i]), `${g.length} near-duplicates`));
+    dup.append(ul);
+  } else {
+    dup.textContent = 'No near-duplicates among these photos.';
+  }
+  const top = document.createElement('ul');
+  top.className = 'pairs';
+  top.id = 'pairs';
+  for (const pr of pairs.slice(0, 5)) top.append(photoRow([items[pr.i], items[pr.j]], `cosine ${pr.cos.toFixed(3)}`));
+  const h3 = document.createElement('h3');
+  h3.textContent = 'Most similar pairs';
+  const h3b = document.createElement('h3');
+  h3b.textContent = 'Near-duplicate groups';
+  ui.similar.replaceChildren(h, intro, h3b, dup, h3, top);
+  ui.similar.hidden = false;
+}
+
+function photoRow(list, text) {
+  const li = document.createElement('li');
+  for (const t of list) {
+    const img = document.createElement('img');
+    img.src = t.url;
+    img.alt = t.file.name;
+    img.title = t.file.name;
+    li.append(img);
+  }
+  const s = document.createElement('span');
+  s.textContent = `${text}: ${list.map((t) => t.file.name).join(', ')}`;
+  li.append(s);
+  return li;
+}
+
+// ---------------------------------------------------------------- modes: Classify / Teach
+
+function setMode(mode) {
+  const teachOn = mode === 'teach';
+  ui.teach.hidden = !teachOn;
+  ui.classifyView.hidden = teachOn;
+  ui.modeTeach.setAttribute('aria-pressed', String(teachOn));
+  ui.modeClassify.setAttribute('aria-pressed', String(!teachOn));
+  root.dataset.view = mode;
+}
+ui.modeClassify.addEventListener('click', () => setMode('classify'));
+ui.modeTeach.addEventListener('click', () => setMode('teach'));
+
 // ---------------------------------------------------------------- start
+
+const teach = initTeach({ call, reclassify });
 
 if (/Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent)) {
   for (const k of document.querySelectorAll('.drop-hint kbd')) if (k.textContent === 'Ctrl') k.textContent = '⌘';

@@ -1,34 +1,47 @@
-// The page's engine worker: loads one model through the public vitrine API and classifies photos one at a
+// The page's engine worker: loads one model through the public vitrine API and runs photos through it one at a
 // time, so the page never blocks. Everything about loading (build choice, chunk cache, resumed downloads,
-// hash checks) is the API's own; this file only relays. A tiny message protocol (all messages are plain objects):
+// hash checks) and about heads (checks, attaching in the engine, the head file) is the API's own; this file
+// only relays. A tiny message protocol (all messages are plain objects):
 //
 //   page → worker  { type: 'load', source: { kind: 'url', url } | { kind: 'files', files: File[] } }
 //                  { type: 'classify', id, file: Blob, topK }
 //                  { type: 'clear' }                                     (forget queued photos)
+//                  { type: 'call', rid, op, ... }                        (answered by one 'reply'):
+//                      op 'embed'       { file, pooling }  → Float32Array (the photo's embedding)
+//                      op 'set-head'    { head | bytes }   → { labels, pooling, output, layers, training, backbone }
+//                      op 'clear-head'                     → null (the model's own classifier again)
+//                      op 'export-head'                    → Uint8Array (the attached head as a head file)
 //   worker → page  { type: 'progress', loaded, total, cachedBytes, downloadedBytes, local }
 //                  { type: 'note', code, message }                      (non-fatal: storage full, …)
 //                  { type: 'ready', info, mode, loadMs, phases, cachedBytes, downloadedBytes, local }
 //                  { type: 'load-error', code, message, status? }
-//                  { type: 'result', id, top, ms } | { type: 'result', id, error: { code, message } }
+//                  { type: 'result', id, top, own?, ms } | { type: 'result', id, embedding, ms }
+//                  | { type: 'result', id, error: { code, message } }
+//                  { type: 'reply', rid, value } | { type: 'reply', rid, error: { code, message } }
 //
-// Photos are read from the File objects the page passes over (structured clone, no copy through the network)
-// and decoded inside the WASM engine. One model per worker: the page starts a fresh worker to switch models.
-import { load } from '../src/js/index.js';
+// With a taught head attached, a photo's `top` are the taught classes and `own` the model's own classifier's
+// labels (when it has one); a model without any classifier answers with the photo's embedding instead, for the
+// page's similarity view. Photos are read from the File objects the page passes over (structured clone, no copy
+// through the network) and decoded inside the WASM engine. One model per worker: the page starts a fresh worker
+// to switch models.
+import { load, encodeHead, decodeHead } from '../src/js/index.js';
 
 const phases = { api: Math.round(performance.now()) };   // ms since the worker started, for the status tooltip
 let model = null;
 let source = null;           // what was loaded, to load it again after an engine trap
-let loadFailed = false;      // then photos get an answer at once instead of waiting forever
-const queue = [];            // classify requests waiting for the model / for the previous one
+let loadFailed = false;      // then requests get an answer at once instead of waiting forever
+let ownLabels = [];          // the model's own classifier's labels (empty: it has none)
+let taught = null;           // the head attached with 'set-head', as a head file's bytes, or null
+const queue = [];            // jobs waiting for the model / for the previous one
 let busy = false;
 
-const post = (m) => self.postMessage(m);
+const post = (m, transfer) => self.postMessage(m, transfer ?? []);
 const errInfo = (e) => ({
   code: e?.code ?? (e?.name === 'AbortError' ? 'E_ABORTED' : 'E_INTERNAL'),
   message: String(e?.message ?? e),
   ...(e?.status ? { status: e.status } : {}),
 });
-const noModel = (id) => post({ type: 'result', id, error: { code: 'E_NO_MODEL', message: 'The model did not load (see above).' } });
+const NO_MODEL = { code: 'E_NO_MODEL', message: 'The model did not load (see above).' };
 
 self.onmessage = (ev) => {
   const m = ev.data;
@@ -38,16 +51,24 @@ self.onmessage = (ev) => {
       loadFailed = true;
       post({ type: 'load-error', ...errInfo(e) });
       // Requests waiting for this model cannot run; tell the page so each photo can say why.
-      for (const r of queue.splice(0)) noModel(r.id);
+      for (const r of queue.splice(0)) r.fail(NO_MODEL);
       return null;
     });
-  } else if (m.type === 'classify') {
-    if (loadFailed) { noModel(m.id); return; }
-    queue.push(m);
-    pump();
-  } else if (m.type === 'clear') {
-    queue.length = 0;         // the page removed its photos: drop what has not started
+    return;
   }
+  let job;
+  if (m.type === 'classify') {
+    job = { kind: 'photo', run: () => classify(m), fail: (error) => post({ type: 'result', id: m.id, error }) };
+  } else if (m.type === 'call') {
+    job = { kind: 'call', run: () => call(m), fail: (error) => post({ type: 'reply', rid: m.rid, error }) };
+  } else if (m.type === 'clear') {
+    // The page removed its photos: drop those that have not started (teaching requests stay).
+    for (let i = queue.length - 1; i >= 0; i--) if (queue[i].kind === 'photo') queue.splice(i, 1);
+    return;
+  } else return;
+  if (loadFailed) { job.fail(NO_MODEL); return; }
+  queue.push(job);
+  pump();
 };
 
 async function pump() {
@@ -55,26 +76,23 @@ async function pump() {
   busy = true;
   try {
     while (queue.length) {
-      const r = queue.shift();
+      const job = queue.shift();
       try {
-        const bytes = new Uint8Array(await r.file.arrayBuffer());
-        const t0 = performance.now();
-        const top = await model.classify(bytes, { topK: r.topK ?? 5 });
-        const ms = performance.now() - t0;
-        post({ type: 'result', id: r.id, ms, top: top.map(({ index, label, score }) => ({ index, label, score })) });
+        await job.run();
       } catch (e) {
-        post({ type: 'result', id: r.id, error: errInfo(e) });
+        job.fail(errInfo(e));
         // A trap leaves the WASM instance unusable (the API drops it): load the model again (from the cache
-        // or the picked files, so it is quick) and go on with the other photos.
+        // or the picked files, so it is quick), attach the taught head again, and go on with the other photos.
         if (e?.code === 'E_WASM') {
           try {
             model = await loadModel(source);
+            if (taught) await model.setHead(taught);
             post({ type: 'note', code: 'E_RESTARTED', message: 'The engine failed on one photo (see its tile) and was started again; the other photos go on.' });
           } catch (e2) {
             model = null;
             loadFailed = true;
             post({ type: 'load-error', ...errInfo(e2) });
-            for (const q of queue.splice(0)) noModel(q.id);
+            for (const q of queue.splice(0)) q.fail(NO_MODEL);
           }
         }
       }
@@ -82,6 +100,59 @@ async function pump() {
   } finally {
     busy = false;
   }
+}
+
+const topOf = (list) => list.map(({ index, label, score }) => ({ index, label, score }));
+
+async function classify(r) {
+  const bytes = new Uint8Array(await r.file.arrayBuffer());
+  const topK = r.topK ?? 5;
+  const t0 = performance.now();
+  if (!taught && !ownLabels.length) {
+    // No classifier at all: what the backbone gives is an embedding; the page compares them.
+    const embedding = await model.embed(bytes);
+    post({ type: 'result', id: r.id, ms: performance.now() - t0, embedding }, [embedding.buffer]);
+    return;
+  }
+  const top = topOf(await model.classify(bytes, { topK }));
+  let own;
+  if (taught && ownLabels.length) {
+    // The model's own labels beside the taught ones: detach the taught head for one more pass, whatever happens.
+    await model.setHead(null);
+    try {
+      own = topOf(await model.classify(bytes, { topK: Math.min(topK, 3) }));
+    } finally {
+      await model.setHead(taught);
+    }
+  }
+  post({ type: 'result', id: r.id, ms: performance.now() - t0, top, ...(own ? { own } : {}) });
+}
+
+async function call(m) {
+  let value = null, transfer = [];
+  if (m.op === 'embed') {
+    value = await model.embed(new Uint8Array(await m.file.arrayBuffer()), { pooling: m.pooling });
+    transfer = [value.buffer];
+  } else if (m.op === 'set-head') {
+    // A head file's bytes or a freshly trained head (its backbone identity comes from this very model). Kept as
+    // a head file: that is what export hands out and what goes back in after a pass with the model's own labels.
+    const bytes = m.bytes ?? encodeHead({ ...m.head, backbone: m.head.backbone ?? model.headBackbone(m.head.pooling) });
+    await model.setHead(bytes, { anyBackbone: !!m.anyBackbone });   // E_HEAD when refused; the model is unchanged
+    const head = decodeHead(bytes);
+    taught = bytes;
+    value = { labels: head.labels, pooling: head.pooling, output: head.output, layers: head.layers,
+      training: head.training ?? null, backbone: head.backbone ?? null };
+  } else if (m.op === 'clear-head') {
+    await model.setHead(null);
+    taught = null;
+  } else if (m.op === 'export-head') {
+    if (!taught) throw Object.assign(new Error('no taught head is attached'), { code: 'E_INPUT' });
+    value = taught.slice();
+    transfer = [value.buffer];
+  } else {
+    throw Object.assign(new Error(`unknown call ${m.op}`), { code: 'E_INPUT' });
+  }
+  post({ type: 'reply', rid: m.rid, value }, transfer);
 }
 
 // A URL (the bundled default, or one the person typed) or the File objects of a picked model folder.
@@ -98,9 +169,11 @@ async function loadModel(src) {
     onNote: (n) => post({ type: 'note', code: n.code, message: n.message }),
   });
   const info = mdl.info;
+  ownLabels = [...info.labels];
   post({
     type: 'ready',
     info: { name: info.name, family: info.family, labels: info.labels, imageSize: info.imageSize,
+      hiddenSize: info.hiddenSize, poolings: [...info.poolings], classifier: info.classifier,
       evaluation: info.metadata?.evaluation ?? null },
     mode: { build: info.build, threads: info.threads, simd: info.simd, reason: info.build === 'st' ? info.buildReason : null },
     loadMs: performance.now() - t0,

@@ -157,3 +157,22 @@ export async function explain(b, err, dir) {
   } catch { /* the page is gone: keep the original error */ }
   return err;
 }
+
+/**
+ * Run `fn(server, browser)` with a fresh static server (tools/build/serve.mjs options) and a fresh Chromium; a
+ * failure carries a screenshot (saved in `shots`), the page's status and its console (explain); both are
+ * closed whatever happens.
+ */
+export async function withBrowser(serverOptions, launchOptions, shots, fn) {
+  const { startServer } = await import('../../tools/build/serve.mjs');
+  const srv = await startServer(serverOptions);
+  const b = await launch(launchOptions);
+  try {
+    return await fn(srv, b);
+  } catch (e) {
+    throw await explain(b, e, shots);
+  } finally {
+    await b.close();
+    await srv.close();
+  }
+}
