@@ -17,28 +17,23 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs as parseCli } from 'node:util';
 import { startServer } from '../build/serve.mjs';
 import * as h from '../../wasm-tests/browser/harness.js';
 
 const benchDir = path.join(h.ROOT, 'build', 'bench-models');
 
 function parseArgs(argv) {
-  const o = { models: ['default', 'vit-b16'], opens: 3, photo: path.join(h.PHOTOS, 'cat_chelsea.png'), json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-      return argv[++i];
-    };
-    if (a === '--models') o.models = val().split(',').filter(Boolean);
-    else if (a === '--opens') o.opens = Number(val());
-    else if (a === '--photo') o.photo = path.resolve(val());
-    else if (a === '--json') o.json = true;
-    else if (a === '-h' || a === '--help') {
-      console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 16).join('\n'));
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
+  const { values: v } = parseCli({ args: argv, strict: true, options: {
+    models: { type: 'string' }, opens: { type: 'string' }, photo: { type: 'string' }, json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' } } });
+  if (v.help) {
+    console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 16).join('\n'));
+    process.exit(0);
   }
+  const o = { models: v.models ? v.models.split(',').filter(Boolean) : ['default', 'vit-b16'],
+              opens: v.opens === undefined ? 3 : Number(v.opens),
+              photo: v.photo ? path.resolve(v.photo) : path.join(h.PHOTOS, 'cat_chelsea.png'), json: Boolean(v.json) };
   if (!(Number.isInteger(o.opens) && o.opens >= 1)) throw new Error('--opens must be >= 1');
   return o;
 }
