@@ -250,7 +250,7 @@ class Model {
       const spec = { pooling: h.pooling, layers: h.layers, output: h.output };
       const outputs = h.layers.at(-1).out;
       return this.#engineCall((engine, Module) => {
-        const addr = engine.inputBuffer(weights.length * 4);
+        const addr = inputBuffer(engine, weights.length * 4, `the head's ${weights.length} weights`);
         heapF32(Module).set(weights, addr >> 2);
         checkEngine(engine.attachHead(JSON.stringify(spec), outputs, addr, weights.length));
         this.info = Object.freeze({ ...this.#ownInfo, classifier: 'head', numLabels: outputs, labels: Object.freeze([...h.labels]), head: spec });
