@@ -528,6 +528,7 @@ function drawSimilar() {
   const dup = document.createElement('div');
   dup.id = 'duplicates';
   dup.dataset.groups = JSON.stringify(groups.map((g) => g.map((i) => items[i].file.name)));
+  dup.dataset.photos = String(items.length);   // how many embeddings these groups were computed from
   if (groups.length) {
     const ul = document.createElement('ul');
     ul.className = 'groups';

@@ -430,7 +430,8 @@ describe('Teach mode (Chromium)', { skip: reason ?? false, concurrency: 1 }, () 
         'airplane_airliner.jpg', 'horse_jockey.jpg'].map((f) => path.join(h.PHOTOS, f));
       const emb = await classifyPhotos(b.page, photos);
       assert.ok(emb.every((x) => x.state === 'done' && x.labels.length === 0), JSON.stringify(emb));
-      await b.page.waitForSelector('#duplicates');
+      // The panel is redrawn once per burst of results: wait for the drawing that saw all seven photos.
+      await b.page.waitForFunction((n) => document.getElementById('duplicates')?.dataset.photos === String(n), photos.length);
       const groups = JSON.parse(await b.page.getAttribute('#duplicates', 'data-groups'));
       assert.deepEqual(groups.map((g) => g.sort()), [['elephants.jpg', 'elephants_cmyk.jpg', 'elephants_exif_orientation6.jpg']]);
       assert.equal(emb.find((x) => x.name === 'elephants.jpg').nearest.startsWith('elephants'), true);
