@@ -7,6 +7,7 @@
 //                        [--no-ort] [--no-torch] [--no-mem] [--mem-threads N] [--python PATH] [--jsonl FILE] [--json] [--root DIR]
 //   node tools/bench/bench.mjs --from-jsonl FILE       (the table and targets again, from a --jsonl log)
 //   node tools/bench/bench.mjs --gemm [--runs 9] [--json]
+//   node tools/bench/bench.mjs --attention [--runs 9] [--json]
 //
 // Models come from tools/bench/make_bench_models.py: build/bench-models/<name>/{hf/, model.onnx, model.int8.onnx,
 // pixels.npy, logits.npy}; dinov2-b14 (DINOv2-B/14 at 518², 1370 tokens) is built only when asked for. The HF folder is
@@ -32,6 +33,9 @@
 // --gemm: the engine's Linear (ops.h) alone on ViT-B/16 shapes at 1 thread, f32 vs int8 weights (per-row
 // quantized activations, integer GEMM): median ms, GFLOP/s (f32) and GOP/s (int8, 2 per multiply-add), and
 // the f32/int8 time ratio, from build/wasm-st/vitrine-kernel-bench.js (`--gemm`, runs timed round-robin).
+// --attention: the engine's attention (ops.h, one ViT-B layer: 12 heads of 64, K/V packing included) at 197 and
+// 1370 tokens, 1 thread (wasm-st) and 2 threads (wasm-mt): median ms and GFLOP/s (4·T²·D), next to the qkv Linear
+// on the same tokens and threads (the GEMM rate to compare with), from vitrine-kernel-bench.js `--attention`.
 import { spawnSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -62,7 +66,7 @@ const ROWS = {
 
 function parseArgs(argv) {
   const o = { models: DEFAULT_MODELS, threads: [1, 2], runs: 7, warmup: 2, json: false, root: repo,
-              benchDir: path.join(repo, 'build', 'bench-models'), child: null, memChild: null, gemm: false,
+              benchDir: path.join(repo, 'build', 'bench-models'), child: null, memChild: null, gemm: false, attention: false,
               rows: Object.keys(ROWS), dtypes: null, ort: true, torch: true, mem: true, jsonl: null, fromJsonl: null,
               python: path.join(repo, 'tools', '.venv', 'bin', 'python') };
   for (let i = 0; i < argv.length; i++) {
@@ -90,8 +94,9 @@ function parseArgs(argv) {
     else if (a === '--child') o.child = val();
     else if (a === '--mem-child') o.memChild = val();
     else if (a === '--gemm') o.gemm = true;
+    else if (a === '--attention') o.attention = true;
     else if (a === '-h' || a === '--help') {
-      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 34).join('\n'));
+      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 37).join('\n'));
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -404,15 +409,21 @@ function report(results, mems, opts) {
     ` ${host.loadavg.map((x) => x.toFixed(2)).join(' ')}`);
 }
 
-// --gemm: one run of the WASM kernel-bench program, its "@@GEMM {...}" lines as rows.
-function gemmBench(opts) {
-  const prog = path.join(opts.root, 'build', 'wasm-st', 'vitrine-kernel-bench.js');
+// One run of a WASM kernel-bench program (build/wasm-<variant>/vitrine-kernel-bench.js), its "<tag> {...}" lines.
+function kernelBench(opts, variant, mode, tag) {
+  const prog = path.join(opts.root, 'build', `wasm-${variant}`, 'vitrine-kernel-bench.js');
   if (!fs.existsSync(prog)) throw new Error(`${prog} is missing: run \`npm run build\` first`);
-  // build/wasm-st/package.json marks the programs CommonJS; Emscripten 3.1.6 reads the .wasm without fetch.
-  const r = spawnSync(process.execPath, ['--no-experimental-fetch', prog, String(opts.runs), '--gemm'],
+  // build/wasm-*/package.json marks the programs CommonJS; Emscripten 3.1.6 reads the .wasm without fetch.
+  const r = spawnSync(process.execPath, ['--no-experimental-fetch', prog, String(opts.runs), mode],
     { encoding: 'utf8', maxBuffer: 16 << 20 });
-  const rows = (r.stdout ?? '').split('\n').filter((l) => l.startsWith('@@GEMM ')).map((l) => JSON.parse(l.slice(7)));
+  const rows = (r.stdout ?? '').split('\n').filter((l) => l.startsWith(`${tag} `)).map((l) => JSON.parse(l.slice(tag.length + 1)));
   if (r.status !== 0 || !rows.length) throw new Error(`${prog} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  return rows;
+}
+
+// --gemm: the st kernel-bench program's "@@GEMM {...}" lines as rows.
+function gemmBench(opts) {
+  const rows = kernelBench(opts, 'st', '--gemm', '@@GEMM');
   for (const row of rows) row.ratio = row.f32_ms / row.int8_ms;
   const host = { cpu: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() };
   if (opts.json) return console.log(JSON.stringify({ host, gemm: rows }, null, 2));
@@ -426,11 +437,29 @@ function gemmBench(opts) {
     ` load average ${host.loadavg.map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`);
 }
 
+// --attention: "@@ATTN {...}" rows, 1 thread from the st build and 2 threads from the mt build.
+function attentionBench(opts) {
+  const rows = [...kernelBench(opts, 'st', '--attention', '@@ATTN'),
+    ...kernelBench(opts, 'mt', '--attention', '@@ATTN').filter((r) => r.threads > 1)];
+  for (const row of rows) row.ratio = row.attention_gflops / row.qkv_gflops;
+  const host = { cpu: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() };
+  if (opts.json) return console.log(JSON.stringify({ host, attention: rows }, null, 2));
+  console.log('| tokens | threads | attention ms | attention GFLOP/s | qkv Linear GFLOP/s | attention / GEMM rate |');
+  console.log('|---|---|---|---|---|---|');
+  for (const a of rows) {
+    console.log(`| ${a.tokens} (${a.heads}×${a.head_dim}) | ${a.threads} | ${f(a.attention_ms, 2)} | ${f(a.attention_gflops, 1)} |` +
+      ` ${f(a.qkv_gflops, 1)} | ${f(a.ratio, 2)} |`);
+  }
+  console.log(`\nmedian of ${opts.runs} runs, attention and the qkv Linear interleaved; 1 thread wasm-st, 2 threads wasm-mt;` +
+    ` ${host.cpu}, Node ${host.node}, load average ${host.loadavg.map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`);
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.child) return child(opts);
   if (opts.memChild) return memChild(opts);
   if (opts.gemm) return gemmBench(opts);
+  if (opts.attention) return attentionBench(opts);
   if (opts.fromJsonl) {
     const all = fs.readFileSync(opts.fromJsonl, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     return report(all.filter((x) => x.kind === 'result'), all.filter((x) => x.kind === 'mem'), opts);

@@ -1,9 +1,12 @@
 // vitrine-kernel-bench: single-kernel timings (GFLOP/s of the GEMM on ViT-shaped problems, attention, LayerNorm)
 // for tuning the micro-kernels without a model, then a per-op profile of one encoder layer of ViT-S/16 and
 // ViT-B/16 through ops.h at 1 and 2 threads (where the time of a forward pass goes).
-// Usage: vitrine-kernel-bench [repeats] [--profile-only | --long | --attention | --gemm | --gemm-orders]
+// Usage: vitrine-kernel-bench [repeats] [--profile-only | --long | --attention | --attention-tiles | --gemm |
+//                              --gemm-orders]
 //   --long: one ViT-B layer at 197 and at 1370 tokens (DINOv2-B/14 at 518²), 1 thread;
-//   --attention: one ViT-B layer's attention (12 heads of 64) per key-tile size, 197 … 1370 tokens, 1 thread;
+//   --attention: ops.h attention() next to the qkv linear() at 197 and 1370 tokens, ViT-B (12 heads of 64),
+//     1 thread and, in the mt build, 2 threads (JSON lines for tools/bench.mjs --attention);
+//   --attention-tiles: one ViT-B layer's attention per key-tile size, 197 … 1370 tokens, 1 thread;
 //   --gemm: ops.h linear() f32 vs int8 on ViT-B shapes, 1 thread (JSON lines for tools/bench.mjs --gemm);
 //   --gemm-orders: the f32 micro-kernel under different depth blockings / loop orders, and the int8 kernel.
 #include <algorithm>
@@ -187,6 +190,52 @@ void attention_tiles(int repeats) {
   }
 }
 
+// ops.h attention() for one ViT-B layer (12 heads of 64; K/V packing and the thread split included) at the
+// sequence lengths of ViT-B/16 at 224² and DINOv2-B/14 at 518², next to the qkv linear() on the same tokens and
+// pool, so the attention rate reads against the GEMM's; both timed round-robin (median), one JSON line per
+// (tokens, threads) ("@@ATTN {...}": tools/bench.mjs --attention reads them).
+void attention_rate(int repeats) {
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+  const int H = 12, hd = 64, D = H * hd;
+  std::vector<float> w(size_t(3) * D * D), b(3 * D);
+  for (auto& v : w) v = U(rng) * 0.05f;
+  for (auto& v : b) v = U(rng);
+  Linear qkv;
+  qkv.weight = w.data();
+  qkv.bias = b.data();
+  qkv.out = 3 * D;
+  qkv.in = D;
+  prepare_linear(qkv, w.data());
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    if (pool.size() != threads) continue;  // the st build runs 1 thread only
+    for (int T : {197, 1370}) {
+      std::vector<float> x(size_t(T) * D), q(size_t(T) * 3 * D), out(size_t(T) * D);
+      for (auto& v : x) v = U(rng);
+      std::vector<float> scratch(attention_scratch_floats(T, H, hd, pool.size()));
+      std::vector<double> ta, tg;
+      for (int r = 0; r < repeats + 1; ++r) {
+        const double t0 = now_ms();
+        linear(&pool, x.data(), T, qkv, q.data());
+        const double t1 = now_ms();
+        attention(&pool, q.data(), T, H, hd, out.data(), scratch.data());
+        const double t2 = now_ms();
+        if (r == 0) continue;  // warm-up
+        tg.push_back(t1 - t0);
+        ta.push_back(t2 - t1);
+      }
+      std::sort(ta.begin(), ta.end());
+      std::sort(tg.begin(), tg.end());
+      const double ma = ta[ta.size() / 2], mg = tg[tg.size() / 2];
+      const double fa = 4.0 * T * T * D, fg = 2.0 * T * D * 3 * D;
+      std::printf("@@ATTN {\"tokens\":%d,\"heads\":%d,\"head_dim\":%d,\"threads\":%d,\"attention_ms\":%.3f,"
+                  "\"attention_gflops\":%.2f,\"qkv_ms\":%.3f,\"qkv_gflops\":%.2f}\n",
+                  T, H, hd, threads, ma, fa / ma * 1e-6, mg, fg / mg * 1e-6);
+    }
+  }
+}
+
 // The engine's Linear (ops.h, 1 thread) on ViT-B/16 shapes with f32 and with int8 weights, timed
 // round-robin; one JSON line per shape ("@@GEMM {...}": tools/bench.mjs --gemm reads them).
 void gemm_linear(int repeats) {
@@ -238,6 +287,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc > 2 && std::string(argv[2]) == "--attention") {
+    attention_rate(repeats);
+    return 0;
+  }
+  if (argc > 2 && std::string(argv[2]) == "--attention-tiles") {
     attention_tiles(repeats);
     return 0;
   }
