@@ -6,6 +6,7 @@
 // (Scores were first computed the other way round, K blocks as A against the query block as the panel: same
 // FLOPs, measured 1.6x slower than this order.)
 #include <algorithm>
+#include <cmath>
 #include <wasm_simd128.h>
 
 #include "kernels.h"
@@ -33,33 +34,42 @@ void attention_rows_wasmsimd(const float* q, const float* packed_k, const float*
     for (int j0 = 0; j0 < tokens; j0 += kt_max) {
       const int kt = std::min(kt_max, tokens - j0), panels = (kt + 7) / 8;
       const bool first = j0 == 0;
-      // 1. scores: (4-query block h, key panel p) -> 4 queries x 8 keys, stored transposed into the tile.
-      for (int h = 0; h < 2; ++h) {
-        const float* a = qa + static_cast<size_t>(h) * head_dim * 4;
-        for (int p = 0; p < panels; ++p) {
+      // 1. scores: (key panel p, 4-query block h) -> 4 queries x 8 keys, stored transposed into the tile; both
+      // query halves use the panel while it is in L1. The column max is taken from the transposed rows in
+      // registers (no second pass over the tile) for whole panels; a last, partial panel's padding keys are
+      // zero scores and must not count, so its real rows are read back from the tile.
+      const int full = kt / 8;
+      v128_t n0 = wasm_f32x4_splat(-INFINITY), n1 = n0;
+      for (int p = 0; p < panels; ++p) {
+        const float* kp = packed_k + static_cast<size_t>(j0 / 8 + p) * head_dim * 8;
+        for (int h = 0; h < 2; ++h) {
           v128_t acc[4][2];
-          simd::microkernel_4x8(acc, head_dim, a, 4, packed_k + static_cast<size_t>(j0 / 8 + p) * head_dim * 8);
+          simd::microkernel_4x8(acc, head_dim, qa + static_cast<size_t>(h) * head_dim * 4, 4, kp);
+          v128_t n = h == 0 ? n0 : n1;
           for (int v = 0; v < 2; ++v) {
             // 4x4 transpose: rows = queries, lanes = keys  ->  rows = keys, lanes = queries.
             const v128_t r0 = wasm_f32x4_mul(acc[0][v], vscale), r1 = wasm_f32x4_mul(acc[1][v], vscale);
             const v128_t r2 = wasm_f32x4_mul(acc[2][v], vscale), r3 = wasm_f32x4_mul(acc[3][v], vscale);
             const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
             const v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+            const v128_t k0 = wasm_i64x2_shuffle(t0, t1, 0, 2), k1 = wasm_i64x2_shuffle(t0, t1, 1, 3);
+            const v128_t k2 = wasm_i64x2_shuffle(t2, t3, 0, 2), k3 = wasm_i64x2_shuffle(t2, t3, 1, 3);
             float* d = s + static_cast<size_t>(8 * p + 4 * v) * Q + 4 * h;
-            wasm_v128_store(d, wasm_i64x2_shuffle(t0, t1, 0, 2));
-            wasm_v128_store(d + Q, wasm_i64x2_shuffle(t0, t1, 1, 3));
-            wasm_v128_store(d + 2 * Q, wasm_i64x2_shuffle(t2, t3, 0, 2));
-            wasm_v128_store(d + 3 * Q, wasm_i64x2_shuffle(t2, t3, 1, 3));
+            wasm_v128_store(d, k0);
+            wasm_v128_store(d + Q, k1);
+            wasm_v128_store(d + 2 * Q, k2);
+            wasm_v128_store(d + 3 * Q, k3);
+            if (p < full) n = wasm_f32x4_pmax(n, wasm_f32x4_pmax(wasm_f32x4_pmax(k0, k1), wasm_f32x4_pmax(k2, k3)));
           }
+          if (h == 0) n0 = n; else n1 = n;
         }
       }
-      // 2. online softmax down the columns: the new running max (subtracted before exp: numerically stable),
-      // alpha = exp(m_old - m_new) for what was accumulated so far, the tile's numerators and their sum.
-      v128_t n0 = wasm_v128_load(s), n1 = wasm_v128_load(s + 4);
-      for (int j = 1; j < kt; ++j) {
+      for (int j = 8 * full; j < kt; ++j) {
         n0 = wasm_f32x4_pmax(n0, wasm_v128_load(s + j * Q));
         n1 = wasm_f32x4_pmax(n1, wasm_v128_load(s + j * Q + 4));
       }
+      // 2. online softmax down the columns: the new running max (subtracted before exp: numerically stable),
+      // alpha = exp(m_old - m_new) for what was accumulated so far, the tile's numerators and their sum.
       alignas(16) float alpha[Q];
       if (!first) {
         n0 = wasm_f32x4_pmax(m0, n0);
