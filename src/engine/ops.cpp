@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "profile.h"
 #include "threadpool.h"
 
 namespace vitrine {
@@ -119,7 +120,7 @@ void linear_plain(ThreadPool* pool, const float* x, int rows, const Linear& L, f
 // The int8 Linear: x quantized per row into packed int16 blocks, then the integer GEMM over column panels.
 // Unprepared (no packed panels), the same arithmetic runs on the plain twins' unpacked equivalent: each row
 // quantized by the plain twin and dotted with qweight in int32.
-void linear_i8(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
+void linear_i8(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep, Profile* prof) {
   using namespace kernels;
   const int K = L.in, blocks = gemm_row_blocks(rows);
   std::unique_ptr<int16_t[]> qa(new int16_t[gemm_i8_packed_a_values(rows, K)]);
@@ -127,8 +128,11 @@ void linear_i8(ThreadPool* pool, const float* x, int rows, const Linear& L, floa
   const auto* prepared = static_cast<const PackedI8*>(L.packed.get());
   const double macs = static_cast<double>(rows) * L.out * K;
   auto quantize = [&](int b0, int b1) { dispatch::gemm_i8_quantize_a(x, K, rows, K, b0, b1, qa.get(), sa.get()); };
-  if (macs < kMinParallelMacs) quantize(0, blocks);
-  else parallel_for(pool, blocks, quantize);
+  {
+    StageTimer t(prof, Stage::Quantize);
+    if (macs < kMinParallelMacs) quantize(0, blocks);
+    else parallel_for(pool, blocks, quantize);
+  }
   if (!prepared) {
     const int depth = gemm_i8_depth(K);
     parallel_for(pool, rows, [&](int r0, int r1) {
@@ -164,11 +168,11 @@ void linear_i8(ThreadPool* pool, const float* x, int rows, const Linear& L, floa
 
 }  // namespace
 
-void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
+void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep, Profile* prof) {
   using namespace kernels;
   if (rows <= 0) return;
   if (L.qweight) {
-    linear_i8(pool, x, rows, L, y, ep);
+    linear_i8(pool, x, rows, L, y, ep, prof);
     return;
   }
   if (!L.packed) {
