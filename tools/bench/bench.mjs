@@ -5,7 +5,7 @@
 //   node tools/bench/bench.mjs [--models vit-s16,dinov2-s14,vit-b16] [--threads 1,2] [--runs 7] [--warmup 2]
 //                        [--rows vitrine-f32,vitrine-f16,vitrine-int8,ort-f32,ort-int8,torch] [--dtypes f32,f16,int8]
 //                        [--no-ort] [--no-torch] [--no-mem] [--mem-threads N] [--python PATH] [--jsonl FILE] [--json] [--root DIR]
-//   node tools/bench/bench.mjs --from-jsonl FILE       (the table and targets again, from a --jsonl log)
+//   node tools/bench/bench.mjs --from-jsonl FILE [--profile]  (the tables again, from a --jsonl log)
 //   node tools/bench/bench.mjs --gemm [--runs 9] [--json]
 //   node tools/bench/bench.mjs --profile [--models M] [--threads T] [--dtypes f32,int8] [--runs 3] [--json]
 //
@@ -468,7 +468,8 @@ async function main() {
   if (opts.gemm) return gemmBench(opts);
   if (opts.fromJsonl) {
     const all = fs.readFileSync(opts.fromJsonl, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    return report(all.filter((x) => x.kind === 'result'), all.filter((x) => x.kind === 'mem'), opts);
+    const results = all.filter((x) => x.kind === 'result');
+    return opts.profile ? profileReport(results, opts) : report(results, all.filter((x) => x.kind === 'mem'), opts);
   }
   if (opts.rows.includes('torch') && !fs.existsSync(opts.python)) {
     process.stderr.write(`note: ${opts.python} is missing, no PyTorch row (--python PATH)\n`);
