@@ -274,8 +274,7 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
     if (a.distillation_token) add_prefix_token(model.dist_token);
     for (int r = 0; r < R; ++r)
       std::copy(model.register_tokens + size_t(r) * D, model.register_tokens + size_t(r + 1) * D, x + size_t(X + r) * D);
-    for (int i = 0; i < N; ++i)
-      for (int d = 0; d < D; ++d) patch_rows[size_t(i) * D + d] += pos[size_t(X + i) * D + d];
+    residual_add(pool, patch_rows, pos + size_t(X) * D, nullptr, N, D);
   }
   // ---- pre-norm of the embeddings (CLIP's pre_layrnorm), where the family has one ----
   if (model.pre_norm_w) {
@@ -294,7 +293,7 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
     stage(Stage::Qkv, [&] { linear(pool, s->xn.data(), T, b.qkv, s->qkv.data(), Epilogue::None, prof); });
     stage(Stage::Attention, [&] { attention(pool, s->qkv.data(), T, H, hd, s->attn.data(), s->scratch.data()); });
     stage(Stage::AttnOut, [&] { linear(pool, s->attn.data(), T, b.attn_out, s->proj.data(), Epilogue::None, prof); });
-    stage(Stage::Residual, [&] { residual_add(x, s->proj.data(), b.ls1, T, D); });
+    stage(Stage::Residual, [&] { residual_add(pool, x, s->proj.data(), b.ls1, T, D); });
 
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm2_w, b.norm2_b, a.eps, s->xn.data()); });
     if (a.swiglu) {
@@ -311,7 +310,7 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
       if (ep == Epilogue::None) stage(Stage::Gelu, [&] { activation_inplace(a.act, s->hidden.data(), size_t(T) * F); });
       stage(Stage::Fc2, [&] { linear(pool, s->hidden.data(), T, b.fc2, s->proj.data(), Epilogue::None, prof); });
     }
-    stage(Stage::Residual, [&] { residual_add(x, s->proj.data(), b.ls2, T, D); });
+    stage(Stage::Residual, [&] { residual_add(pool, x, s->proj.data(), b.ls2, T, D); });
   }
 
   // ---- final LayerNorm: this is HF's last_hidden_state (kept in xn; without a final norm, x itself) ----

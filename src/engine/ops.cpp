@@ -359,8 +359,11 @@ void quick_gelu_inplace(float* x, size_t n) {
 
 void swiglu_rows(const float* ab, int rows, int width, float* out) { kernels::dispatch::swiglu(ab, rows, width, out); }
 
-void residual_add(float* x, const float* y, const float* scale, int rows, int dim) {
-  kernels::dispatch::residual_add(x, y, scale, rows, dim);
+void residual_add(ThreadPool* pool, float* x, const float* y, const float* scale, int rows, int dim) {
+  parallel_for(pool, rows, [&](int r0, int r1) {
+    const size_t off = static_cast<size_t>(r0) * dim;
+    kernels::dispatch::residual_add(x + off, y + off, scale, r1 - r0, dim);
+  });
 }
 
 }  // namespace vitrine

@@ -58,7 +58,8 @@ void silu_inplace(float* x, size_t n);
 void quick_gelu_inplace(float* x, size_t n);
 // out[i] = silu(a[i]) * b[i]; SwiGLU's gate. a, b are rows of a [rows, 2*width] matrix: a = first half.
 void swiglu_rows(const float* ab, int rows, int width, float* out);
-// x[i] += s[i % dim] * y[i] (layer scale residual) when s != nullptr, else x[i] += y[i].
-void residual_add(float* x, const float* y, const float* scale, int rows, int dim);
+// x[i] += s[i % dim] * y[i] (layer scale residual) when s != nullptr, else x[i] += y[i]. Rows split over the pool
+// (a serial pass between two parallel regions would leave the other threads idle).
+void residual_add(ThreadPool* pool, float* x, const float* y, const float* scale, int rows, int dim);
 
 }  // namespace vitrine
