@@ -4,7 +4,7 @@
 // and for bigger models the time until the page says the model is ready, cold and from the cache.
 //
 //   node tools/bench/bench_page.mjs [--models default,vit-b16,vit-b16-int8] [--opens 3] [--photo FILE] [--json]
-//                                   [--phases]
+//                                   [--phases] [--root DIR]
 //
 // Models: `default` (the bundled weights/cifar10-vit, what web/ opens with no configuration) or a benchmark model
 // folder under build/bench-models/ named <model>[-f16|-int8] (e.g. vit-b16 → build/bench-models/vit-b16/vitrine/,
@@ -16,7 +16,8 @@
 // soon as the page is loaded); "ready after load start" is model-ready − `vitrine:load-start` (the model's own
 // part: reading the cache or the network, SHA-256 checks, engine start). Medians over `opens`. --phases opens the
 // page with ?trace and prints where each open's time went (load()'s trace option, web/worker.js): moments from
-// navigation start, and per-chunk steps as summed ms (they overlap, so sums can exceed the wall time).
+// navigation start, and per-chunk steps as summed ms (they overlap, so sums can exceed the wall time). --root
+// measures the page of another checkout (e.g. /work/main, for a before/after pair run back to back).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,12 +25,13 @@ import { parseArgs as parseCli } from 'node:util';
 import { startServer } from '../build/serve.mjs';
 import * as h from '../../wasm-tests/browser/harness.js';
 
-const benchDir = path.join(h.ROOT, 'build', 'bench-models');
+// The checkout whose page is measured (--root: another one, e.g. /work/main for a before/after pair).
+let ROOT = h.ROOT;
 
 function parseArgs(argv) {
   const { values: v } = parseCli({ args: argv, strict: true, options: {
     models: { type: 'string' }, opens: { type: 'string' }, photo: { type: 'string' }, json: { type: 'boolean' },
-    phases: { type: 'boolean' },
+    phases: { type: 'boolean' }, root: { type: 'string' },
     help: { type: 'boolean', short: 'h' } } });
   if (v.help) {
     console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 16).join('\n'));
@@ -38,17 +40,17 @@ function parseArgs(argv) {
   const o = { models: v.models ? v.models.split(',').filter(Boolean) : ['default', 'vit-b16'],
               opens: v.opens === undefined ? 3 : Number(v.opens),
               photo: v.photo ? path.resolve(v.photo) : path.join(h.PHOTOS, 'cat_chelsea.png'), json: Boolean(v.json),
-              phases: Boolean(v.phases) };
+              phases: Boolean(v.phases), root: v.root ? path.resolve(v.root) : h.ROOT };
   if (!(Number.isInteger(o.opens) && o.opens >= 1)) throw new Error('--opens must be >= 1');
   return o;
 }
 
 /** → { dir, query } for a --models entry. */
 function modelFolder(name) {
-  if (name === 'default') return { dir: path.join(h.ROOT, 'weights', 'cifar10-vit'), query: '' };
+  if (name === 'default') return { dir: path.join(ROOT, 'weights', 'cifar10-vit'), query: '' };
   const m = /^(.*?)(?:-(f16|int8))?$/.exec(name);
-  const dir = path.join(benchDir, m[1], m[2] ? `vitrine-${m[2]}` : 'vitrine');
-  const rel = path.relative(path.join(h.ROOT, 'web'), path.join(dir, 'manifest.json')).split(path.sep).join('/');
+  const dir = path.join(ROOT, 'build', 'bench-models', m[1], m[2] ? `vitrine-${m[2]}` : 'vitrine');
+  const rel = path.relative(path.join(ROOT, 'web'), path.join(dir, 'manifest.json')).split(path.sep).join('/');
   return { dir, query: `?model=${encodeURIComponent(rel)}` };
 }
 
@@ -93,7 +95,7 @@ async function benchModel(srv, name, opts) {
     if (!cached.every((c) => /nothing downloaded/.test(c.status))) {
       throw new Error(`a reload downloaded the model again: ${cached.map((c) => c.status).join(' | ')}`);
     }
-    return { model: name, dir: path.relative(h.ROOT, dir), bytes: manifest.stream_size, mode: cold.mode, threads: cold.threads,
+    return { model: name, dir: path.relative(ROOT, dir), bytes: manifest.stream_size, mode: cold.mode, threads: cold.threads,
              cold, cached, cachedFirstResult: median(cached.map((c) => c.firstResult)),
              cachedReady: median(cached.map((c) => c.ready)), cachedReadyAfterLoadStart: median(cached.map((c) => c.readyAfterLoadStart)) };
   } catch (e) {
@@ -107,7 +109,8 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const why = await h.skipReason();
   if (why) throw new Error(why);
-  const srv = await startServer({ isolation: true, quiet: true });
+  ROOT = opts.root;
+  const srv = await startServer({ root: ROOT, isolation: true, quiet: true });
   const results = [];
   const load1 = [os.loadavg()[0]];
   try {
