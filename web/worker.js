@@ -24,19 +24,9 @@
 // page's similarity view. Photos are read from the File objects the page passes over (structured clone, no copy
 // through the network) and decoded inside the WASM engine. One model per worker: the page starts a fresh worker
 // to switch models.
-import { chooseBuild, startRuntime } from '../src/js/runtime.js';
+import { load, encodeHead, decodeHead } from '../src/js/index.js';
 
-// The engine module (its .wasm compiled, its thread started) is started first, with the build load() will choose,
-// while the rest of the API's modules are still being fetched: load() then finds it running (runtime.js keeps one
-// instance per build). A failure here is load()'s to report.
-try { startRuntime(chooseBuild()).catch(() => {}); } catch { /* no SIMD: load() says so */ }
-let load, encodeHead, decodeHead;
-const api = import('../src/js/index.js').then((m) => {
-  ({ load, encodeHead, decodeHead } = m);
-  phases.api = Math.round(performance.now());
-});
-
-const phases = {};   // ms since the worker started, for the status tooltip
+const phases = { api: Math.round(performance.now()) };   // ms since the worker started, for the status tooltip
 let model = null;
 let source = null;           // what was loaded, to load it again after an engine trap
 let tracing = null;          // the page's ?trace: its time origin; load()'s phase timings go with 'ready'
@@ -169,7 +159,6 @@ async function call(m) {
 
 // A URL (the bundled default, or one the person typed) or the File objects of a picked model folder.
 async function loadModel(src) {
-  await api;
   const t0 = performance.now();
   const local = src.kind === 'files';
   let last = { cachedBytes: 0, downloadedBytes: 0 };
