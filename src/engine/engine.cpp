@@ -277,11 +277,8 @@ Status Engine::attach_head(const std::string& head_json, int num_labels, const f
   Architecture a = active_->model.arch;
   a.classifier = Classifier::Head;
   a.num_labels = num_labels;
-  Status st = parse_head(head_json, &a);
-  if (!st.ok()) {
-    const std::string prefix = "manifest: ";
-    return head_error(st.error.rfind(prefix, 0) == 0 ? st.error.substr(prefix.size()) : st.error);
-  }
+  Status st = parse_head(head_json, &a, kAttachedHead);
+  if (!st.ok()) return st;
   size_t need = 0;
   for (const HeadLayer& L : a.head.layers)
     if (L.kind == HeadLayer::Kind::Linear) need += size_t(L.out) * L.in + L.out;

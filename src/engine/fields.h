@@ -1,7 +1,8 @@
 // Typed access to the fields of one JSON object of manifest.json, for manifest.cpp and the family modules
 // (families/*.cpp read their own keys of "architecture"). Every value's type is checked before it is read, so
-// nlohmann never needs to throw (the build defines JSON_NOEXCEPTION); errors read "manifest: <where>: <problem>"
-// with code Manifest, and only the first one is kept.
+// nlohmann never needs to throw (the build defines JSON_NOEXCEPTION); errors read "<prefix><where>: <problem>"
+// (by default "manifest: ", code Manifest; a head attached to a loaded model reads "head: ", code Head), and only
+// the first one is kept.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -19,7 +20,8 @@ namespace vitrine {
 class Fields {
  public:
   using json = nlohmann::json;
-  Fields(const json& obj, std::string where) : obj_(obj), where_(std::move(where)) {}
+  Fields(const json& obj, std::string where, Code code = Code::Manifest, std::string prefix = "manifest: ")
+      : obj_(obj), where_(std::move(where)), code_(code), prefix_(std::move(prefix)) {}
 
   const json* get(const char* key, bool required = true) {
     read_.insert(key);
@@ -85,7 +87,7 @@ class Fields {
       if (!read_.count(it.key())) fail("unknown key \"" + it.key() + "\"");
   }
   bool fail(const std::string& message) {
-    if (status_.ok()) status_ = Status::Err(Code::Manifest, "manifest: " + where_ + ": " + message);
+    if (status_.ok()) status_ = Status::Err(code_, prefix_ + where_ + ": " + message);
     return false;
   }
   Status status() const { return status_; }
@@ -93,6 +95,8 @@ class Fields {
  private:
   const json& obj_;
   std::string where_;
+  Code code_;
+  std::string prefix_;
   Status status_;
   std::set<std::string> read_;
 };

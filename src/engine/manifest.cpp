@@ -38,9 +38,11 @@ bool parse_hex32(const std::string& hex, uint8_t out[32]) {
 
 Status manifest_error(const std::string& message) { return Status::Err(Code::Manifest, "manifest: " + message); }
 
-Status parse_head(const json& j, Architecture* a) {
-  if (!j.is_object()) return manifest_error("architecture: classifier \"head\" needs a \"head\" object");
-  Fields h(j, "architecture.head");
+// `at` says where the head came from, for its errors: inside a manifest, or a head file given to a loaded model.
+Status parse_head(const json& j, Architecture* a, const HeadSource& at) {
+  auto error = [&](const std::string& message) { return Status::Err(at.code, at.prefix + message); };
+  if (!j.is_object()) return error(at.where + " must be an object");
+  Fields h(j, at.where, at.code, at.prefix);
   h.only({"pooling", "layers", "output"});
   std::string pooling, output;
   if (h.string("pooling", &pooling)) {
@@ -60,11 +62,11 @@ Status parse_head(const json& j, Architecture* a) {
   int width = a->family->pooled_width(*a, a->head.pooling);
   const json* layers = h.get("layers");
   if (!layers || !layers->is_array() || layers->empty())
-    return manifest_error("architecture.head: \"layers\" must be a non-empty array");
+    return error(at.where + ": \"layers\" must be a non-empty array");
   for (size_t k = 0; k < layers->size(); ++k) {
     const json& lj = (*layers)[k];
-    if (!lj.is_object()) return manifest_error("architecture.head.layers[" + std::to_string(k) + "] must be an object");
-    Fields lf(lj, "architecture.head.layers[" + std::to_string(k) + "]");
+    if (!lj.is_object()) return error(at.where + ".layers[" + std::to_string(k) + "] must be an object");
+    Fields lf(lj, at.where + ".layers[" + std::to_string(k) + "]", at.code, at.prefix);
     HeadLayer L;
     std::string type;
     lf.string("type", &type);
@@ -86,7 +88,7 @@ Status parse_head(const json& j, Architecture* a) {
     a->head.layers.push_back(L);
   }
   if (width != a->num_labels)
-    return manifest_error("architecture.head: the last layer gives " + std::to_string(width) +
+    return error(at.where + ": the last layer gives " + std::to_string(width) +
                           " outputs but num_labels is " + std::to_string(a->num_labels));
   return Status::Ok();
 }
@@ -147,7 +149,7 @@ Status parse_architecture(const json& j, Architecture* a) {
     return manifest_error("architecture: a classifier needs num_labels >= 1");
   if (a->classifier == Classifier::Head) {
     if (!head) return manifest_error("architecture: classifier \"head\" needs a \"head\" object");
-    return parse_head(*head, a);
+    return parse_head(*head, a, kManifestHead);
   }
   if (head) return manifest_error("architecture: \"head\" is only allowed with classifier \"head\"");
   return Status::Ok();
@@ -246,13 +248,13 @@ Status parse_architecture(const std::string& text, Architecture* a) {
   return parse_architecture(j, a);
 }
 
-Status parse_head(const std::string& text, Architecture* a) {
+Status parse_head(const std::string& text, Architecture* a, const HeadSource& at) {
   if (nested_too_deep(text))
-    return manifest_error("head nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return Status::Err(at.code, at.prefix + at.where + " nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return manifest_error("architecture.head is not valid JSON");
+  if (j.is_discarded()) return Status::Err(at.code, at.prefix + at.where + " is not valid JSON");
   a->head = HeadSpec{};
-  return parse_head(j, a);
+  return parse_head(j, a, at);
 }
 
 Status parse_manifest(const std::string& text, Manifest* m) {

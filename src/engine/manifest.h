@@ -94,8 +94,18 @@ Status parse_manifest(const std::string& json_text, Manifest* out);
 // The "architecture" object alone (FORMAT §4), e.g. for the converter's tensor table.
 Status parse_architecture(const std::string& json_text, Architecture* out);
 
+// Where a head description comes from, which names its errors: "manifest: architecture.head: …" (Code::Manifest)
+// or, for a head file attached to a loaded model (Engine::attach_head), "head: …" (Code::Head).
+struct HeadSource {
+  Code code;
+  std::string prefix;
+  std::string where;
+};
+inline const HeadSource kManifestHead{Code::Manifest, "manifest: ", "architecture.head"};
+inline const HeadSource kAttachedHead{Code::Head, "", "head"};
+
 // An "architecture.head" object alone (FORMAT §4) into out->head, checked against out's family, pooled widths and
-// num_labels (a head attached to a loaded model: Engine::attach_head). Errors are Code::Manifest.
-Status parse_head(const std::string& json_text, Architecture* out);
+// num_labels.
+Status parse_head(const std::string& json_text, Architecture* out, const HeadSource& at);
 
 }  // namespace vitrine
