@@ -124,6 +124,23 @@ val attach_head(Engine& e, const std::string& head_json, int num_labels, uintptr
   return result(e.attach_head(head_json, num_labels, reinterpret_cast<const float*>(address), static_cast<size_t>(count)));
 }
 
+// { stages: [{ name, ms, calls }] in profile.h's Stage order, forwards }: the totals since profiling was switched on.
+val profile(Engine& e) {
+  const vitrine::Profile& p = e.profile();
+  val stages = val::array();
+  for (int i = 0; i < vitrine::Profile::kStages; ++i) {
+    val s = val::object();
+    s.set("name", std::string(vitrine::stage_name(static_cast<vitrine::Stage>(i))));
+    s.set("ms", p.ms[i]);
+    s.set("calls", double(p.calls[i]));
+    stages.call<void>("push", s);
+  }
+  val out = val::object();
+  out.set("stages", stages);
+  out.set("forwards", double(p.forwards));
+  return out;
+}
+
 // The engine's tensor table for an "architecture" object (JSON text): [{ name, shape, may_i8? }] in stream order, the one
 // list the converter writes and the loader checks; or { code, message } naming what the engine refuses.
 val tensor_table(const std::string& architecture_json) {
@@ -188,5 +205,7 @@ EMSCRIPTEN_BINDINGS(vitrine) {
       .function("pooled", &pooled)
       .function("attachHead", &attach_head)
       .function("detachHead", &Engine::detach_head)
-      .function("backboneFingerprint", &Engine::backbone_fingerprint);
+      .function("backboneFingerprint", &Engine::backbone_fingerprint)
+      .function("setProfiling", &Engine::set_profiling)
+      .function("profile", &profile);
 }

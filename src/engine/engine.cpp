@@ -223,13 +223,18 @@ Status Engine::forward(const float* pixels, int height, int width) {
   if (!active_) return Status::Err(Code::Load, "no model is loaded");
   if (!pixels) return Status::Err(Code::Input, "forward: no pixels");
   active_->has_output = false;
-  Status st = vitrine::forward(active_->model, pool_.get(), pixels, height, width, &active_->run);
+  Status st = vitrine::forward(active_->model, pool_.get(), pixels, height, width, &active_->run, &profile_);
   if (!st.ok()) return st;
   // A NaN/Inf in the output means the input carried one: report it instead of returning garbage labels.
   for (float v : active_->run.logits)
     if (!std::isfinite(v)) return Status::Err(Code::Input, "forward: the output is not finite (NaN or Inf in the input pixels?)");
   active_->has_output = true;
   return Status::Ok();
+}
+
+void Engine::set_profiling(bool on) {
+  if (on && !profile_.on) profile_ = Profile{};
+  profile_.on = on;
 }
 
 const float* Engine::last_hidden_state() const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pooling.h"
+#include "profile.h"
 #include "status.h"
 
 namespace vitrine {
@@ -98,6 +99,12 @@ class Engine {
   void detach_head();
   std::string backbone_fingerprint() const;  // "" when no model is loaded
 
+  // ---- stage profile (profile.h) ----
+  // Switching on starts the totals from zero; they accumulate over every forward until switched off (and stay
+  // readable then). Kept across model loads: it belongs to this engine, not to the weights.
+  void set_profiling(bool on);
+  const Profile& profile() const { return profile_; }
+
  private:
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<ModelState> active_;
@@ -105,6 +112,7 @@ class Engine {
   std::vector<uint8_t> input_;
   std::vector<float> pixels_;
   int pixels_h_ = 0, pixels_w_ = 0;
+  Profile profile_;
 };
 
 }  // namespace vitrine

@@ -359,7 +359,7 @@ Status parse_manifest(const std::string& text, Manifest* m) {
       return Status::Err(Code::Manifest, "manifest: tensor \"" + row.name + "\": shape " + shape_str(t.shape) + " but the architecture needs " + shape_str(row.shape));
     if (t.dtype != DType::I8) continue;
     if (!row.may_i8)
-      return Status::Err(Code::Manifest, "manifest: tensor \"" + row.name + "\": dtype \"i8\" is allowed only for the weights of the blocks' Linears (attn.qkv, attn.out, mlp.fc1, mlp.fc2)");
+      return Status::Err(Code::Manifest, "manifest: tensor \"" + row.name + "\": dtype \"i8\" is allowed only for Linear weights (the blocks' attn.qkv, attn.out, mlp.fc1, mlp.fc2, the patch projection and the classifier)");
     // An i8 weight carries its per-output-channel scales as the f32 tensor "<name>.scale" [out].
     const std::string scale_name = row.name + ".scale";
     auto sc = m->tensor_index.find(scale_name);

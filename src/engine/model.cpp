@@ -247,7 +247,9 @@ void activation_inplace(Activation act, float* x, size_t n) {
   }
 }
 
-Status forward(const Model& model, ThreadPool* pool, const float* pixels, int height, int width, RunState* s) {
+Status forward(const Model& model, ThreadPool* pool, const float* pixels, int height, int width, RunState* s,
+               Profile* prof) {
+  StageTimer whole(prof, Stage::Other);
   const Architecture& a = model.arch;
   const int D = a.hidden, P = a.patch, H = a.heads, hd = D / H;
   if (height <= 0 || width <= 0 || height % P || width % P)
@@ -266,61 +268,77 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   // ---- embeddings: [CLS?, DIST?] + their positions, REGISTERS (no position), patches + positions ----
   float* x = s->x.data();
   const float* pos = s->pos.data();
-  int prefix = 0;  // CLS and DIST, where the family has them, take position rows 0, 1
-  auto add_prefix_token = [&](const float* token) {
-    for (int d = 0; d < D; ++d) x[size_t(prefix) * D + d] = token[d] + pos[size_t(prefix) * D + d];
-    ++prefix;
-  };
-  if (a.cls_token) add_prefix_token(model.cls_token);
-  if (a.distillation_token) add_prefix_token(model.dist_token);
-  for (int r = 0; r < R; ++r)
-    std::copy(model.register_tokens + size_t(r) * D, model.register_tokens + size_t(r + 1) * D, x + size_t(X + r) * D);
   float* patch_rows = x + size_t(X + R) * D;
-  extract_patches(pixels, a.channels, height, width, P, s->patches.data());
-  linear(pool, s->patches.data(), N, model.patch, patch_rows);
-  for (int i = 0; i < N; ++i)
-    for (int d = 0; d < D; ++d) patch_rows[size_t(i) * D + d] += pos[size_t(X + i) * D + d];
+  {
+    StageTimer t(prof, Stage::PatchEmbed);
+    extract_patches(pixels, a.channels, height, width, P, s->patches.data());
+    linear(pool, s->patches.data(), N, model.patch, patch_rows, Epilogue::None, prof);
+  }
+  {
+    StageTimer t(prof, Stage::PosEmbed);
+    int prefix = 0;  // CLS and DIST, where the family has them, take position rows 0, 1
+    auto add_prefix_token = [&](const float* token) {
+      for (int d = 0; d < D; ++d) x[size_t(prefix) * D + d] = token[d] + pos[size_t(prefix) * D + d];
+      ++prefix;
+    };
+    if (a.cls_token) add_prefix_token(model.cls_token);
+    if (a.distillation_token) add_prefix_token(model.dist_token);
+    for (int r = 0; r < R; ++r)
+      std::copy(model.register_tokens + size_t(r) * D, model.register_tokens + size_t(r + 1) * D, x + size_t(X + r) * D);
+    residual_add(pool, patch_rows, pos + size_t(X) * D, nullptr, N, D);
+  }
   // ---- pre-norm of the embeddings (CLIP's pre_layrnorm), where the family has one ----
-  if (model.pre_norm_w) layernorm(pool, x, T, D, model.pre_norm_w, model.pre_norm_b, a.eps, x);
+  if (model.pre_norm_w) {
+    StageTimer t(prof, Stage::LayerNorm);
+    layernorm(pool, x, T, D, model.pre_norm_w, model.pre_norm_b, a.eps, x);
+  }
 
   // ---- transformer blocks (pre-LN) ----
+  // Each step is a profiled stage (profile.h); `stage` times the statement it wraps.
+  auto stage = [prof](Stage st, auto&& step) {
+    StageTimer t(prof, st);
+    step();
+  };
   for (const Block& b : model.blocks) {
-    layernorm(pool, x, T, D, b.norm1_w, b.norm1_b, a.eps, s->xn.data());
-    linear(pool, s->xn.data(), T, b.qkv, s->qkv.data());
-    attention(pool, s->qkv.data(), T, H, hd, s->attn.data(), s->scratch.data());
-    linear(pool, s->attn.data(), T, b.attn_out, s->proj.data());
-    residual_add(x, s->proj.data(), b.ls1, T, D);
+    stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm1_w, b.norm1_b, a.eps, s->xn.data()); });
+    stage(Stage::Qkv, [&] { linear(pool, s->xn.data(), T, b.qkv, s->qkv.data(), Epilogue::None, prof); });
+    stage(Stage::Attention, [&] { attention(pool, s->qkv.data(), T, H, hd, s->attn.data(), s->scratch.data()); });
+    stage(Stage::AttnOut, [&] { linear(pool, s->attn.data(), T, b.attn_out, s->proj.data(), Epilogue::None, prof); });
+    stage(Stage::Residual, [&] { residual_add(pool, x, s->proj.data(), b.ls1, T, D); });
 
-    layernorm(pool, x, T, D, b.norm2_w, b.norm2_b, a.eps, s->xn.data());
+    stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm2_w, b.norm2_b, a.eps, s->xn.data()); });
     if (a.swiglu) {
-      linear(pool, s->xn.data(), T, b.fc1, s->hidden.data());
-      swiglu_rows(s->hidden.data(), T, a.intermediate, s->gated.data());
-      linear(pool, s->gated.data(), T, b.fc2, s->proj.data());
+      stage(Stage::Fc1, [&] { linear(pool, s->xn.data(), T, b.fc1, s->hidden.data(), Epilogue::None, prof); });
+      stage(Stage::Gelu, [&] { swiglu_rows(s->hidden.data(), T, a.intermediate, s->gated.data()); });
+      stage(Stage::Fc2, [&] { linear(pool, s->gated.data(), T, b.fc2, s->proj.data(), Epilogue::None, prof); });
     } else {
+      // GELU (erf) and ReLU run fused in fc1's GEMM epilogue, so their time is fc1's; other activations are
+      // the 'gelu' stage.
       const Epilogue ep = a.act == Activation::GeluErf ? Epilogue::GeluErf
                           : a.act == Activation::Relu  ? Epilogue::Relu
                                                        : Epilogue::None;
-      linear(pool, s->xn.data(), T, b.fc1, s->hidden.data(), ep);
-      if (ep == Epilogue::None) activation_inplace(a.act, s->hidden.data(), size_t(T) * F);
-      linear(pool, s->hidden.data(), T, b.fc2, s->proj.data());
+      stage(Stage::Fc1, [&] { linear(pool, s->xn.data(), T, b.fc1, s->hidden.data(), ep, prof); });
+      if (ep == Epilogue::None) stage(Stage::Gelu, [&] { activation_inplace(a.act, s->hidden.data(), size_t(T) * F); });
+      stage(Stage::Fc2, [&] { linear(pool, s->hidden.data(), T, b.fc2, s->proj.data(), Epilogue::None, prof); });
     }
-    residual_add(x, s->proj.data(), b.ls2, T, D);
+    stage(Stage::Residual, [&] { residual_add(pool, x, s->proj.data(), b.ls2, T, D); });
   }
 
   // ---- final LayerNorm: this is HF's last_hidden_state (kept in xn; without a final norm, x itself) ----
-  if (model.norm_w) layernorm(pool, x, T, D, model.norm_w, model.norm_b, a.eps, s->xn.data());
+  if (model.norm_w) stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, model.norm_w, model.norm_b, a.eps, s->xn.data()); });
   const float* h = s->hidden_out = model.norm_w ? s->xn.data() : x;
 
   // ---- classifier ----
+  StageTimer head_timer(prof, Stage::PoolHead);
   switch (a.classifier) {
     case Classifier::None: break;
-    case Classifier::Cls: linear(pool, h, 1, model.classifier, s->logits.data()); break;
+    case Classifier::Cls: linear(pool, h, 1, model.classifier, s->logits.data(), Epilogue::None, prof); break;
     case Classifier::ClsDist: {
       // DeiT with teacher: the mean of the CLS head and the DIST head.
       std::vector<float>& tmp = s->head_a;
       tmp.assign(a.num_labels, 0.f);
-      linear(pool, h, 1, model.classifier, s->logits.data());
-      linear(pool, h + D, 1, model.dist_classifier, tmp.data());
+      linear(pool, h, 1, model.classifier, s->logits.data(), Epilogue::None, prof);
+      linear(pool, h + D, 1, model.dist_classifier, tmp.data(), Epilogue::None, prof);
       for (int i = 0; i < a.num_labels; ++i) s->logits[i] = (s->logits[i] + tmp[i]) / 2;
       break;
     }
@@ -329,7 +347,7 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
       // "mean" pooling of a custom head, which is patches only).
       s->head_a = mean_tokens(h, 1, T, D);
       s->head_a.insert(s->head_a.begin(), h, h + D);
-      linear(pool, s->head_a.data(), 1, model.classifier, s->logits.data());
+      linear(pool, s->head_a.data(), 1, model.classifier, s->logits.data(), Epilogue::None, prof);
       break;
     }
     case Classifier::Head: {
@@ -339,7 +357,7 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
         const HeadLayer& L = a.head.layers[k];
         if (L.kind == HeadLayer::Kind::Linear) {
           s->head_b.assign(L.out, 0.f);
-          linear(pool, s->head_a.data(), 1, model.head[k], s->head_b.data());
+          linear(pool, s->head_a.data(), 1, model.head[k], s->head_b.data(), Epilogue::None, prof);
           s->head_a.swap(s->head_b);
         } else if (L.kind == HeadLayer::Kind::Relu) {
           relu_inplace(s->head_a.data(), s->head_a.size());
@@ -351,6 +369,7 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
       break;
     }
   }
+  if (prof && prof->on) ++prof->forwards;
   return Status::Ok();
 }
 

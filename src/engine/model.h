@@ -8,6 +8,7 @@
 
 #include "manifest.h"
 #include "ops.h"
+#include "profile.h"
 #include "status.h"
 
 namespace vitrine {
@@ -90,7 +91,9 @@ struct RunState {
   const float* hidden_out = nullptr;  // last_hidden_state [T, D]: xn after the final norm, else x
 };
 
-Status forward(const Model& model, ThreadPool* pool, const float* pixels, int height, int width, RunState* s);
+// `prof` (may be nullptr): where the stage times go when it is switched on (profile.h).
+Status forward(const Model& model, ThreadPool* pool, const float* pixels, int height, int width, RunState* s,
+               Profile* prof = nullptr);
 
 // x = act(x) elementwise: the MLP activation of the blocks (and of heads that share it, e.g. SigLIP's pooling MLP).
 void activation_inplace(Activation act, float* x, size_t n);

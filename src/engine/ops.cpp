@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "profile.h"
 #include "threadpool.h"
 
 namespace vitrine {
@@ -21,6 +22,12 @@ namespace {
 // Depth slices of at most this many k per GEMM pass: a slice of one 8-wide panel is then <= 32 KiB (L1 is
 // 48 KiB here) and x's slice for 197 tokens <= 800 KiB (L2 is 2 MiB). Only fc2 (k = 4·D) is ever cut.
 constexpr int kMaxDepthSlice = 1024;
+
+// The int8 GEMM takes rows this many packed-A bytes at a time (a multiple of 4 rows): each thread's panels then
+// re-read a slice of A that stays in L2 (2 MiB here) instead of streaming all of A from memory once per panel,
+// which at DINOv2's 1370 tokens (2.1 MiB of A at k = 768, 8.4 MiB at k = 3072) made the GEMM bandwidth-bound
+// and two threads contend for it. The weight panels are re-read once per slice instead (8 rows of k per panel).
+constexpr size_t kI8RowSliceBytes = 512 * 1024;
 
 // Below this many multiply-adds a parallel_for costs more than it saves.
 constexpr double kMinParallelMacs = 200e3;
@@ -119,7 +126,7 @@ void linear_plain(ThreadPool* pool, const float* x, int rows, const Linear& L, f
 // The int8 Linear: x quantized per row into packed int16 blocks, then the integer GEMM over column panels.
 // Unprepared (no packed panels), the same arithmetic runs on the plain twins' unpacked equivalent: each row
 // quantized by the plain twin and dotted with qweight in int32.
-void linear_i8(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
+void linear_i8(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep, Profile* prof) {
   using namespace kernels;
   const int K = L.in, blocks = gemm_row_blocks(rows);
   std::unique_ptr<int16_t[]> qa(new int16_t[gemm_i8_packed_a_values(rows, K)]);
@@ -127,8 +134,11 @@ void linear_i8(ThreadPool* pool, const float* x, int rows, const Linear& L, floa
   const auto* prepared = static_cast<const PackedI8*>(L.packed.get());
   const double macs = static_cast<double>(rows) * L.out * K;
   auto quantize = [&](int b0, int b1) { dispatch::gemm_i8_quantize_a(x, K, rows, K, b0, b1, qa.get(), sa.get()); };
-  if (macs < kMinParallelMacs) quantize(0, blocks);
-  else parallel_for(pool, blocks, quantize);
+  {
+    StageTimer t(prof, Stage::Quantize);
+    if (macs < kMinParallelMacs) quantize(0, blocks);
+    else parallel_for(pool, blocks, quantize);
+  }
   if (!prepared) {
     const int depth = gemm_i8_depth(K);
     parallel_for(pool, rows, [&](int r0, int r1) {
@@ -158,17 +168,29 @@ void linear_i8(ThreadPool* pool, const float* x, int rows, const Linear& L, floa
   a.y = y;
   a.ldy = L.out;
   const int panels = gemm_panels(L.out);
-  if (macs < kMinParallelMacs) dispatch::gemm_i8(a, 0, panels);
-  else parallel_for(pool, panels, [&](int p0, int p1) { dispatch::gemm_i8(a, p0, p1); });
+  const size_t depth = gemm_i8_depth(K);
+  const int slice_rows = static_cast<int>(std::max<size_t>(4, kI8RowSliceBytes / (depth * sizeof(int16_t)) / 4 * 4));
+  auto run = [&](int p0, int p1) {
+    for (int r0 = 0; r0 < rows; r0 += slice_rows) {
+      GemmI8Args slice = a;
+      slice.m = std::min(slice_rows, rows - r0);
+      slice.a = a.a + static_cast<size_t>(r0) * depth;  // r0 is a multiple of 4: a whole packed block
+      slice.a_scale = a.a_scale + r0;
+      slice.y = a.y + static_cast<size_t>(r0) * a.ldy;
+      dispatch::gemm_i8(slice, p0, p1);
+    }
+  };
+  if (macs < kMinParallelMacs) run(0, panels);
+  else parallel_for(pool, panels, run);
 }
 
 }  // namespace
 
-void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
+void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep, Profile* prof) {
   using namespace kernels;
   if (rows <= 0) return;
   if (L.qweight) {
-    linear_i8(pool, x, rows, L, y, ep);
+    linear_i8(pool, x, rows, L, y, ep, prof);
     return;
   }
   if (!L.packed) {
@@ -337,8 +359,11 @@ void quick_gelu_inplace(float* x, size_t n) {
 
 void swiglu_rows(const float* ab, int rows, int width, float* out) { kernels::dispatch::swiglu(ab, rows, width, out); }
 
-void residual_add(float* x, const float* y, const float* scale, int rows, int dim) {
-  kernels::dispatch::residual_add(x, y, scale, rows, dim);
+void residual_add(ThreadPool* pool, float* x, const float* y, const float* scale, int rows, int dim) {
+  parallel_for(pool, rows, [&](int r0, int r1) {
+    const size_t off = static_cast<size_t>(r0) * dim;
+    kernels::dispatch::residual_add(x + off, y + off, scale, r1 - r0, dim);
+  });
 }
 
 }  // namespace vitrine

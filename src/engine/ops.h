@@ -9,6 +9,7 @@
 namespace vitrine {
 
 class ThreadPool;  // threadpool.h; nullptr means run on the calling thread
+struct Profile;    // profile.h; nullptr means not profiled
 
 // A Linear layer as PyTorch stores it: weight [out, in], optional bias [out].
 // `packed` is filled by prepare_linear() at load time with whatever layout the GEMM kernel wants; until then
@@ -32,8 +33,9 @@ enum class Epilogue { None, GeluErf, Relu };
 // padded scales).
 size_t prepare_linear(Linear& L, void* weight_storage);
 
-// y[rows, out] = epilogue(x[rows, in] · Wᵀ + b)
-void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep = Epilogue::None);
+// y[rows, out] = epilogue(x[rows, in] · Wᵀ + b). With int8 weights, quantizing x is the 'quantize' stage of `prof`.
+void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep = Epilogue::None,
+            Profile* prof = nullptr);
 
 // y = (x - mean) / sqrt(var + eps) * gamma + beta, per row of `dim`. x and y may alias.
 void layernorm(ThreadPool* pool, const float* x, int rows, int dim, const float* gamma, const float* beta, float eps,
@@ -56,7 +58,8 @@ void silu_inplace(float* x, size_t n);
 void quick_gelu_inplace(float* x, size_t n);
 // out[i] = silu(a[i]) * b[i]; SwiGLU's gate. a, b are rows of a [rows, 2*width] matrix: a = first half.
 void swiglu_rows(const float* ab, int rows, int width, float* out);
-// x[i] += s[i % dim] * y[i] (layer scale residual) when s != nullptr, else x[i] += y[i].
-void residual_add(float* x, const float* y, const float* scale, int rows, int dim);
+// x[i] += s[i % dim] * y[i] (layer scale residual) when s != nullptr, else x[i] += y[i]. Rows split over the pool
+// (a serial pass between two parallel regions would leave the other threads idle).
+void residual_add(ThreadPool* pool, float* x, const float* y, const float* scale, int rows, int dim);
 
 }  // namespace vitrine

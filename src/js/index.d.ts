@@ -298,6 +298,20 @@ export interface Prediction {
   score: number;
 }
 
+/** One stage of the forward pass: wall milliseconds and calls summed over the profiled forwards. */
+export interface ProfileStage {
+  name: 'patch-embed' | 'pos-embed' | 'layernorm' | 'qkv' | 'attention' | 'attn-out' | 'fc1' | 'gelu' | 'fc2' |
+    'quantize' | 'residual' | 'pool+head' | 'other';
+  ms: number;
+  calls: number;
+}
+
+export interface Profile {
+  /** Every stage, always in this order; 'other' is the forward's time outside the named ones. */
+  stages: ProfileStage[];
+  forwards: number;
+}
+
 export interface Model {
   readonly info: ModelInfo;
   readonly disposed: boolean;
@@ -319,6 +333,12 @@ export interface Model {
   headBackbone(pooling?: Pooling): HeadBackbone;
   /** The pooling embed() uses for `pooling` (none: info.poolings[0]). Throws E_INPUT for one the model does not offer. */
   resolvePooling(pooling?: Pooling): Pooling;
+  /**
+   * Stage profile: profile(true) switches it on (totals from zero), profile(false) off; profile() returns the
+   * totals over the forwards finished since it was switched on. Off by default. E_DISPOSED after dispose().
+   */
+  profile(): Profile;
+  profile(on: boolean): void;
   /** Free the weights and buffers; pending calls finish first. */
   dispose(): Promise<void>;
 }

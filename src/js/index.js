@@ -376,6 +376,20 @@ class Model {
     });
   }
 
+  /**
+   * The forward pass's stage profile (docs/KERNELS.md "Stage profile"). profile(true) switches it on with totals
+   * from zero, profile(false) switches it off; profile() returns { stages: [{ name, ms, calls }], forwards }: wall
+   * milliseconds per stage summed over the forwards that finished since it was switched on (await them first).
+   * Synchronous: it reads or sets the engine's counters, and runs no forward.
+   */
+  profile(on) {
+    if (this.#disposed) throw err('E_DISPOSED', 'the model was disposed');
+    if (on === undefined) return this.#engine.profile();
+    if (typeof on !== 'boolean') throw err('E_INPUT', `profile(on): on must be true, false or absent, got ${JSON.stringify(on)}`);
+    this.#engine.setProfiling(on);
+    return undefined;
+  }
+
   /** Free the engine (weights, buffers). Pending calls finish first; later calls fail with E_DISPOSED. */
   dispose() {
     if (this.#disposed) return this.#queue;

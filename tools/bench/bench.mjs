@@ -5,8 +5,9 @@
 //   node tools/bench/bench.mjs [--models vit-s16,dinov2-s14,vit-b16] [--threads 1,2] [--runs 7] [--warmup 2]
 //                        [--rows vitrine-f32,vitrine-f16,vitrine-int8,ort-f32,ort-int8,torch] [--dtypes f32,f16,int8]
 //                        [--no-ort] [--no-torch] [--no-mem] [--mem-threads N] [--python PATH] [--jsonl FILE] [--json] [--root DIR]
-//   node tools/bench/bench.mjs --from-jsonl FILE       (the table and targets again, from a --jsonl log)
+//   node tools/bench/bench.mjs --from-jsonl FILE [--profile]  (the tables again, from a --jsonl log)
 //   node tools/bench/bench.mjs --gemm [--runs 9] [--json]
+//   node tools/bench/bench.mjs --profile [--models M] [--threads T] [--dtypes f32,int8] [--runs 3] [--json]
 //
 // Models come from tools/bench/make_bench_models.py: build/bench-models/<name>/{hf/, model.onnx, model.int8.onnx,
 // pixels.npy, logits.npy}; dinov2-b14 (DINOv2-B/14 at 518², 1370 tokens) is built only when asked for. The HF folder is
@@ -32,6 +33,9 @@
 // --gemm: the engine's Linear (ops.h) alone on ViT-B/16 shapes at 1 thread, f32 vs int8 weights (per-row
 // quantized activations, integer GEMM): median ms, GFLOP/s (f32) and GOP/s (int8, 2 per multiply-add), and
 // the f32/int8 time ratio, from build/wasm-st/vitrine-kernel-bench.js (`--gemm`, runs timed round-robin).
+// --profile: the vitrine rows only (--dtypes, default f32,int8), timed as above with the engine's stage profile
+// switched on for the timed rounds (model.profile(), docs/KERNELS.md "Stage profile"); prints one table per
+// (model, threads): ms per forward of every stage per dtype and its share of that dtype's total.
 import { spawnSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -90,8 +94,9 @@ function parseArgs(argv) {
     else if (a === '--child') o.child = val();
     else if (a === '--mem-child') o.memChild = val();
     else if (a === '--gemm') o.gemm = true;
+    else if (a === '--profile') o.profile = true;
     else if (a === '-h' || a === '--help') {
-      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 34).join('\n'));
+      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 38).join('\n'));
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -100,6 +105,11 @@ function parseArgs(argv) {
   for (const m of o.models) if (!MODELS[m]) throw new Error(`unknown model ${m} (one of ${Object.keys(MODELS).join(', ')})`);
   for (const r of o.rows) if (!ROWS[r]) throw new Error(`unknown row ${r} (one of ${Object.keys(ROWS).join(', ')})`);
   for (const d of o.dtypes ?? []) if (!['f32', 'f16', 'int8'].includes(d)) throw new Error(`unknown dtype ${d}`);
+  if (o.profile) {
+    o.dtypes ??= ['f32', 'int8'];
+    o.rows = o.rows.filter((r) => ROWS[r].kind === 'vitrine');
+    o.mem = false;
+  }
   o.rows = o.rows.filter((r) => (!o.dtypes || o.dtypes.includes(ROWS[r].dtype)) && (o.ort || ROWS[r].kind !== 'ort') &&
     (o.torch || ROWS[r].kind !== 'torch'));
   return o;
@@ -174,7 +184,8 @@ async function makeRunner(opts, row, dir, threads, pixels) {
     let last;
     return { info: { build: model.info.build, threads: model.info.threads },
              run: timedCall(async () => { last = (await model.forward(pixels.data, { height: H, width: W })).logits; }),
-             out: async () => last, close: async () => model.dispose?.() };
+             out: async () => last, close: async () => model.dispose?.(),
+             profile: (on) => model.profile?.(on) };
   }
   if (spec.kind === 'ort') {
     const ort = await import('onnxruntime-web');
@@ -255,6 +266,7 @@ async function child(opts) {
   for (const row of opts.rows) outs[row] = await runners[row].out();
   const times = Object.fromEntries(opts.rows.map((r) => [r, []]));
   const cpu = Object.fromEntries(opts.rows.map((r) => [r, []]));
+  if (opts.profile) for (const row of opts.rows) runners[row].profile?.(true);
   for (let i = 0; i < opts.runs; i++) {
     const round = { kind: 'round', model: name, threads, round: i, load1: load1() };
     for (let j = 0; j < opts.rows.length; j++) {
@@ -273,6 +285,7 @@ async function child(opts) {
     cosVsF32: cosine(outs[row], ref), diffVsF32: maxAbsDiff(outs[row], ref),
     cosVsTorch: cosine(outs[row], torchLogits), diffVsTorch: maxAbsDiff(outs[row], torchLogits),
     downloadBytes: downloadBytes(dir, row),
+    profile: opts.profile ? runners[row].profile?.() : undefined,
   }));
   for (const r of rows) r.gopsPerThread = gflop / (r.ms / 1e3) / threads;
   for (const row of opts.rows) await runners[row].close();
@@ -309,6 +322,7 @@ function runChild(opts, flag, arg, rows) {
   const args = [fileURLToPath(import.meta.url), flag, arg, '--runs', String(opts.runs),
     '--warmup', String(opts.warmup), '--root', opts.root, '--bench-dir', opts.benchDir, '--rows', rows.join(','),
     '--python', opts.python];
+  if (opts.profile) args.push('--profile');
   if (opts.jsonl) args.push('--jsonl', opts.jsonl);
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -404,6 +418,27 @@ function report(results, mems, opts) {
     ` ${host.loadavg.map((x) => x.toFixed(2)).join(' ')}`);
 }
 
+// --profile: per (model, threads), every stage's ms per forward for each dtype and its share of that dtype's total.
+function profileReport(results, opts) {
+  if (opts.json) return console.log(JSON.stringify({ host: { cpu: os.cpus()[0]?.model, node: process.version }, results }, null, 2));
+  for (const r of results) {
+    const rows = r.rows.filter((x) => x.profile);
+    if (!rows.length) { console.log(`\n${r.label}, ${r.threads} thread(s): no profile (this checkout's model has no profile())`); continue; }
+    const perForward = (x, i) => x.profile.stages[i].ms / x.profile.forwards;
+    const totals = rows.map((x) => x.profile.stages.reduce((a, s) => a + s.ms, 0) / x.profile.forwards);
+    console.log(`\n${r.label}, ${r.threads} thread(s), ${r.tokens} tokens: ms per forward (share), ` +
+      `${rows[0].profile.forwards} profiled forwards; load average ${r.load1Start.toFixed(2)} → ${r.load1End.toFixed(2)}`);
+    console.log(`| stage | ${rows.map((x) => x.label).join(' | ')} |`);
+    console.log(`|---|${rows.map(() => '---|').join('')}`);
+    for (let i = 0; i < rows[0].profile.stages.length; i++) {
+      const cells = rows.map((x, j) => `${f(perForward(x, i), 1)} (${f((100 * perForward(x, i)) / totals[j], 1)}%)`);
+      console.log(`| ${rows[0].profile.stages[i].name} | ${cells.join(' | ')} |`);
+    }
+    console.log(`| total (stages) | ${totals.map((t) => f(t, 1)).join(' | ')} |`);
+    console.log(`| median forward (wall, JS) | ${rows.map((x) => f(x.ms, 1)).join(' | ')} |`);
+  }
+}
+
 // --gemm: one run of the WASM kernel-bench program, its "@@GEMM {...}" lines as rows.
 function gemmBench(opts) {
   const prog = path.join(opts.root, 'build', 'wasm-st', 'vitrine-kernel-bench.js');
@@ -433,7 +468,8 @@ async function main() {
   if (opts.gemm) return gemmBench(opts);
   if (opts.fromJsonl) {
     const all = fs.readFileSync(opts.fromJsonl, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    return report(all.filter((x) => x.kind === 'result'), all.filter((x) => x.kind === 'mem'), opts);
+    const results = all.filter((x) => x.kind === 'result');
+    return opts.profile ? profileReport(results, opts) : report(results, all.filter((x) => x.kind === 'mem'), opts);
   }
   if (opts.rows.includes('torch') && !fs.existsSync(opts.python)) {
     process.stderr.write(`note: ${opts.python} is missing, no PyTorch row (--python PATH)\n`);
@@ -458,7 +494,8 @@ async function main() {
       appendJsonl(opts.jsonl, r);
     }
   }
-  report(results, mems, opts);
+  if (opts.profile) profileReport(results, opts);
+  else report(results, mems, opts);
 }
 
 main().catch((err) => {

@@ -59,11 +59,11 @@ void profile_layer(const char* name, int T, int D, int heads, int I, int threads
       {"qkv linear", 2.0 * T * D * 3 * D, [&] { linear(&pool, xn.data(), T, qkv, q.data()); }},
       {"attention", 4.0 * T * T * D, [&] { attention(&pool, q.data(), T, heads, D / heads, at.data(), scratch.data()); }},
       {"proj linear", 2.0 * T * D * D, [&] { linear(&pool, at.data(), T, proj, pr.data()); }},
-      {"residual", 0, [&] { residual_add(x.data(), pr.data(), nullptr, T, D); }},
+      {"residual", 0, [&] { residual_add(&pool, x.data(), pr.data(), nullptr, T, D); }},
       {"layernorm", 0, [&] { layernorm(&pool, x.data(), T, D, g.data(), b.data(), 1e-6f, xn.data()); }},
       {"fc1+gelu", 2.0 * T * D * I, [&] { linear(&pool, xn.data(), T, fc1, h.data(), Epilogue::GeluErf); }},
       {"fc2", 2.0 * T * I * D, [&] { linear(&pool, h.data(), T, fc2, pr.data()); }},
-      {"residual", 0, [&] { residual_add(x.data(), pr.data(), nullptr, T, D); }},
+      {"residual", 0, [&] { residual_add(&pool, x.data(), pr.data(), nullptr, T, D); }},
   };
   for (int r = 0; r < repeats; ++r) {
     for (Op& op : ops) {

@@ -48,7 +48,7 @@ test('convert --dtype int8 re-encodes a converted model folder; inspect and clas
   const out = tmpDir('cli-int8');
   const c = run(['convert', f32, '-o', out, '--dtype', 'int8']);
   assert.equal(c.status, 0, c.stderr);
-  assert.match(c.stdout, /note: weights of the blocks' Linears stored as int8/);
+  assert.match(c.stdout, /note: Linear weights \(blocks, patch projection, classifier\) stored as int8/);
   const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json')));
   assert.equal(m.tensors.find((t) => t.name === 'layers.0.mlp.fc1.weight').dtype, 'i8');
   assert.equal(run(['inspect', out, '--verify']).status, 0);

@@ -115,17 +115,24 @@ for (const build of BUILDS) {
     test('int8 manifests: i8 where not allowed, missing or wrong-shape scale → E_MANIFEST naming the tensor', async () => {
       const int8 = { dtype: 'int8' };
       const tensor = (m, name) => m.tensors.find((t) => t.name === name);
-      // A norm weight (and the patch projection) may not be i8: only the blocks' Linear weights.
+      // A norm weight or a position table may not be i8: only Linear weights.
       await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, 'layers.0.norm1.weight').dtype = 'i8'; return m; }, int8),
-        'E_MANIFEST', /tensor "layers\.0\.norm1\.weight": dtype "i8" is allowed only for the weights of the blocks' Linears/);
-      await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, 'embeddings.patch.weight').dtype = 'i8'; return m; }, int8),
-        'E_MANIFEST', /tensor "embeddings\.patch\.weight": dtype "i8" is allowed only/);
+        'E_MANIFEST', /tensor "layers\.0\.norm1\.weight": dtype "i8" is allowed only for Linear weights/);
+      await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, 'embeddings.position_embeddings').dtype = 'i8'; return m; }, int8),
+        'E_MANIFEST', /tensor "embeddings\.position_embeddings": dtype "i8" is allowed only/);
       await loadFails(await brokenCopy('vit', (d, m) => { m.tensors = m.tensors.filter((t) => t.name !== 'layers.1.mlp.fc2.weight.scale'); return m; }, int8),
         'E_MANIFEST', /missing tensor "layers\.1\.mlp\.fc2\.weight\.scale"/);
       await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, 'layers.1.attn.qkv.weight.scale').shape = [7]; return m; }, int8),
         'E_MANIFEST', /tensor "layers\.1\.attn\.qkv\.weight\.scale": must be f32 of shape \[\d+\]/);
       await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, 'layers.1.attn.qkv.weight.scale').dtype = 'f16'; return m; }, int8),
         'E_MANIFEST', /tensor "layers\.1\.attn\.qkv\.weight\.scale": must be f32/);
+      // The patch projection and the classifier are i8 too, with scales checked the same way.
+      for (const name of ['embeddings.patch.weight', 'classifier.weight']) {
+        await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, `${name}.scale`).shape = [2]; return m; }, int8),
+          'E_MANIFEST', new RegExp(`tensor "${name.replace('.', '\\.')}\\.scale": must be f32 of shape \\[\\d+\\]`));
+        await loadFails(await brokenCopy('vit', (d, m) => { m.tensors = m.tensors.filter((t) => t.name !== `${name}.scale`); return m; }, int8),
+          'E_MANIFEST', new RegExp(`missing tensor "${name.replace('.', '\\.')}\\.scale"`));
+      }
       // A scale without an i8 weight is not part of the model.
       await loadFails(await brokenCopy('vit', (d, m) => { tensor(m, 'layers.0.mlp.fc1.weight').dtype = 'f32'; return m; }, int8),
         'E_MANIFEST', /layers\.0\.mlp\.fc1\.weight/);

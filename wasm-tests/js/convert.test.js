@@ -468,8 +468,10 @@ test('the engine\'s tensor table (embind tensorTable) is exactly what the conver
     const table = Module.tensorTable(JSON.stringify(m.architecture));
     assert.ok(Array.isArray(table), `${name}: ${JSON.stringify(table)}`);
     assert.deepEqual(table.map((r) => ({ name: r.name, shape: r.shape })), m.tensors.map((t) => ({ name: t.name, shape: t.shape })), name);
-    // The rows int8 is allowed for: the blocks' four Linear weights, nothing else (FORMAT §2).
-    for (const r of table) assert.equal(r.may_i8 === true, /^layers\.\d+\.(attn\.qkv|attn\.out|mlp\.fc1|mlp\.fc2)\.weight$/.test(r.name), `${name}: ${r.name}`);
+    // The rows int8 is allowed for: the blocks' four Linear weights, the patch projection and the checkpoint's
+    // classifier(s), nothing else (FORMAT §2; a family's own extra Linears, e.g. CLIP's projection, stay f32).
+    const mayI8 = /^(layers\.\d+\.(attn\.qkv|attn\.out|mlp\.fc1|mlp\.fc2)|embeddings\.patch|classifier|distillation_classifier)\.weight$/;
+    for (const r of table) assert.equal(r.may_i8 === true, mayI8.test(r.name), `${name}: ${r.name}`);
   }
   // An architecture the engine refuses comes back as { code, message } naming the key.
   const bad = Module.tensorTable(JSON.stringify({ ...caseInfo('vit').architecture, hidden_size: 'x' }));

@@ -66,9 +66,9 @@ test('convert --dtype int8 / f16: which tensors change, and the stream shrinks',
   const f16 = folderBytes(await convertedCase('vit', { dtype: 'f16' })).m;
   const base = folderBytes(f32).m;
   for (const t of i8.tensors) {
-    const blockLinear = /^layers\.\d+\.(attn\.qkv|attn\.out|mlp\.fc1|mlp\.fc2)\.weight$/.test(t.name);
-    assert.equal(t.dtype, blockLinear ? 'i8' : 'f32', t.name);
-    if (blockLinear) assert.deepEqual(i8.tensors.find((x) => x.name === `${t.name}.scale`).shape, [t.shape[0]]);
+    const linear = /^(layers\.\d+\.(attn\.qkv|attn\.out|mlp\.fc1|mlp\.fc2)|embeddings\.patch|classifier)\.weight$/.test(t.name);
+    if (!t.name.endsWith('.scale')) assert.equal(t.dtype, linear ? 'i8' : 'f32', t.name);
+    if (linear) assert.deepEqual(i8.tensors.find((x) => x.name === `${t.name}.scale`).shape, [t.shape[0]]);
   }
   for (const t of f16.tensors) assert.equal(t.dtype, t.shape.length > 1 ? 'f16' : 'f32', t.name);
   // Tiny fixtures: embeddings and classifier weigh more than in a real model (the default model's ratios are

@@ -93,8 +93,11 @@ test('installed offline: npx vitrine runs the CLI', () => {
 });
 
 test('a TypeScript consumer type-checks against the shipped declarations (ESM and CJS), and a wrong type fails', () => {
-  fs.writeFileSync(path.join(proj, 'check.mts'), `import { load, VitrineError, type Model, type Prediction } from 'vitrine';
+  fs.writeFileSync(path.join(proj, 'check.mts'), `import { load, VitrineError, type Model, type Prediction, type Profile } from 'vitrine';
 const m: Model = await load(undefined, { threads: 2, wasmBaseUrl: '/wasm/' });
+m.profile(true);
+const prof: Profile = m.profile();
+const qkvMs: number = prof.stages.find((s) => s.name === 'qkv')?.ms ?? prof.forwards;
 const top: Prediction[] = await m.classify(new Uint8Array(8), { topK: 3 });
 const v: Float32Array = await m.embed('x.jpg', { pooling: 'cls+mean' });
 try { await m.forward(v); } catch (e) { if (e instanceof VitrineError && e.code === 'E_INPUT') console.log(top[0].label); }\n`);

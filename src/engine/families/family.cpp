@@ -80,7 +80,9 @@ void embedding_tensors(const Architecture& a, Model* m, TensorTable* t) {
   if (a.distillation_token) t->tensor("embeddings.distillation_token", {1, 1, D}, &m->dist_token);
   if (a.registers) t->tensor("embeddings.register_tokens", {1, a.registers, D}, &m->register_tokens);
   t->tensor("embeddings.position_embeddings", {1, a.position_prefix() + N, D}, &m->pos_embed);
-  t->linear("embeddings.patch", D, {a.channels, a.patch, a.patch}, &m->patch, a.patch_bias);
+  // int8 allowed: the patch projection is a Linear over P·P·C normalised pixel values, which carry 8 bits to begin
+  // with (docs/FORMAT.md §2 "Why these tensors").
+  t->linear("embeddings.patch", D, {a.channels, a.patch, a.patch}, &m->patch, a.patch_bias, /*may_i8=*/true);
 }
 
 void pre_norm_tensors(const Architecture& a, Model* m, TensorTable* t) {
@@ -121,12 +123,14 @@ void classifier_tensors(const Architecture& a, Model* m, TensorTable* t) {
   const int64_t D = a.hidden, L = a.num_labels;
   switch (a.classifier) {
     case Classifier::None: break;
-    case Classifier::Cls: t->linear("classifier", L, {D}, &m->classifier); break;
+    // A checkpoint's own classifier may be int8 (a 1000-class one is 1.7 % of a ViT-S/16); heads attached later
+    // (head files) are f32.
+    case Classifier::Cls: t->linear("classifier", L, {D}, &m->classifier, true, /*may_i8=*/true); break;
     case Classifier::ClsDist:
-      t->linear("classifier", L, {D}, &m->classifier);
-      t->linear("distillation_classifier", L, {D}, &m->dist_classifier);
+      t->linear("classifier", L, {D}, &m->classifier, true, /*may_i8=*/true);
+      t->linear("distillation_classifier", L, {D}, &m->dist_classifier, true, /*may_i8=*/true);
       break;
-    case Classifier::ClsPatchMean: t->linear("classifier", L, {2 * D}, &m->classifier); break;
+    case Classifier::ClsPatchMean: t->linear("classifier", L, {2 * D}, &m->classifier, true, /*may_i8=*/true); break;
     case Classifier::Head:
       m->head.assign(a.head.layers.size(), Linear{});
       for (size_t k = 0; k < a.head.layers.size(); ++k) {

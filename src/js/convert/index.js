@@ -274,7 +274,7 @@ async function plan(loc, config, source, opts, closers, close) {
 export const DTYPES = ['f32', 'f16', 'int8'];
 const storedDtype = (p, dtype) => (dtype === 'int8' && p.mayI8 ? 'i8' : dtype === 'f16' && p.shape.length > 1 ? 'f16' : 'f32');
 const dtypeNote = (dtype) => (dtype === 'int8'
-  ? 'weights of the blocks\' Linears stored as int8 (per output channel scale), everything else f32'
+  ? 'Linear weights (blocks, patch projection, classifier) stored as int8 (per output channel scale), everything else f32'
   : 'tensors of 2+ dimensions stored as f16, 1-D tensors f32');
 
 /** Sets each planned tensor's dtype and offset (an i8 weight is followed by its "<name>.scale"); returns the
