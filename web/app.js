@@ -8,6 +8,8 @@ import { similarity } from './similar.js';
 const DEFAULT_MODEL = new URL('../weights/cifar10-vit/manifest.json', import.meta.url).href;
 const IMAGE_EXT = /\.(jpe?g|jfif|png|bmp|gif|tga|pnm|ppm|pgm|psd|hdr)$/i;
 const TOP_K = 5;
+// ?trace: the worker sends where the model load's time went (root.dataset.trace; tools/bench/bench_page.mjs --phases).
+const TRACE = new URLSearchParams(location.search).has('trace');
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -64,7 +66,8 @@ function startWorker(src) {
   for (const p of pending.values()) p.reject(Object.assign(new Error('The model was switched or restarted.'), { code: 'E_RESTARTED' }));
   pending.clear();
   teach.modelGone();
-  w.postMessage({ type: 'load', source: src.kind === 'files' ? { kind: 'files', files: src.files } : { kind: 'url', url: src.url } });
+  w.postMessage({ type: 'load', source: src.kind === 'files' ? { kind: 'files', files: src.files } : { kind: 'url', url: src.url },
+    ...(TRACE ? { trace: { pageOrigin: performance.timeOrigin } } : {}) });
   // Every photo on the page goes to the new worker: a model switch (or "Try again") re-labels them all.
   for (const t of tiles.values()) send(t);
 }
@@ -162,6 +165,7 @@ function modelReady(m) {
     ui.status.title = `worker timeline (ms since it started): ${Object.entries(m.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`;
     root.dataset.phases = JSON.stringify(m.phases);
   }
+  if (m.trace) root.dataset.trace = JSON.stringify(m.trace);
   teach.modelReady(info);
   const labels = info.labels ?? [];
   ui.known.textContent = labels.length === 0

@@ -3,7 +3,7 @@
 // hash checks) and about heads (checks, attaching in the engine, the head file) is the API's own; this file
 // only relays. A tiny message protocol (all messages are plain objects):
 //
-//   page → worker  { type: 'load', source: { kind: 'url', url } | { kind: 'files', files: File[] } }
+//   page → worker  { type: 'load', source: { kind: 'url', url } | { kind: 'files', files: File[] }, trace?: { pageOrigin } }
 //                  { type: 'classify', id, file: Blob, topK }
 //                  { type: 'clear' }                                     (forget queued photos)
 //                  { type: 'call', rid, op, ... }                        (answered by one 'reply'):
@@ -13,7 +13,7 @@
 //                      op 'export-head'                    → Uint8Array (the attached head as a head file)
 //   worker → page  { type: 'progress', loaded, total, cachedBytes, downloadedBytes, local }
 //                  { type: 'note', code, message }                      (non-fatal: storage full, …)
-//                  { type: 'ready', info, mode, loadMs, phases, cachedBytes, downloadedBytes, local }
+//                  { type: 'ready', info, mode, loadMs, phases, trace?, cachedBytes, downloadedBytes, local }
 //                  { type: 'load-error', code, message, status? }
 //                  { type: 'result', id, top, own?, ms } | { type: 'result', id, embedding, ms }
 //                  | { type: 'result', id, error: { code, message } }
@@ -29,6 +29,7 @@ import { load, encodeHead, decodeHead } from '../src/js/index.js';
 const phases = { api: Math.round(performance.now()) };   // ms since the worker started, for the status tooltip
 let model = null;
 let source = null;           // what was loaded, to load it again after an engine trap
+let tracing = null;          // the page's ?trace: its time origin; load()'s phase timings go with 'ready'
 let loadFailed = false;      // then requests get an answer at once instead of waiting forever
 let ownLabels = [];          // the model's own classifier's labels (empty: it has none)
 let taught = null;           // the head attached with 'set-head', as a head file's bytes, or null
@@ -47,6 +48,7 @@ self.onmessage = (ev) => {
   const m = ev.data;
   if (m.type === 'load') {
     source = m.source;
+    tracing = m.trace ? m.trace.pageOrigin : null;
     loadModel(m.source).then((mdl) => { model = mdl; pump(); return mdl; }, (e) => {
       loadFailed = true;
       post({ type: 'load-error', ...errInfo(e) });
@@ -160,7 +162,9 @@ async function loadModel(src) {
   const t0 = performance.now();
   const local = src.kind === 'files';
   let last = { cachedBytes: 0, downloadedBytes: 0 };
+  const trace = tracing !== null ? {} : undefined;
   const mdl = await load(local ? src.files : src.url, {
+    trace,
     onProgress: (p) => {
       phases.manifest ??= Math.round(performance.now());
       last = p;
@@ -178,9 +182,24 @@ async function loadModel(src) {
     mode: { build: info.build, threads: info.threads, simd: info.simd, reason: info.build === 'st' ? info.buildReason : null },
     loadMs: performance.now() - t0,
     phases: { ...phases, ready: Math.round(performance.now()) },
+    ...(trace ? { trace: pageTimes(trace) } : {}),
     cachedBytes: last.cachedBytes,
     downloadedBytes: last.downloadedBytes,
     local,
   });
   return mdl;
+}
+
+// load()'s trace on the page's clock (ms since the page's navigation start), with this worker's own requests
+// (the engine's .wasm, its glue and thread worker script) from the resource timeline.
+function pageTimes(trace) {
+  const shift = performance.timeOrigin - tracing;
+  const at = (t) => Math.round((t + shift) * 10) / 10;
+  const marks = Object.fromEntries(Object.entries(trace.marks).map(([k, v]) => [k, at(v)]));
+  const spans = Object.fromEntries(Object.entries(trace.spans).map(([k, s]) => [k, { ms: Math.round(s.ms * 10) / 10, count: s.count, first: at(s.first), last: at(s.last) }]));
+  const files = performance.getEntriesByType('resource').filter((r) => /\.(wasm|mjs)$|worker\.js$/.test(new URL(r.name).pathname))
+    .map((r) => ({ file: new URL(r.name).pathname.split('/').pop(), start: at(r.startTime), end: at(r.responseEnd), bytes: r.transferSize }));
+  const modules = performance.getEntriesByType('resource').filter((r) => /\.js$/.test(new URL(r.name).pathname));
+  return { marks, spans, files, workerStart: at(0), api: at(phases.api),
+    modules: { count: modules.length, last: at(Math.max(0, ...modules.map((r) => r.responseEnd))) } };
 }

@@ -43,7 +43,36 @@ val commit_chunks(Engine& e, int first, val sizes) {
   }
   return result(e.commit_chunks(first, static_cast<int>(nbytes.size()), nbytes.data()));
 }
+// The same with the chunks' SHA-256 taken by the caller (Engine::commit_chunks): `digests` is their lowercase hex,
+// 64 characters per chunk, concatenated.
+val commit_chunks_hashed(Engine& e, int first, val sizes, const std::string& digests) {
+  const std::vector<double> n = vecFromJSArray<double>(sizes);
+  if (digests.size() != 64 * n.size()) return error_value(Status::Err(Code::Load, "commitChunksHashed: one 64-digit hex digest per chunk"));
+  std::vector<size_t> nbytes(n.size());
+  std::vector<uint8_t> raw(32 * n.size());
+  auto nibble = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!(n[i] >= 0)) return error_value(Status::Err(Code::Load, "commitChunksHashed: bad byte count"));
+    nbytes[i] = static_cast<size_t>(n[i]);
+  }
+  for (size_t k = 0; k < raw.size(); ++k) {
+    const int hi = nibble(digests[2 * k]), lo = nibble(digests[2 * k + 1]);
+    if (hi < 0 || lo < 0) return error_value(Status::Err(Code::Load, "commitChunksHashed: digests must be lowercase hex"));
+    raw[k] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return result(e.commit_chunks(first, static_cast<int>(nbytes.size()), nbytes.data(), raw.data()));
+}
 val finish_load(Engine& e) { return result(e.finish_load()); }
+// { weights, activations } in bytes (vitrine::memory_need), or { code, message } for a manifest the engine refuses.
+val memory_need(const std::string& manifest_json, int threads) {
+  vitrine::MemoryNeed need;
+  Status st = vitrine::memory_need(manifest_json, threads, &need);
+  if (!st.ok()) return error_value(st);
+  val out = val::object();
+  out.set("weights", double(need.weights));
+  out.set("activations", double(need.activations));
+  return out;
+}
 val preprocess(Engine& e, double n, bool exif, double max_pixels) {
   if (!(n >= 0)) return error_value(Status::Err(Code::Image, "preprocess: bad byte count"));
   vitrine::PreprocessOptions o;
@@ -145,6 +174,7 @@ val family_names() {
 EMSCRIPTEN_BINDINGS(vitrine) {
   function("tensorTable", &tensor_table);
   function("familyNames", &family_names);
+  function("memoryNeed", &memory_need);
   class_<Engine>("Engine")
       .constructor<int>()
       .function("threads", &Engine::threads)
@@ -154,6 +184,7 @@ EMSCRIPTEN_BINDINGS(vitrine) {
       .function("chunkExpectedSize", optional_override([](Engine& e, int i) { return double(e.chunk_expected_size(i)); }))
       .function("chunkFile", &Engine::chunk_file)
       .function("commitChunks", &commit_chunks)
+      .function("commitChunksHashed", &commit_chunks_hashed)
       .function("finishLoad", &finish_load)
       .function("abortLoad", &Engine::abort_load)
       .function("loaded", &Engine::loaded)

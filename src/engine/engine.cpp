@@ -43,13 +43,27 @@ Engine::~Engine() = default;
 
 int Engine::threads() const { return pool_->size(); }
 
+// The stream begin_load allocates: room for f16 tensors to be expanded to f32 in place (bind_model), whole
+// 64-byte lines.
+static uint64_t stream_alloc_bytes(const Manifest& m) { return (bound_stream_bytes(m) + 63) / 64 * 64; }
+
+Status memory_need(const std::string& manifest_json, int threads, MemoryNeed* out) {
+  Manifest m;
+  Status st = parse_manifest(manifest_json, &m);
+  if (!st.ok()) return st;
+  const int grid = m.arch.grid();
+  out->weights = stream_alloc_bytes(m);
+  out->activations = activation_sizes(m.arch, grid, grid, threads < 1 ? 1 : threads).bytes();
+  return Status::Ok();
+}
+
 Status Engine::begin_load(const std::string& manifest_json) {
   pending_.reset();
   auto state = std::make_unique<ModelState>();
   Status st = parse_manifest(manifest_json, &state->manifest);
   if (!st.ok()) return st;
-  // Room for f16 tensors to be expanded to f32 in place (bind_model): the stream is the only weight buffer.
-  const uint64_t bytes = (bound_stream_bytes(state->manifest) + 63) / 64 * 64;
+  // The stream is the only weight buffer.
+  const uint64_t bytes = stream_alloc_bytes(state->manifest);
   if (bytes > SIZE_MAX / 2) return Status::Err(Code::Memory, "weights of " + std::to_string(bytes) + " bytes do not fit in memory");
   state->stream = static_cast<uint8_t*>(std::aligned_alloc(64, static_cast<size_t>(bytes)));
   if (!state->stream)
@@ -80,7 +94,7 @@ std::string Engine::chunk_file(int index) const {
 
 Status Engine::commit_chunk(int index, size_t nbytes) { return commit_chunks(index, 1, &nbytes); }
 
-Status Engine::commit_chunks(int first, int count, const size_t* nbytes) {
+Status Engine::commit_chunks(int first, int count, const size_t* nbytes, const uint8_t* given) {
   if (!pending_) return Status::Err(Code::Load, "no load in progress (call begin_load first)");
   if (count < 1) return Status::Err(Code::Load, "no chunks to commit");
   for (int index : {first, first + count - 1})
@@ -105,7 +119,9 @@ Status Engine::commit_chunks(int first, int count, const size_t* nbytes) {
     groups.back().push_back(index);
   }
   std::vector<std::array<uint8_t, 32>> digests(count);
-  pool_->parallel_for(static_cast<int>(groups.size()), [&](int begin, int end) {
+  if (given) {
+    for (int j = 0; j < count; ++j) std::memcpy(digests[j].data(), given + 32 * size_t(j), 32);
+  } else pool_->parallel_for(static_cast<int>(groups.size()), [&](int begin, int end) {
     for (int g = begin; g < end; ++g) {
       const std::vector<int>& group = groups[g];
       const size_t size = static_cast<size_t>(info[group[0]].size);

@@ -21,6 +21,14 @@ namespace vitrine {
 
 class ThreadPool;
 struct Manifest;
+
+// The engine memory a model takes at least, from its manifest alone (validated as begin_load does): the weight
+// stream as allocated (f16 widened to f32) and the activations of one forward at the model's own image size on
+// `threads` threads. Packed copies of weights that some kernels make are not counted (a lower bound).
+struct MemoryNeed {
+  uint64_t weights = 0, activations = 0;
+};
+Status memory_need(const std::string& manifest_json, int threads, MemoryNeed* out);
 struct Model;
 struct ModelState;
 
@@ -46,8 +54,11 @@ class Engine {
   std::string chunk_file(int index) const;    // the chunk's file name from the manifest
   Status commit_chunk(int index, size_t nbytes);
   // Commits chunks first .. first + count - 1 with the given byte counts; the error, if any, is the one of the
-  // lowest failing index. Chunks that passed stay committed.
-  Status commit_chunks(int first, int count, const size_t* nbytes);
+  // lowest failing index. Chunks that passed stay committed. `digests` (32 bytes per chunk), when given, are the
+  // SHA-256 of the bytes the caller copied to chunk_target(), taken by a faster hasher of the platform (the
+  // browser's WebCrypto runs off the engine's threads): they are compared with the manifest's instead of hashing
+  // the chunks again, so a wrong chunk is still Code::ChunkHash.
+  Status commit_chunks(int first, int count, const size_t* nbytes, const uint8_t* digests = nullptr);
   Status finish_load();
   void abort_load();
   bool loaded() const;

@@ -146,6 +146,29 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
   return Status::Ok();
 }
 
+uint64_t ActivationSizes::bytes() const {
+  return (x + xn + qkv + attn + proj + hidden + gated + patches + scratch + logits + pos) * sizeof(float) + packed_input_bytes;
+}
+
+ActivationSizes activation_sizes(const Architecture& a, int grid_h, int grid_w, int threads) {
+  const uint64_t D = a.hidden, N = uint64_t(grid_h) * grid_w, T = a.prefix_tokens() + N;
+  const uint64_t F = a.ffn_rows();
+  ActivationSizes n;
+  n.x = n.xn = n.attn = n.proj = T * D;
+  n.qkv = T * 3 * D;
+  n.hidden = T * F;
+  n.gated = a.swiglu ? T * a.intermediate : 0;
+  n.patches = N * a.channels * a.patch * a.patch;
+  n.scratch = attention_scratch_floats(static_cast<int>(T), a.heads, a.hidden / a.heads, threads);
+  n.logits = uint64_t(a.num_labels);
+  n.pos = (a.position_prefix() + N) * D;
+  // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width);
+  // the widest is the MLP's second Linear.
+  const uint64_t widest = std::max({D, F, uint64_t(a.intermediate), uint64_t(a.channels) * a.patch * a.patch});
+  n.packed_input_bytes = (T + 3) / 4 * 4 * widest * sizeof(float);
+  return n;
+}
+
 namespace {
 
 // Sizes every buffer for a grid_h × grid_w patch grid and builds that grid's position table. Code::Memory when the
@@ -155,33 +178,21 @@ Status prepare(const Model& model, int grid_h, int grid_w, int threads, RunState
   if (s->grid_h == grid_h && s->grid_w == grid_w) return Status::Ok();
   const Architecture& a = model.arch;
   const int D = a.hidden, N = grid_h * grid_w, T = a.prefix_tokens() + N;
-  const int F = a.ffn_rows();
   const int X = a.position_prefix(), G = a.grid();
+  const ActivationSizes need = activation_sizes(a, grid_h, grid_w, threads);
   const std::pair<std::vector<float>*, uint64_t> buffers[] = {
-      {&s->x, uint64_t(T) * D},        {&s->xn, uint64_t(T) * D},
-      {&s->qkv, uint64_t(T) * 3 * D},  {&s->attn, uint64_t(T) * D},
-      {&s->proj, uint64_t(T) * D},     {&s->hidden, uint64_t(T) * F},
-      {&s->gated, a.swiglu ? uint64_t(T) * a.intermediate : 0},
-      {&s->patches, uint64_t(N) * a.channels * a.patch * a.patch},
-      {&s->scratch, attention_scratch_floats(T, a.heads, D / a.heads, threads)},
-      {&s->logits, uint64_t(a.num_labels)},
-      {&s->pos, uint64_t(X + N) * D},
+      {&s->x, need.x},         {&s->xn, need.xn},           {&s->qkv, need.qkv},
+      {&s->attn, need.attn},   {&s->proj, need.proj},       {&s->hidden, need.hidden},
+      {&s->gated, need.gated}, {&s->patches, need.patches}, {&s->scratch, need.scratch},
+      {&s->logits, need.logits}, {&s->pos, need.pos},
   };
-  uint64_t total = 0;
-  for (const auto& b : buffers) {
-    std::vector<float>().swap(*b.first);
-    total += b.second * sizeof(float);
-  }
+  for (const auto& b : buffers) std::vector<float>().swap(*b.first);
   s->grid_h = s->grid_w = s->tokens = 0;
-  // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width);
-  // the widest is the MLP's second Linear. The probe leaves room for it, plus slack for the allocator's
-  // per-block headers and alignment, so a forward that passes this check does not fail in the middle.
-  const uint64_t widest = std::max({uint64_t(D), uint64_t(F), uint64_t(a.intermediate), uint64_t(a.channels) * a.patch * a.patch});
-  const uint64_t packed_input = (uint64_t(T) + 3) / 4 * 4 * widest * sizeof(float);
-  const uint64_t probe_bytes = total + packed_input + 64 * 1024;
-  if (!can_allocate(probe_bytes))
+  // Slack for the allocator's per-block headers and alignment, so a forward that passes this check does not fail
+  // in the middle.
+  if (!can_allocate(need.bytes() + 64 * 1024))
     return Status::Err(Code::Memory, "out of memory: a " + std::to_string(grid_h * a.patch) + "x" +
-                                         std::to_string(grid_w * a.patch) + " input needs " + std::to_string(total + packed_input) +
+                                         std::to_string(grid_w * a.patch) + " input needs " + std::to_string(need.bytes()) +
                                          " bytes of activations (" + std::to_string(T) + " tokens)");
   for (const auto& b : buffers) b.first->assign(static_cast<size_t>(b.second), 0.f);
   s->grid_h = grid_h;

@@ -64,6 +64,15 @@ uint64_t bound_stream_bytes(const Manifest& manifest);
 // in place).
 Status bind_model(const Manifest& manifest, uint8_t* stream, Model* model);
 
+// Floats of each activation buffer of a RunState for a grid_h × grid_w input with `threads` threads, and the bytes
+// of linear()'s packed input: what forward() allocates (prepare) and what Engine::memory_need reports.
+struct ActivationSizes {
+  uint64_t x = 0, xn = 0, qkv = 0, attn = 0, proj = 0, hidden = 0, gated = 0, patches = 0, scratch = 0, logits = 0, pos = 0;
+  uint64_t packed_input_bytes = 0;
+  uint64_t bytes() const;  // every buffer plus the packed input
+};
+ActivationSizes activation_sizes(const Architecture& arch, int grid_h, int grid_w, int threads);
+
 // Activations for one input size. forward() calls prepare() when the grid changes; nothing else allocates.
 struct RunState {
   int grid_h = 0, grid_w = 0, tokens = 0;

@@ -114,6 +114,19 @@ export interface LoadOptions {
   head?: Uint8Array | ArrayBuffer | Blob | string | URL;
   /** With `head`: attach it even if it was trained on another backbone (widths must still fit). */
   anyBackbone?: boolean;
+  /** Profiling: an object load() fills with where its time went (the page's ?trace, bench_page.mjs --phases). */
+  trace?: LoadTrace;
+}
+
+/**
+ * A load's timeline on the performance.now() clock (ms). marks: when each phase ended ('start', 'manifest',
+ * 'runtime', 'begin-load', 'chunks', 'finish'); spans: per-chunk steps ('cache-match', 'cache-read', 'download',
+ * 'hash', 'cache-put', 'wait', 'copy', 'commit', 'read'), which overlap, with their summed ms, count, first start and
+ * last end.
+ */
+export interface LoadTrace {
+  marks?: Record<string, number>;
+  spans?: Record<string, { ms: number; count: number; first: number; last: number }>;
 }
 
 /** One layer of a head (docs/FORMAT.md §4 architecture.head). */

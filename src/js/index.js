@@ -6,6 +6,7 @@ import { resolveSource, readManifest, chunkReader } from './load/source.js';
 import { feedEngine } from './load/feed.js';
 import { checkMemory } from './load/memory.js';
 import { LoadProgress } from './load/progress.js';
+import { LoadTrace } from './load/trace.js';
 import { nodeModules as node } from './load/fs.js';
 
 import { decodeHead, encodeHead, headWeights } from './head/file.js';
@@ -39,6 +40,8 @@ function earlyChunkTable(manifest) {
  */
 export async function load(source, options = {}) {
   const { onProgress, onNote, signal, maxPixels } = options;
+  const trace = new LoadTrace(options.trace);
+  trace.mark('start');
   const checkAbort = () => { if (signal?.aborted) throw abortError(signal); };
   const initial = chooseBuild(options);
   checkAbort();
@@ -54,33 +57,42 @@ export async function load(source, options = {}) {
   let rt = null, engine = null, ok = false;
   try {
     const { text, manifest } = await readManifest(src, stop.signal);
+    trace.mark('manifest');
     checkAbort();
-    const ctx = { signal: stop.signal, note, progress: null };
+    const ctx = { signal: stop.signal, note, progress: null, trace };
     let reader = null;
-    checkMemory(manifest, src.where);
     const early = earlyChunkTable(manifest);
     if (early) {
       ctx.progress = new LoadProgress(early.map((c) => c.size), onProgress);
       reader = await chunkReader(src, options, ctx);
+      // From the chunk store only: downloads wait for the memory check below.
       reader.warm?.(early.slice(0, EARLY_CHUNKS));
     }
     const { rt: runtime, choice } = await started;
+    trace.mark('runtime');
     rt = runtime;
     checkAbort();
     const { Module, lock } = rt;
+    // The engine's own figure, from the manifest alone: a model that cannot fit is refused before any download.
+    checkMemory(Module, text, manifest, choice.threads, src.where);
+    reader?.allowNetwork?.();
     engine = await lock.run(() => { const e = new Module.Engine(choice.threads); unrefWorkers(Module); return e; });
     checkEngine(await lock.run(() => engine.beginLoad(text)));
+    trace.mark('begin-load');
     const chunks = Array.from({ length: engine.chunkCount() }, (_, i) => ({
       index: i, file: engine.chunkFile(i), size: engine.chunkExpectedSize(i), sha256: manifest.chunks[i].sha256,
     }));
     if (!reader) {
       ctx.progress = new LoadProgress(chunks.map((c) => c.size), onProgress);
       reader = await chunkReader(src, options, ctx);
+      reader.allowNetwork?.();
     }
     // The engine hashes equal-size chunks four at a time per thread (kernels/sha256x4-*): commit that many.
-    await feedEngine({ engine, Module, lock, chunks, reader, batch: 4 * choice.threads, checkAbort, progress: ctx.progress });
+    await feedEngine({ engine, Module, lock, chunks, reader, batch: 4 * choice.threads, checkAbort, progress: ctx.progress, trace });
+    trace.mark('chunks');
     checkAbort();
     checkEngine(await lock.run(() => engine.finishLoad()));
+    trace.mark('finish');
     const facts = JSON.parse(await lock.run(() => engine.infoJson()));
     const model = new Model(rt, engine, manifest, { build: choice.build, buildReason: choice.reason, threads: choice.threads, maxPixels, facts });
     ok = true;

@@ -374,8 +374,9 @@ describe('web page (Chromium)', { concurrency: 1 }, () => {
 
     // The tab is reloaded in the middle of a slow download: the new page asks only for the chunks that were
     // not yet in the cache.
+    // Chunks are downloaded several at a time: the first three arrive at once, the others crawl (10 s each).
     const perChunk = small.chunks[0].size;
-    const srv3 = await startServer({ root: site, isolation: true, faults: { throttle: [{ match: '/small-chunks/chunk-', bytesPerSecond: perChunk * 2 }] } });
+    const srv3 = await startServer({ root: site, isolation: true, faults: { throttle: [{ match: /\/small-chunks\/chunk-0000[3-9]\.bin$/, bytesPerSecond: perChunk / 10 }] } });
     const b3 = await h.launch();
     try {
       await b3.page.goto(srv3.url + smallUrl);
@@ -434,6 +435,26 @@ describe('web page (Chromium)', { concurrency: 1 }, () => {
       const st = await h.readStatus(b.page);
       assert.match(st.note ?? '', /quota/i, JSON.stringify(st));
       assert.match(st.note, /free disk space|clear/i);
+    });
+  });
+
+  test('a picked folder with a damaged chunk: E_CHUNK_HASH naming it (hashed by WebCrypto, compared by the engine)', async () => {
+    const bad = path.join(tmp, 'small-damaged');
+    fs.cpSync(small.dir, bad, { recursive: true });
+    const m = JSON.parse(fs.readFileSync(path.join(bad, 'manifest.json'), 'utf8'));
+    const f = path.join(bad, m.chunks[2].file);
+    const bytes = fs.readFileSync(f);
+    bytes[bytes.length >> 1] ^= 1;
+    fs.writeFileSync(f, bytes);
+    await withBrowser({ root: site, isolation: true }, undefined, async (srv, b) => {
+      await b.page.goto(srv.url + pageUrl);
+      assert.equal(await h.waitForModel(b.page), 'ready');
+      await b.page.evaluate(() => { document.getElementById('other').open = true; });
+      await b.page.setInputFiles('#model-dir-input', bad);
+      await b.page.waitForFunction(() => document.documentElement.dataset.model === 'error', null, { timeout: 60_000 });
+      const st = await h.readStatus(b.page);
+      assert.equal(st.errorCode, 'E_CHUNK_HASH');
+      assert.match(st.error, new RegExp(`chunk 2 \\(${m.chunks[2].file.replace('.', '\\.')}\\): SHA-256 mismatch`));
     });
   });
 

@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { load, VitrineError, clearCache, CACHE_NAME } from '../../src/js/index.js';
 import { startServer } from '../../tools/build/serve.mjs';
+import { getRuntime } from '../../src/js/runtime.js';
 import { convertedCase, caseInputs, requireBuild, maxAbsDiff, tmpDir, copyDir } from '../helpers/env.js';
 
 const CASE = 'deit';
@@ -230,6 +231,44 @@ describe('load() sources and URL loading', () => {
       assert.ok(tries.length >= 2 && tries.slice(1).every((r) => /^bytes=\d+-$/.test(r.headers.range ?? '')), 'each retry resumes');
     } finally { await flaky.close(); }
   });
+});
+
+// A chunk that arrives as bytes in JavaScript is hashed there once (crypto.subtle / node:crypto); the engine
+// compares that digest with its manifest instead of hashing again. The comparison is the engine's: a wrong
+// digest is E_CHUNK_HASH naming the chunk, as a wrong chunk is when the engine hashes it itself.
+describe('commitChunksHashed: digests taken outside the engine, compared by it', () => {
+  for (const build of ['mt', 'st']) {
+    test(`wrong digest → E_CHUNK_HASH naming the chunk, bad digests E_LOAD, wrong size E_CHUNK_SIZE; right ones commit and the load finishes (${build})`, async () => {
+      requireBuild(build);
+      const dir = await convertedCase(CASE, { chunkSize: 8192 });
+      const text = fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8');
+      const m = JSON.parse(text);
+      const chunks = m.chunks.map((c) => fs.readFileSync(path.join(dir, c.file)));
+      const { Module, lock } = await getRuntime(build, build === 'mt' ? 2 : 1);
+      await lock.run(() => {
+        const engine = new Module.Engine(1);
+        try {
+          const heap = () => new Uint8Array(Module.wasmMemory?.buffer ?? Module.HEAPU8.buffer);
+          assert.equal(engine.beginLoad(text), null);
+          for (let i = 0; i < chunks.length; i++) heap().set(chunks[i], engine.chunkTarget(i));
+          const sizes = chunks.map((b) => b.length);
+          const digests = chunks.map((b) => sha256(b));
+          // The engine's own hash of chunk 1 would pass; the digest given for it is another chunk's.
+          const wrong = engine.commitChunksHashed(0, sizes.slice(0, 3), [digests[0], digests[2], digests[2]].join(''));
+          assert.equal(wrong.code, 'E_CHUNK_HASH');
+          assert.match(wrong.message, /chunk 1 \(chunk-00001\.bin\): SHA-256 mismatch/);
+          assert.equal(engine.commitChunksHashed(0, sizes.slice(0, 2), digests[0]).code, 'E_LOAD');   // one digest for two chunks
+          assert.equal(engine.commitChunksHashed(0, sizes.slice(0, 1), digests[0].toUpperCase()).code, 'E_LOAD');
+          assert.equal(engine.commitChunksHashed(0, [sizes[0] - 1], digests[0]).code, 'E_CHUNK_SIZE');
+          assert.equal(engine.finishLoad().code, 'E_LOAD');   // chunk 1 was never committed
+          assert.equal(engine.beginLoad(text), null);
+          for (let i = 0; i < chunks.length; i++) heap().set(chunks[i], engine.chunkTarget(i));
+          assert.equal(engine.commitChunksHashed(0, sizes, digests.join('')), null);
+          assert.equal(engine.finishLoad(), null);
+        } finally { engine.delete(); }
+      });
+    });
+  }
 });
 
 describe('build choice', () => {

@@ -1,6 +1,6 @@
-// Bounded memory. A model that cannot fit the engine's WebAssembly memory is refused from its manifest, before any
-// chunk is downloaded (over a real HTTP server on 127.0.0.1: zero chunk requests), with E_MEMORY giving its size
-// and the limit. An allocation that fails while the model runs (activations for an input too large) is E_MEMORY,
+// Bounded memory. A model that cannot fit the engine's WebAssembly memory is refused from its manifest (the engine's
+// own figure), before any chunk is downloaded (over a real HTTP server on 127.0.0.1: zero chunk requests), with
+// E_MEMORY giving its size and the limit. An allocation that fails while the model runs (activations for an input too large) is E_MEMORY,
 // not an aborted module, and the model gives exactly its earlier answers afterwards.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { load } from '../../src/js/index.js';
 import { convert } from '../../src/js/convert/index.js';
 import { MAX_ENGINE_MEMORY, memoryNeed } from '../../src/js/load/memory.js';
 import { startServer } from '../../tools/build/serve.mjs';
+import { getRuntime } from '../../src/js/runtime.js';
 import { makeHfModel } from '../helpers/synth.js';
 import { ROOT, BUILDS, FIXTURES, convertedCase, requireBuild, tmpDir, copyDir } from '../helpers/env.js';
 import { outputProbe } from '../helpers/still-works.js';
@@ -23,17 +24,50 @@ test('the limit load() checks against is the builds\' -sMAXIMUM_MEMORY', () => {
   for (const l of limits) assert.equal(l, MAX_ENGINE_MEMORY);
 });
 
-test('memoryNeed: the stream with f16 tensors widened to f32, activations at the model\'s image size', async () => {
-  const m = JSON.parse(fs.readFileSync(path.join(ROOT, 'weights/cifar10-vit/manifest.json'), 'utf8'));
-  const need = memoryNeed(m);
-  assert.equal(need.weights, m.stream_size);
-  // 32×32 input, 4×4 patches: 64 tokens × (7 × 192 + 768) floats.
-  assert.equal(need.activations, 64 * (7 * 192 + 768) * 4);
-  const f16 = { ...m, tensors: m.tensors.map((t) => ({ ...t, dtype: 'f16' })), stream_size: 1 };
-  const elements = m.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
-  assert.equal(memoryNeed(f16).weights, elements * 4);
-  // Garbage is left to the engine's manifest check (a named E_MANIFEST), not thrown here.
-  assert.deepEqual(memoryNeed({ tensors: [{ dtype: 'f32', shape: ['x'] }, null], architecture: { image_size: -1 } }), { weights: 0, activations: 0, total: 0 });
+// A manifest the engine accepts whose tensors are those of `arch` (shapes from the engine's own tensor table),
+// all of `dtype`, laid out 64-byte aligned, in chunks of `chunkSize` bytes with made-up hashes (never read).
+function bigManifest(Module, base, arch, dtype, chunkSize = 1 << 30) {
+  const rows = Module.tensorTable(JSON.stringify(arch));
+  assert.ok(Array.isArray(rows), JSON.stringify(rows));
+  const width = { f32: 4, f16: 2 }[dtype];
+  let end = 0;
+  const tensors = rows.map((r) => {
+    const offset = Math.ceil(end / 64) * 64;
+    end = offset + r.shape.reduce((a, b) => a * b, 1) * width;
+    return { name: r.name, dtype, shape: r.shape, offset };
+  });
+  const count = Math.ceil(end / chunkSize);
+  const chunks = Array.from({ length: count }, (_, i) => ({
+    file: `chunk-${i}.bin`, size: i + 1 < count ? chunkSize : end - (count - 1) * chunkSize, sha256: 'ab'.repeat(32) }));
+  return { ...base, architecture: arch, tensors, stream_size: end, chunk_size: chunkSize, chunks };
+}
+
+// The engine's figure (embind memoryNeed), the one load() checks: weights as stored in engine memory, activations
+// of one forward at the model's own size.
+test('memoryNeed: the engine\'s weight stream with f16 widened to f32, and at least the activations of the model\'s own input', async () => {
+  const { Module } = await getRuntime('st', 1);
+  const text = fs.readFileSync(path.join(ROOT, 'weights/cifar10-vit/manifest.json'), 'utf8');
+  const m = JSON.parse(text);
+  const need = memoryNeed(Module, text, 1);
+  assert.equal(need.weights, Math.ceil(m.stream_size / 64) * 64);
+  // 32×32 input, 4×4 patches: 65 tokens (CLS + 64); the residual stream, its normalised copy, q/k/v, the attention
+  // output and the branch output are 7 × hidden floats per token, the MLP's intermediate rows 4 × hidden more.
+  const a = m.architecture;
+  const T = (a.image_size / a.patch_size) ** 2 + 1;
+  assert.ok(need.activations >= T * (7 * a.hidden_size + a.intermediate_size) * 4, `${need.activations}`);
+  assert.ok(need.activations < 8 * 1024 * 1024, `${need.activations}`);
+  assert.equal(need.total, need.weights + need.activations);
+  // The same architecture stored as f16: half the stream, the same weights in engine memory (give or take the
+  // 64-byte alignment of each tensor).
+  const f32 = bigManifest(Module, m, a, 'f32', 4 << 20);
+  const f16 = bigManifest(Module, m, a, 'f16', 4 << 20);
+  assert.ok(f16.stream_size < 0.51 * f32.stream_size);
+  const w32 = memoryNeed(Module, JSON.stringify(f32), 1).weights;
+  const w16 = memoryNeed(Module, JSON.stringify(f16), 1).weights;
+  assert.ok(Math.abs(w16 - w32) <= 64 * f32.tensors.length, `${w16} vs ${w32}`);
+  // A manifest the engine refuses is its named error, as beginLoad would give.
+  assert.throws(() => memoryNeed(Module, JSON.stringify({ ...m, tensors: m.tensors.slice(1) }), 1), (e) => e.code === 'E_MANIFEST');
+  assert.throws(() => memoryNeed(Module, '{', 1), (e) => e.code === 'E_MANIFEST');
 });
 
 describe('a model too large for the engine is refused before any download', () => {
@@ -41,26 +75,27 @@ describe('a model too large for the engine is refused before any download', () =
   before(async () => {
     requireBuild('mt');
     requireBuild('st');
+    const { Module } = await getRuntime('st', 1);
     const dir = await convertedCase('deit', { chunkSize: 8192 });
     site = tmpDir('memory-site');
     const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-    // Huge tensor shapes: a 65536 × 8192 fc1 in every block (2 GiB each as f32); the chunk table is untouched.
+    // The widest MLP the engine takes (2^18 rows: fc1 + fc2 are 2 × rows × hidden floats) in as many blocks as
+    // make the f32 weights pass 2.2 GB.
+    const rows = 1 << 18, hidden = m.architecture.hidden_size;
+    const big = { ...m.architecture, intermediate_size: rows, num_hidden_layers: Math.ceil((2.2 * 1024 ** 3) / (2 * rows * hidden * 4)) };
     copyDir(dir, path.join(site, 'huge'));
-    const huge = structuredClone(m);
-    for (const t of huge.tensors) if (/mlp\.fc1\.weight$/.test(t.name)) t.shape = [65536, 8192];
-    fs.writeFileSync(path.join(site, 'huge/manifest.json'), JSON.stringify(huge));
-    // f16 weights that fit as stored but not once widened to float32 (1.1 GB stored → 2.2 GB in memory).
+    fs.writeFileSync(path.join(site, 'huge/manifest.json'), JSON.stringify(bigManifest(Module, m, big, 'f32')));
+    // f16 weights that fit as stored but not once widened to float32 (≈ 1.1 GB stored → 2.2 GB in memory).
     copyDir(dir, path.join(site, 'f16'));
-    const f16 = structuredClone(m);
-    f16.stream_size = 1100 * 1024 * 1024;
-    f16.tensors[0] = { ...f16.tensors[0], dtype: 'f16', shape: [1, 550 * 1024 * 1024] };
+    const f16 = bigManifest(Module, m, big, 'f16');
+    assert.ok(f16.stream_size < MAX_ENGINE_MEMORY * 0.6);
     fs.writeFileSync(path.join(site, 'f16/manifest.json'), JSON.stringify(f16));
     srv = await startServer({ root: site, isolation: false });
   });
   after(async () => { await srv?.close(); });
 
   for (const build of BUILDS) {
-    test(`huge tensor shapes and an f16 model too big once expanded → E_MEMORY with both sizes, zero chunk requests (${build})`, async () => {
+    test(`a huge MLP as f32, and as f16 too big once widened → E_MEMORY with both sizes, zero chunk requests (${build})`, async () => {
       const from = srv.requests.length;
       await assert.rejects(load(`${srv.url}huge/manifest.json`, { build }), (e) => {
         assert.equal(e.code, 'E_MEMORY', e.message);
@@ -68,7 +103,12 @@ describe('a model too large for the engine is refused before any download', () =
         assert.ok(e.need > MAX_ENGINE_MEMORY && e.limit === MAX_ENGINE_MEMORY);
         return true;
       });
-      await assert.rejects(load(`${srv.url}f16/manifest.json`, { build }), (e) => e.code === 'E_MEMORY' && /needs at least 2200 MB/.test(e.message));
+      await assert.rejects(load(`${srv.url}f16/manifest.json`, { build }), (e) => {
+        assert.equal(e.code, 'E_MEMORY', e.message);
+        const [, weights] = /weights (\d+) MB/.exec(e.message);
+        assert.ok(Number(weights) > 2048, e.message);
+        return true;
+      });
       const asked = srv.requests.slice(from).map((r) => r.url);
       assert.deepEqual(asked.filter((u) => !/manifest\.json$/.test(u)), [], 'only the manifests were requested');
       assert.equal(asked.length, 2);

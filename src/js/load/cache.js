@@ -70,16 +70,17 @@ class ChunkStore {
   #cache; #note; #broken = false;
   constructor(cache, note) { this.#cache = cache; this.#note = note; }
 
-  /** The chunk's bytes if stored and intact, else null (a damaged entry is deleted). */
-  async get(c) {
+  /** The chunk's bytes if stored and intact (hashed here: the digest the engine compares), else null (a damaged
+   * entry is deleted). @param {import('./trace.js').LoadTrace} trace */
+  async get(c, trace) {
     if (this.#broken) return null;
     const key = chunkKey(c.sha256);
     let res;
-    try { res = await this.#cache.match(key); } catch { return null; }
+    try { res = await trace.time('cache-match', () => this.#cache.match(key)); } catch { return null; }
     if (!res) return null;
     let bytes = null;
-    try { bytes = new Uint8Array(await res.arrayBuffer()); } catch { /* unreadable entry: dropped below */ }
-    if (bytes && bytes.length === c.size && await sha256Hex(bytes) === c.sha256) return bytes;
+    try { bytes = new Uint8Array(await trace.time('cache-read', () => res.arrayBuffer())); } catch { /* unreadable entry: dropped below */ }
+    if (bytes && bytes.length === c.size && await trace.time('hash', () => sha256Hex(bytes)) === c.sha256) return bytes;
     try { await this.#cache.delete(key); } catch { /* it is refetched either way */ }
     return null;
   }

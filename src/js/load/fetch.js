@@ -117,24 +117,35 @@ export async function downloadChunk(c, o) {
 }
 
 /**
- * The chunk source of a URL load: get(c) → the chunk's checked bytes, from the store or the network.
+ * The chunk source of a URL load: get(c) → { bytes, sha256 } (sha256: the hex digest the bytes were checked to have,
+ * or null where nothing here can hash), from the store or the network. Downloads start once allowNetwork() was
+ * called.
  * @param {{store: import('./cache.js').ChunkStore|null, signal?: AbortSignal, progress: import('./progress.js').LoadProgress}} o
  */
-export function networkSource({ store, signal, progress }) {
+export function networkSource({ store, signal, progress, trace }) {
   requireFetch();
   const pending = new Map();   // index → promise, for chunks asked for ahead of the engine (warm)
 
+  // Chunks that are not in the store wait here until the load allows downloads (after its memory check).
+  let allowNetwork;
+  const networkAllowed = new Promise((resolve, reject) => {
+    allowNetwork = resolve;
+    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  networkAllowed.catch(() => {});
+
   async function obtain(c) {
-    const cached = await store?.get(c);
+    const cached = await store?.get(c, trace);
     if (cached) {
       progress.add(c.index, cached.length, 'cache');
-      return cached;
+      return { bytes: cached, sha256: c.sha256 };   // the store checked it
     }
+    await networkAllowed;
     const onBytes = (n) => progress.add(c.index, n, 'network');
-    let bytes = await downloadChunk(c, { signal, onBytes, useHttpCache: !store });
+    let bytes = await trace.time('download', () => downloadChunk(c, { signal, onBytes, useHttpCache: !store }));
     // Without a platform hash (a browser page over plain http) the engine's own check on commit is the only one.
-    if (!canHash()) return bytes;
-    if (await sha256Hex(bytes) !== c.sha256) {
+    if (!canHash()) return { bytes, sha256: null };
+    if (await trace.time('hash', () => sha256Hex(bytes)) !== c.sha256) {
       progress.add(c.index, -bytes.length, 'network');
       bytes = await downloadChunk(c, { signal, onBytes, reload: true });
       if (await sha256Hex(bytes) !== c.sha256) {
@@ -142,8 +153,8 @@ export function networkSource({ store, signal, progress }) {
           'and was wrong both times, so the model was not loaded', { index: c.index, file: c.file });
       }
     }
-    await store?.put(c, bytes);
-    return bytes;
+    await trace.time('cache-put', () => store?.put(c, bytes));
+    return { bytes, sha256: c.sha256 };
   }
 
   function start(c) {
@@ -157,8 +168,10 @@ export function networkSource({ store, signal, progress }) {
   }
 
   return {
-    /** Start on chunks before the engine asks for them (while it starts). */
+    /** Start on chunks before the engine asks for them (while it starts): from the store at once, downloads
+     * once allowNetwork() was called. */
     warm(chunks) { for (const c of chunks) start(c); },
+    allowNetwork: () => allowNetwork(),
     get(c) {
       const p = start(c);
       pending.delete(c.index);   // the engine takes its own copy

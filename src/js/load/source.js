@@ -110,10 +110,11 @@ async function chunkPlace(src, base) {
 const usableBase = (url) => (/^(https?|file):$/.test(url.protocol) ? { url } : null);
 
 /**
- * The chunk reader for a load: { kind: 'fs', readInto } or { kind: 'bytes', get(c) → Uint8Array, warm?(chunks) }.
- * Checks up front that the chunks can be found at all.
+ * The chunk reader for a load: { kind: 'fs', readInto } or { kind: 'bytes', get(c) → { bytes, sha256 }, warm?(chunks),
+ * allowNetwork?() }; sha256 is the hex digest of bytes when the reader checked it, else null. Checks up front that
+ * the chunks can be found at all.
  */
-export async function chunkReader(src, options, { signal, progress, note }) {
+export async function chunkReader(src, options, { signal, progress, note, trace }) {
   const at = await chunkPlace(src, options.base);
   if (options.fetchChunk) return hookReader(options.fetchChunk, at, signal);
   if (!at) {
@@ -122,15 +123,15 @@ export async function chunkReader(src, options, { signal, progress, note }) {
   if (at.dir) return { kind: 'fs', ...(await folderSource(at.dir)) };
   if (at.files) return { kind: 'bytes', get: (c) => fileBytes(at.files, c) };
   const store = await openChunkStore(options.cache, note);
-  const net = networkSource({ store, signal, progress });
+  const net = networkSource({ store, signal, progress, trace });
   const withUrl = (c) => ({ ...c, url: new URL(c.file, at.url).href });
-  return { kind: 'bytes', get: (c) => net.get(withUrl(c)), warm: (cs) => net.warm(cs.map(withUrl)) };
+  return { kind: 'bytes', get: (c) => net.get(withUrl(c)), warm: (cs) => net.warm(cs.map(withUrl)), allowNetwork: net.allowNetwork };
 }
 
 async function fileBytes(byName, c) {
   const f = byName.get(c.file);
   if (!f) throw new VitrineError('E_CHUNK_MISSING', `chunk ${c.index} (${c.file}) is not among the files given`);
-  return new Uint8Array(await f.arrayBuffer());
+  return { bytes: new Uint8Array(await f.arrayBuffer()), sha256: null };
 }
 
 function hookReader(fetchChunk, at, signal) {
@@ -151,7 +152,7 @@ function hookReader(fetchChunk, at, signal) {
       if (data instanceof ArrayBuffer) data = new Uint8Array(data);
       else if (ArrayBuffer.isView(data) && !(data instanceof Uint8Array)) data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       if (!(data instanceof Uint8Array)) throw new VitrineError('E_LOAD', `fetchChunk for chunk ${c.index} must return a Uint8Array or an ArrayBuffer`);
-      return data;
+      return { bytes: data, sha256: null };
     },
   };
 }
