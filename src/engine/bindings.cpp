@@ -50,15 +50,11 @@ val commit_chunks_hashed(Engine& e, int first, val sizes, const std::string& dig
   if (digests.size() != 64 * n.size()) return error_value(Status::Err(Code::Load, "commitChunksHashed: one 64-digit hex digest per chunk"));
   std::vector<size_t> nbytes(n.size());
   std::vector<uint8_t> raw(32 * n.size());
-  auto nibble = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
   for (size_t i = 0; i < n.size(); ++i) {
     if (!(n[i] >= 0)) return error_value(Status::Err(Code::Load, "commitChunksHashed: bad byte count"));
     nbytes[i] = static_cast<size_t>(n[i]);
-  }
-  for (size_t k = 0; k < raw.size(); ++k) {
-    const int hi = nibble(digests[2 * k]), lo = nibble(digests[2 * k + 1]);
-    if (hi < 0 || lo < 0) return error_value(Status::Err(Code::Load, "commitChunksHashed: digests must be lowercase hex"));
-    raw[k] = static_cast<uint8_t>(hi << 4 | lo);
+    if (!vitrine::parse_hex32(digests.substr(64 * i, 64), raw.data() + 32 * i))
+      return error_value(Status::Err(Code::Load, "commitChunksHashed: digests must be lowercase hex"));
   }
   return result(e.commit_chunks(first, static_cast<int>(nbytes.size()), nbytes.data(), raw.data()));
 }

@@ -21,21 +21,6 @@ std::string shape_str(const std::vector<int64_t>& s) {
   return r + "]";
 }
 
-bool parse_hex32(const std::string& hex, uint8_t out[32]) {
-  if (hex.size() != 64) return false;
-  auto nib = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (int i = 0; i < 32; ++i) {
-    int hi = nib(hex[2 * i]), lo = nib(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<uint8_t>(hi * 16 + lo);
-  }
-  return true;
-}
-
 Status manifest_error(const std::string& message) { return Status::Err(Code::Manifest, "manifest: " + message); }
 
 // `at` says where the head came from, for its errors: inside a manifest, or a head file given to a loaded model.
@@ -239,6 +224,21 @@ bool nested_too_deep(const std::string& text) {
 }
 
 }  // namespace
+
+bool parse_hex32(const std::string& hex, uint8_t out[32]) {
+  if (hex.size() != 64) return false;
+  auto nib = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (int i = 0; i < 32; ++i) {
+    int hi = nib(hex[2 * i]), lo = nib(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return true;
+}
 
 Status parse_architecture(const std::string& text, Architecture* a) {
   if (nested_too_deep(text))

@@ -91,6 +91,9 @@ struct Manifest {
 
 Status parse_manifest(const std::string& json_text, Manifest* out);
 
+// 64 lowercase hex digits (a SHA-256 as the manifest and the JS hashers write it) into 32 bytes; false otherwise.
+bool parse_hex32(const std::string& hex, uint8_t out[32]);
+
 // The "architecture" object alone (FORMAT §4), e.g. for the converter's tensor table.
 Status parse_architecture(const std::string& json_text, Architecture* out);
 
