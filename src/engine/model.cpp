@@ -66,6 +66,12 @@ std::string backbone_fingerprint(const Architecture& a, const TensorTable& table
 
 namespace {
 
+// The MLP runs over blocks of this many tokens. Each of its ops is row-wise, so a block's rows come out exactly as
+// they would from the whole sequence at once, while its widest activations (fc1's output and fc2's packed input,
+// [rows, 4D]) are a block's: at DINOv2-B's 1370 tokens 3 MB each instead of 17 MB. A multiple of the GEMM's
+// 4-row blocks; a 256-row block still gives every thread hundreds of column panels.
+constexpr int kMlpBlockTokens = 256;
+
 // Where each tensor (manifest order) lives once f16 tensors are expanded to f32 in the stream itself: in
 // offset order, each at the first 64-byte boundary past the previous one's expanded end, never before its
 // own stream offset. Returns the bytes that layout needs (stream_size when no tensor is f16: then every
@@ -152,20 +158,20 @@ uint64_t ActivationSizes::bytes() const {
 
 ActivationSizes activation_sizes(const Architecture& a, int grid_h, int grid_w, int threads) {
   const uint64_t D = a.hidden, N = uint64_t(grid_h) * grid_w, T = a.prefix_tokens() + N;
-  const uint64_t F = a.ffn_rows();
+  const uint64_t F = a.ffn_rows(), M = std::min<uint64_t>(T, kMlpBlockTokens), CPP = uint64_t(a.channels) * a.patch * a.patch;
   ActivationSizes n;
   n.x = n.xn = n.attn = n.proj = T * D;
   n.qkv = T * 3 * D;
-  n.hidden = T * F;
-  n.gated = a.swiglu ? T * a.intermediate : 0;
-  n.patches = N * a.channels * a.patch * a.patch;
+  n.hidden = M * F;
+  n.gated = a.swiglu ? M * a.intermediate : 0;
+  n.patches = N * CPP;
   n.scratch = attention_scratch_floats(static_cast<int>(T), a.heads, a.hidden / a.heads, threads);
   n.logits = uint64_t(a.num_labels);
   n.pos = (a.position_prefix() + N) * D;
-  // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width);
-  // the widest is the MLP's second Linear.
-  const uint64_t widest = std::max({D, F, uint64_t(a.intermediate), uint64_t(a.channels) * a.patch * a.patch});
-  n.packed_input_bytes = (T + 3) / 4 * 4 * widest * sizeof(float);
+  // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width):
+  // every token at width D (qkv, attention out, fc1), the patches, or one MLP block at fc2's input width.
+  auto packed = [](uint64_t rows, uint64_t width) { return (rows + 3) / 4 * 4 * width * sizeof(float); };
+  n.packed_input_bytes = std::max({packed(T, D), packed(N, CPP), packed(M, a.intermediate)});
   return n;
 }
 
@@ -299,6 +305,11 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
     StageTimer t(prof, st);
     step();
   };
+  // GELU (erf) and ReLU run fused in fc1's GEMM epilogue, so their time is fc1's; other activations (and SwiGLU)
+  // are the 'gelu' stage.
+  const Epilogue mlp_epilogue = a.act == Activation::GeluErf ? Epilogue::GeluErf
+                                : a.act == Activation::Relu  ? Epilogue::Relu
+                                                             : Epilogue::None;
   for (const Block& b : model.blocks) {
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm1_w, b.norm1_b, a.eps, s->xn.data()); });
     stage(Stage::Qkv, [&] { linear(pool, s->xn.data(), T, b.qkv, s->qkv.data(), Epilogue::None, prof); });
@@ -307,19 +318,21 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
     stage(Stage::Residual, [&] { residual_add(pool, x, s->proj.data(), b.ls1, T, D); });
 
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm2_w, b.norm2_b, a.eps, s->xn.data()); });
-    if (a.swiglu) {
-      stage(Stage::Fc1, [&] { linear(pool, s->xn.data(), T, b.fc1, s->hidden.data(), Epilogue::None, prof); });
-      stage(Stage::Gelu, [&] { swiglu_rows(s->hidden.data(), T, a.intermediate, s->gated.data()); });
-      stage(Stage::Fc2, [&] { linear(pool, s->gated.data(), T, b.fc2, s->proj.data(), Epilogue::None, prof); });
-    } else {
-      // GELU (erf) and ReLU run fused in fc1's GEMM epilogue, so their time is fc1's; other activations are
-      // the 'gelu' stage.
-      const Epilogue ep = a.act == Activation::GeluErf ? Epilogue::GeluErf
-                          : a.act == Activation::Relu  ? Epilogue::Relu
-                                                       : Epilogue::None;
-      stage(Stage::Fc1, [&] { linear(pool, s->xn.data(), T, b.fc1, s->hidden.data(), ep, prof); });
-      if (ep == Epilogue::None) stage(Stage::Gelu, [&] { activation_inplace(a.act, s->hidden.data(), size_t(T) * F); });
-      stage(Stage::Fc2, [&] { linear(pool, s->hidden.data(), T, b.fc2, s->proj.data(), Epilogue::None, prof); });
+    // The MLP a block of tokens at a time (kMlpBlockTokens): the same rows, a block's [rows, F] activations.
+    for (int r0 = 0; r0 < T; r0 += kMlpBlockTokens) {
+      const int rows = std::min(kMlpBlockTokens, T - r0);
+      const float* in = s->xn.data() + size_t(r0) * D;
+      float* out = s->proj.data() + size_t(r0) * D;
+      if (a.swiglu) {
+        stage(Stage::Fc1, [&] { linear(pool, in, rows, b.fc1, s->hidden.data(), Epilogue::None, prof); });
+        stage(Stage::Gelu, [&] { swiglu_rows(s->hidden.data(), rows, a.intermediate, s->gated.data()); });
+        stage(Stage::Fc2, [&] { linear(pool, s->gated.data(), rows, b.fc2, out, Epilogue::None, prof); });
+      } else {
+        stage(Stage::Fc1, [&] { linear(pool, in, rows, b.fc1, s->hidden.data(), mlp_epilogue, prof); });
+        if (mlp_epilogue == Epilogue::None)
+          stage(Stage::Gelu, [&] { activation_inplace(a.act, s->hidden.data(), size_t(rows) * F); });
+        stage(Stage::Fc2, [&] { linear(pool, s->hidden.data(), rows, b.fc2, out, Epilogue::None, prof); });
+      }
     }
     stage(Stage::Residual, [&] { residual_add(pool, x, s->proj.data(), b.ls2, T, D); });
   }

@@ -81,8 +81,8 @@ struct RunState {
   std::vector<float> qkv;      // [T, 3D]
   std::vector<float> attn;     // [T, D]
   std::vector<float> proj;     // [T, D] branch output before the residual add
-  std::vector<float> hidden;   // [T, F]
-  std::vector<float> gated;    // [T, I] SwiGLU only
+  std::vector<float> hidden;   // [rows, F] for one block of the MLP's tokens (model.cpp)
+  std::vector<float> gated;    // [rows, I] SwiGLU only
   std::vector<float> patches;  // [N, C·P·P]
   std::vector<float> pos;      // [prefix_pos + N, D] position table for this grid
   std::vector<float> scratch;  // attention scratch
