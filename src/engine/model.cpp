@@ -345,38 +345,49 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
 
   // ---- final LayerNorm: this is HF's last_hidden_state (kept in xn; without a final norm, x itself) ----
   if (model.norm_w) stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, model.norm_w, model.norm_b, a.eps, s->xn.data()); });
-  const float* h = s->hidden_out = model.norm_w ? s->xn.data() : x;
+  s->hidden_out = model.norm_w ? s->xn.data() : x;
 
-  // ---- classifier ----
-  StageTimer head_timer(prof, Stage::PoolHead);
-  switch (a.classifier) {
+  // ---- classifier: logits = classifier(pooled last_hidden_state), the model's own or a head attached in its place ----
+  Status classified = classifier_logits(model, pool, s, a.classifier, a.head, model.head, s->logits.data(), prof);
+  if (!classified.ok()) return classified;
+  if (prof && prof->on) ++prof->forwards;
+  return Status::Ok();
+}
+
+Status classifier_logits(const Model& model, ThreadPool* pool, RunState* s, Classifier kind, const HeadSpec& head,
+                         const std::vector<Linear>& head_layers, float* logits, Profile* prof) {
+  StageTimer t(prof, Stage::PoolHead);
+  const int D = model.arch.hidden;
+  const float* h = s->hidden_out;
+  switch (kind) {
     case Classifier::None: break;
-    case Classifier::Cls: linear(pool, h, 1, model.classifier, s->logits.data(), Epilogue::None, prof); break;
+    case Classifier::Cls: linear(pool, h, 1, model.classifier, logits, Epilogue::None, prof); break;
     case Classifier::ClsDist: {
       // DeiT with teacher: the mean of the CLS head and the DIST head.
+      const int n = model.classifier.out;
       std::vector<float>& tmp = s->head_a;
-      tmp.assign(a.num_labels, 0.f);
-      linear(pool, h, 1, model.classifier, s->logits.data(), Epilogue::None, prof);
+      tmp.assign(n, 0.f);
+      linear(pool, h, 1, model.classifier, logits, Epilogue::None, prof);
       linear(pool, h + D, 1, model.dist_classifier, tmp.data(), Epilogue::None, prof);
-      for (int i = 0; i < a.num_labels; ++i) s->logits[i] = (s->logits[i] + tmp[i]) / 2;
+      for (int i = 0; i < n; ++i) logits[i] = (logits[i] + tmp[i]) / 2;
       break;
     }
     case Classifier::ClsPatchMean: {
       // HF averages every token after CLS: with registers that includes the register tokens (unlike the
       // "mean" pooling of a custom head, which is patches only).
-      s->head_a = mean_tokens(h, 1, T, D);
+      s->head_a = mean_tokens(h, 1, s->tokens, D);
       s->head_a.insert(s->head_a.begin(), h, h + D);
-      linear(pool, s->head_a.data(), 1, model.classifier, s->logits.data(), Epilogue::None, prof);
+      linear(pool, s->head_a.data(), 1, model.classifier, logits, Epilogue::None, prof);
       break;
     }
     case Classifier::Head: {
-      Status st = pool_features(model, pool, *s, a.head.pooling, &s->head_a);
+      Status st = pool_features(model, pool, *s, head.pooling, &s->head_a);
       if (!st.ok()) return st;
-      for (size_t k = 0; k < a.head.layers.size(); ++k) {
-        const HeadLayer& L = a.head.layers[k];
+      for (size_t k = 0; k < head.layers.size(); ++k) {
+        const HeadLayer& L = head.layers[k];
         if (L.kind == HeadLayer::Kind::Linear) {
           s->head_b.assign(L.out, 0.f);
-          linear(pool, s->head_a.data(), 1, model.head[k], s->head_b.data(), Epilogue::None, prof);
+          linear(pool, s->head_a.data(), 1, head_layers[k], s->head_b.data(), Epilogue::None, prof);
           s->head_a.swap(s->head_b);
         } else if (L.kind == HeadLayer::Kind::Relu) {
           relu_inplace(s->head_a.data(), s->head_a.size());
@@ -384,11 +395,10 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
           gelu_erf_inplace(s->head_a.data(), s->head_a.size());
         }
       }
-      std::copy(s->head_a.begin(), s->head_a.end(), s->logits.begin());
+      std::copy(s->head_a.begin(), s->head_a.end(), logits);
       break;
     }
   }
-  if (prof && prof->on) ++prof->forwards;
   return Status::Ok();
 }
 

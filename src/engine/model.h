@@ -92,6 +92,14 @@ struct RunState {
 Status forward(const Model& model, ThreadPool* pool, const float* pixels, int height, int width, RunState* s,
                Profile* prof = nullptr);
 
+// logits = classifier(pooled last_hidden_state) of one classifier, on the last forward's hidden state (s->hidden_out):
+// `kind` reads the Model's Linears (classifier, dist_classifier), or for Classifier::Head the `head` spec and its
+// `head_layers`. forward() runs the active one (model.arch, model.head); Engine::own_scores runs the model's own
+// beside a head attached in its place, without running the backbone again. `logits` holds the classifier's
+// outputs; s->head_a, head_b are its scratch.
+Status classifier_logits(const Model& model, ThreadPool* pool, RunState* s, Classifier kind, const HeadSpec& head,
+                         const std::vector<Linear>& head_layers, float* logits, Profile* prof);
+
 // x = act(x) elementwise: the MLP activation of the blocks (and of heads that share it, e.g. SigLIP's pooling MLP).
 void activation_inplace(Activation act, float* x, size_t n);
 
