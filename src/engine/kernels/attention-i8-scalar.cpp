@@ -105,11 +105,10 @@ void attention_i8_rows_scalar(const float* q, size_t ld, const AttentionI8Head& 
   constexpr int Q = kAttentionQueries;
   const int tokens = head.tokens, hd = head.head_dim, pairs_v = (tokens + 1) / 2;
   const int kt_max = attention_key_tile(tokens, key_tile);
-  int16_t* qa = reinterpret_cast<int16_t*>(tile);                 // [2][hd/2][4][2]
-  float* qs = tile + static_cast<size_t>(Q) * hd / 2;             // [8] query scales · scale
-  float* o = qs + Q;                                              // [8][hd] output accumulator
-  float* s = o + static_cast<size_t>(Q) * hd;                     // [kt_max][8] score tile
-  int16_t* pt = reinterpret_cast<int16_t*>(s + static_cast<size_t>(kt_max) * Q);  // [kt_max/2][8][2] P tile
+  const AttentionI8Tile buf = attention_i8_tile(tile, hd, kt_max);
+  int16_t* const qa = buf.qa;
+  float *const qs = buf.qs, *const o = buf.o, *const s = buf.s;
+  int16_t* const pt = buf.p;
   for (int i0 = q_begin; i0 < q_end; i0 += Q) {
     const int rows = std::min(Q, q_end - i0);
     gemm_i8_quantize_a_scalar(q + static_cast<size_t>(i0) * ld, ld, rows, hd, 0, 2, qa, qs, kAttentionI8QK);

@@ -12,6 +12,7 @@
 
 #include "kernels.h"
 #include "math-wasmsimd.h"
+#include "microkernel-wasmsimd.h"
 
 namespace vitrine {
 namespace kernels {
@@ -64,11 +65,10 @@ void attention_i8_rows_wasmsimd(const float* q, size_t ld, const AttentionI8Head
   constexpr int Q = kAttentionQueries;
   const int tokens = head.tokens, hd = head.head_dim, pairs_v = (tokens + 1) / 2;
   const int kt_max = attention_key_tile(tokens, key_tile);
-  int16_t* qa = reinterpret_cast<int16_t*>(tile);                 // [2][hd/2][4][2]
-  float* qs = tile + static_cast<size_t>(Q) * hd / 2;             // [8] query scales · scale
-  float* o = qs + Q;                                              // [8][hd] output accumulator
-  float* s = o + static_cast<size_t>(Q) * hd;                     // [kt_max][8] score tile
-  int16_t* pt = reinterpret_cast<int16_t*>(s + static_cast<size_t>(kt_max) * Q);  // [kt_max/2][8][2] P tile
+  const AttentionI8Tile buf = attention_i8_tile(tile, hd, kt_max);
+  int16_t* const qa = buf.qa;
+  float *const qs = buf.qs, *const o = buf.o, *const s = buf.s;
+  int16_t* const pt = buf.p;
   for (int i0 = q_begin; i0 < q_end; i0 += Q) {
     const int rows = std::min(Q, q_end - i0);
     gemm_i8_quantize_a_wasmsimd(q + static_cast<size_t>(i0) * ld, ld, rows, hd, 0, 2, qa, qs, kAttentionI8QK);
@@ -94,17 +94,8 @@ void attention_i8_rows_wasmsimd(const float* q, size_t ld, const AttentionI8Head
             for (int i = 0; i < 4; ++i)
               r[i] = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][v]),
                                     wasm_f32x4_mul(wasm_v128_load32_splat(qs + 4 * h + i), sk[v]));
-            // 4x4 transpose: rows = queries, lanes = keys  ->  rows = keys, lanes = queries.
-            const v128_t t0 = wasm_i32x4_shuffle(r[0], r[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r[2], r[3], 0, 4, 1, 5);
-            const v128_t t2 = wasm_i32x4_shuffle(r[0], r[1], 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r[2], r[3], 2, 6, 3, 7);
-            const v128_t k0 = wasm_i64x2_shuffle(t0, t1, 0, 2), k1 = wasm_i64x2_shuffle(t0, t1, 1, 3);
-            const v128_t k2 = wasm_i64x2_shuffle(t2, t3, 0, 2), k3 = wasm_i64x2_shuffle(t2, t3, 1, 3);
-            float* d = s + static_cast<size_t>(8 * p + 4 * v) * Q + 4 * h;
-            wasm_v128_store(d, k0);
-            wasm_v128_store(d + Q, k1);
-            wasm_v128_store(d + 2 * Q, k2);
-            wasm_v128_store(d + 3 * Q, k3);
-            if (p < full) n = wasm_f32x4_pmax(n, wasm_f32x4_pmax(wasm_f32x4_pmax(k0, k1), wasm_f32x4_pmax(k2, k3)));
+            const v128_t mx = simd::store_scores_transposed(r, s + static_cast<size_t>(8 * p + 4 * v) * Q + 4 * h, Q);
+            if (p < full) n = wasm_f32x4_pmax(n, mx);
           }
           if (h == 0) n0 = n; else n1 = n;
         }

@@ -240,6 +240,23 @@ inline size_t attention_i8_tile_floats(int tokens, int head_dim, int key_tile) {
   return static_cast<size_t>(kAttentionQueries) * (head_dim / 2 + 1 + head_dim + kt + kt / 2);
 }
 
+// How both twins cut a call's tile: the quantized query block [2][hd/2][4][2] (int16) and its 8 scales (·
+// 1/√d), the output accumulator [8][hd], the score tile [kt_max][8] and the P tile [kt_max/2][8][2] (int16).
+struct AttentionI8Tile {
+  int16_t* qa;
+  float *qs, *o, *s;
+  int16_t* p;
+};
+inline AttentionI8Tile attention_i8_tile(float* tile, int head_dim, int kt_max) {
+  AttentionI8Tile t;
+  t.qa = reinterpret_cast<int16_t*>(tile);
+  t.qs = tile + static_cast<size_t>(kAttentionQueries) * head_dim / 2;
+  t.o = t.qs + kAttentionQueries;
+  t.s = t.o + static_cast<size_t>(kAttentionQueries) * head_dim;
+  t.p = reinterpret_cast<int16_t*>(t.s + static_cast<size_t>(kt_max) * kAttentionQueries);
+  return t;
+}
+
 // One head's packed K and V (attention_i8_pack_k / _v write them; the rows call reads them).
 struct AttentionI8Head {
   int tokens = 0, head_dim = 0;
