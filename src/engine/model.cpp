@@ -320,7 +320,9 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   for (const Block& b : model.blocks) {
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm1_w, b.norm1_b, a.eps, s->xn.data()); });
     stage(Stage::Qkv, [&] { linear(pool, s->xn.data(), T, b.qkv, s->qkv.data(), Epilogue::None, prof); });
-    stage(Stage::Attention, [&] { attention(pool, s->qkv.data(), T, H, hd, s->attn.data(), s->scratch.data()); });
+    // A block whose Linears are int8 runs attention in integers too (its numbers then carry int8 error anyway).
+    const AttentionMath math = b.qkv.qweight ? AttentionMath::Integer : AttentionMath::Float;
+    stage(Stage::Attention, [&] { attention(pool, s->qkv.data(), T, H, hd, s->attn.data(), s->scratch.data(), math); });
     stage(Stage::AttnOut, [&] { linear(pool, s->attn.data(), T, b.attn_out, s->xn.data(), Epilogue::None, prof); });
     stage(Stage::Residual, [&] { residual_add(pool, x, s->xn.data(), b.ls1, T, D); });
 

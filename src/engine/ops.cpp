@@ -133,7 +133,7 @@ void linear_i8(ThreadPool* pool, const float* x, int rows, const Linear& L, floa
   std::unique_ptr<float[]> sa(new float[static_cast<size_t>(blocks) * 4]);
   const auto* prepared = static_cast<const PackedI8*>(L.packed.get());
   const double macs = static_cast<double>(rows) * L.out * K;
-  auto quantize = [&](int b0, int b1) { dispatch::gemm_i8_quantize_a(x, K, rows, K, b0, b1, qa.get(), sa.get()); };
+  auto quantize = [&](int b0, int b1) { dispatch::gemm_i8_quantize_a(x, K, rows, K, b0, b1, qa.get(), sa.get(), kGemmI8Max); };
   {
     StageTimer t(prof, Stage::Quantize);
     if (macs < kMinParallelMacs) quantize(0, blocks);
@@ -246,9 +246,22 @@ void layernorm(ThreadPool* pool, const float* x, int rows, int dim, const float*
 
 namespace {
 
-size_t attention_slot_floats(int tokens, int head_dim) {
+size_t attention_f32_slot_floats(int tokens, int head_dim) {
   return kernels::attention_packed_k_floats(tokens, head_dim) + kernels::attention_packed_v_floats(tokens, head_dim) +
          kernels::attention_tile_floats(tokens, head_dim, attention_key_tile_for(tokens));
+}
+
+// The integer kernel's packed K/V (int16 + scales) and tile; smaller than the f32 slot for every head size,
+// but sized on its own so neither depends on the other's layout.
+size_t attention_i8_slot_floats(int tokens, int head_dim) {
+  return kernels::attention_i8_packed_k_floats(tokens, head_dim) +
+         kernels::attention_i8_packed_v_floats(tokens, head_dim) +
+         kernels::attention_i8_tile_floats(tokens, head_dim, attention_key_tile_for(tokens));
+}
+
+// One pool slot serves either kernel (a model's blocks all take the same one, but nothing relies on that).
+size_t attention_slot_floats(int tokens, int head_dim) {
+  return std::max(attention_f32_slot_floats(tokens, head_dim), attention_i8_slot_floats(tokens, head_dim));
 }
 
 // Reference attention (any head size): one score row per pool slot.
@@ -298,9 +311,11 @@ size_t attention_scratch_floats(int tokens, int heads, int head_dim, int threads
   return static_cast<size_t>(std::max(threads, 1)) * attention_slot_floats(tokens, head_dim);
 }
 
-void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out, float* scratch) {
+void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out, float* scratch,
+               AttentionMath math) {
   using namespace kernels;
-  if (head_dim % kGemmNR != 0) {
+  const bool integer = math == AttentionMath::Integer && attention_i8_supported(head_dim);
+  if (!integer && head_dim % kGemmNR != 0) {
     attention_plain(pool, qkv, tokens, heads, head_dim, out, scratch);
     return;
   }
@@ -317,21 +332,28 @@ void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int he
   const int key_tile = attention_key_tile_for(tokens);
   auto body = [&](int slot, int i0, int i1) {
     float* pk = scratch + static_cast<size_t>(slot) * slot_floats;
-    float* pv = pk + attention_packed_k_floats(tokens, head_dim);
-    float* tile = pv + attention_packed_v_floats(tokens, head_dim);
+    float* pv = pk + (integer ? attention_i8_packed_k_floats(tokens, head_dim) : attention_packed_k_floats(tokens, head_dim));
+    float* tile = pv + (integer ? attention_i8_packed_v_floats(tokens, head_dim) : attention_packed_v_floats(tokens, head_dim));
+    const AttentionI8Head packed = attention_i8_head(tokens, head_dim, pk, pv);
     int packed_head = -1;
     for (int item = i0; item < i1; ++item) {
       const int h = item / chunks, c = item % chunks;
       const float* base = qkv + static_cast<size_t>(h) * head_dim;
       if (h != packed_head) {
-        attention_pack_k(base + D, ld, tokens, head_dim, pk);
-        attention_pack_v(base + 2 * D, ld, tokens, head_dim, pv);
+        if (integer) {
+          attention_i8_pack_k(base + D, ld, packed);
+          attention_i8_pack_v(base + 2 * D, ld, packed);
+        } else {
+          attention_pack_k(base + D, ld, tokens, head_dim, pk);
+          attention_pack_v(base + 2 * D, ld, tokens, head_dim, pv);
+        }
         packed_head = h;
       }
       const int q0 = static_cast<int>(static_cast<int64_t>(tokens) * c / chunks);
       const int q1 = static_cast<int>(static_cast<int64_t>(tokens) * (c + 1) / chunks);
-      dispatch::attention_rows(base, pk, pv, ld, tokens, head_dim, scale, key_tile, q0, q1,
-                               out + static_cast<size_t>(h) * head_dim, D, tile);
+      float* o = out + static_cast<size_t>(h) * head_dim;
+      if (integer) dispatch::attention_i8_rows(base, ld, packed, scale, key_tile, q0, q1, o, D, tile);
+      else dispatch::attention_rows(base, pk, pv, ld, tokens, head_dim, scale, key_tile, q0, q1, o, D, tile);
     }
   };
   if (pool) pool->parallel_for_slots(items, body);

@@ -44,8 +44,12 @@ void layernorm(ThreadPool* pool, const float* x, int rows, int dim, const float*
 // Multi-head self-attention core. qkv: [tokens, 3*heads*head_dim] with q | k | v blocks per row (each block
 // head-major: head h occupies columns [h*head_dim, (h+1)*head_dim)). out: [tokens, heads*head_dim].
 // scratch: at least attention_scratch_floats(tokens, heads, head_dim, threads) floats.
+// AttentionMath::Integer (models whose Linears are int8) runs both products in integers (kernels.h, "Integer
+// attention"; head sizes it does not take run in f32).
+enum class AttentionMath { Float, Integer };
 size_t attention_scratch_floats(int tokens, int heads, int head_dim, int threads);
-void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out, float* scratch);
+void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out, float* scratch,
+               AttentionMath math = AttentionMath::Float);
 
 // Elementwise helpers used outside GEMM epilogues.
 void gelu_erf_inplace(float* x, size_t n);

@@ -34,9 +34,11 @@
 // --gemm: the engine's Linear (ops.h) alone on ViT-B/16 shapes at 1 thread, f32 vs int8 weights (per-row
 // quantized activations, integer GEMM): median ms, GFLOP/s (f32) and GOP/s (int8, 2 per multiply-add), and
 // the f32/int8 time ratio, from build/wasm-st/vitrine-kernel-bench.js (`--gemm`, runs timed round-robin).
-// --attention: the engine's attention (ops.h, one ViT-B layer: 12 heads of 64, K/V packing included) at 197 and
-// 1370 tokens, 1 thread (wasm-st) and 2 threads (wasm-mt): median ms and GFLOP/s (4·T²·D), next to the qkv Linear
-// on the same tokens and threads (the GEMM rate to compare with), from vitrine-kernel-bench.js `--attention`.
+// --attention: the engine's attention (ops.h, one ViT-B layer: 12 heads of 64, K/V packing included) in f32 and
+// in integers (the int8 models' kernel) at 197 and 1370 tokens, 1 thread (wasm-st) and 2 threads (wasm-mt):
+// median ms and G(FL)OP/s (4·T²·D), next to the qkv Linear of the same dtype on the same tokens and threads
+// (the GEMM rate to compare with), and the integer kernel's speed-up over f32, from vitrine-kernel-bench.js
+// `--attention`.
 // --profile: the vitrine rows only (--dtypes, default f32,int8), timed as above with the engine's stage profile
 // switched on for the timed rounds (model.profile(), docs/KERNELS.md "Stage profile"); prints one table per
 // (model, threads): ms per forward of every stage per dtype and its share of that dtype's total.
@@ -479,13 +481,17 @@ function attentionBench(opts) {
   for (const row of rows) row.ratio = row.attention_gflops / row.qkv_gflops;
   const host = { cpu: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() };
   if (opts.json) return console.log(JSON.stringify({ host, attention: rows }, null, 2));
-  console.log('| tokens | threads | attention ms | attention GFLOP/s | qkv Linear GFLOP/s | attention / GEMM rate |');
-  console.log('|---|---|---|---|---|---|');
+  // The integer kernel (int8 models) beside the f32 one of the same (tokens, threads): its speed-up over f32.
+  const f32Of = (a) => rows.find((r) => r.tokens === a.tokens && r.threads === a.threads && (r.math ?? 'f32') === 'f32');
+  console.log('| tokens | threads | attention | attention ms | attention G(FL)OP/s | qkv Linear (same dtype) G(FL)OP/s |' +
+    ' attention / GEMM rate | attention speed-up vs f32 |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const a of rows) {
-    console.log(`| ${a.tokens} (${a.heads}×${a.head_dim}) | ${a.threads} | ${f(a.attention_ms, 2)} | ${f(a.attention_gflops, 1)} |` +
-      ` ${f(a.qkv_gflops, 1)} | ${f(a.ratio, 2)} |`);
+    const base = f32Of(a);
+    console.log(`| ${a.tokens} (${a.heads}×${a.head_dim}) | ${a.threads} | ${a.math ?? 'f32'} | ${f(a.attention_ms, 2)} |` +
+      ` ${f(a.attention_gflops, 1)} | ${f(a.qkv_gflops, 1)} | ${f(a.ratio, 2)} | ${base ? f(base.attention_ms / a.attention_ms, 2) + '×' : '-'} |`);
   }
-  console.log(`\nmedian of ${opts.runs} runs, attention and the qkv Linear interleaved; 1 thread wasm-st, 2 threads wasm-mt;` +
+  console.log(`\nmedian of ${opts.runs} runs, f32 and integer attention and their qkv Linears interleaved; 1 thread wasm-st, 2 threads wasm-mt;` +
     ` ${host.cpu}, Node ${host.node}, load average ${host.loadavg.map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`);
 }
 

@@ -5,7 +5,8 @@
 //                              --gemm-orders]
 //   --long: one ViT-B layer at 197 and at 1370 tokens (DINOv2-B/14 at 518²), 1 thread;
 //   --attention: ops.h attention() next to the qkv linear() at 197 and 1370 tokens, ViT-B (12 heads of 64),
-//     1 thread and, in the mt build, 2 threads (JSON lines for tools/bench.mjs --attention);
+//     f32 and integer (int8 qkv), 1 thread and, in the mt build, 2 threads (JSON lines for tools/bench.mjs
+//     --attention);
 //   --attention-tiles: one ViT-B layer's attention per key-tile size, 197 … 1370 tokens, 1 thread;
 //   --gemm: ops.h linear() f32 vs int8 on ViT-B shapes, 1 thread (JSON lines for tools/bench.mjs --gemm);
 //   --gemm-orders: the f32 micro-kernel under different depth blockings / loop orders, and the int8 kernel.
@@ -125,7 +126,7 @@ void gemm_orders(int repeats) {
     quantize_weights_i8(w.data(), s.n, s.k, qw.data(), sw.data());
     gemm_i8_pack(qw.data(), s.n, s.k, qpacked.data());
     auto int8 = [&] {
-      dispatch::gemm_i8_quantize_a(x.data(), s.k, s.m, s.k, 0, gemm_row_blocks(s.m), qa.data(), sa.data());
+      dispatch::gemm_i8_quantize_a(x.data(), s.k, s.m, s.k, 0, gemm_row_blocks(s.m), qa.data(), sa.data(), kGemmI8Max);
       GemmI8Args a;
       a.m = s.m; a.n = s.n; a.k = s.k; a.a = qa.data(); a.a_scale = sa.data(); a.packed = qpacked.data();
       a.w_scale = sw.data(); a.y = y.data(); a.ldy = s.n;
@@ -191,22 +192,28 @@ void attention_tiles(int repeats) {
 }
 
 // ops.h attention() for one ViT-B layer (12 heads of 64; K/V packing and the thread split included) at the
-// sequence lengths of ViT-B/16 at 224² and DINOv2-B/14 at 518², next to the qkv linear() on the same tokens and
-// pool, so the attention rate reads against the GEMM's; both timed round-robin (median), one JSON line per
-// (tokens, threads) ("@@ATTN {...}": tools/bench.mjs --attention reads them).
+// sequence lengths of ViT-B/16 at 224² and DINOv2-B/14 at 518², in f32 and in integers (the int8 models'
+// path), each next to the qkv linear() of its own dtype on the same tokens and pool, so each attention rate
+// reads against the GEMM it sits beside; all four timed round-robin (median), one JSON line per (tokens,
+// threads, math) ("@@ATTN {...}": tools/bench.mjs --attention reads them).
 void attention_rate(int repeats) {
   std::mt19937 rng(17);
   std::uniform_real_distribution<float> U(-1.0f, 1.0f);
   const int H = 12, hd = 64, D = H * hd;
-  std::vector<float> w(size_t(3) * D * D), b(3 * D);
+  std::vector<float> w(size_t(3) * D * D), b(3 * D), wscale(3 * D);
   for (auto& v : w) v = U(rng) * 0.05f;
   for (auto& v : b) v = U(rng);
-  Linear qkv;
+  std::vector<int8_t> qw(w.size());
+  quantize_weights_i8(w.data(), 3 * D, D, qw.data(), wscale.data());
+  Linear qkv, qkv8;
   qkv.weight = w.data();
-  qkv.bias = b.data();
-  qkv.out = 3 * D;
-  qkv.in = D;
+  qkv.bias = qkv8.bias = b.data();
+  qkv.out = qkv8.out = 3 * D;
+  qkv.in = qkv8.in = D;
+  qkv8.qweight = qw.data();
+  qkv8.wscale = wscale.data();
   prepare_linear(qkv, w.data());
+  prepare_linear(qkv8, qw.data());
   for (int threads : {1, 2}) {
     ThreadPool pool(threads);
     if (pool.size() != threads) continue;  // the st build runs 1 thread only
@@ -214,24 +221,28 @@ void attention_rate(int repeats) {
       std::vector<float> x(size_t(T) * D), q(size_t(T) * 3 * D), out(size_t(T) * D);
       for (auto& v : x) v = U(rng);
       std::vector<float> scratch(attention_scratch_floats(T, H, hd, pool.size()));
-      std::vector<double> ta, tg;
-      for (int r = 0; r < repeats + 1; ++r) {
-        const double t0 = now_ms();
-        linear(&pool, x.data(), T, qkv, q.data());
-        const double t1 = now_ms();
-        attention(&pool, q.data(), T, H, hd, out.data(), scratch.data());
-        const double t2 = now_ms();
-        if (r == 0) continue;  // warm-up
-        tg.push_back(t1 - t0);
-        ta.push_back(t2 - t1);
+      struct Row { const char* math; const Linear* L; AttentionMath am; std::vector<double> ta, tg; };
+      Row rows[2] = {{"f32", &qkv, AttentionMath::Float, {}, {}}, {"int8", &qkv8, AttentionMath::Integer, {}, {}}};
+      for (int r = 0; r < repeats + 1; ++r)
+        for (Row& row : rows) {
+          const double t0 = now_ms();
+          linear(&pool, x.data(), T, *row.L, q.data());
+          const double t1 = now_ms();
+          attention(&pool, q.data(), T, H, hd, out.data(), scratch.data(), row.am);
+          const double t2 = now_ms();
+          if (r == 0) continue;  // warm-up
+          row.tg.push_back(t1 - t0);
+          row.ta.push_back(t2 - t1);
+        }
+      for (Row& row : rows) {
+        std::sort(row.ta.begin(), row.ta.end());
+        std::sort(row.tg.begin(), row.tg.end());
+        const double ma = row.ta[row.ta.size() / 2], mg = row.tg[row.tg.size() / 2];
+        const double fa = 4.0 * T * T * D, fg = 2.0 * T * D * 3 * D;
+        std::printf("@@ATTN {\"tokens\":%d,\"heads\":%d,\"head_dim\":%d,\"threads\":%d,\"math\":\"%s\","
+                    "\"attention_ms\":%.3f,\"attention_gflops\":%.2f,\"qkv_ms\":%.3f,\"qkv_gflops\":%.2f}\n",
+                    T, H, hd, threads, row.math, ma, fa / ma * 1e-6, mg, fg / mg * 1e-6);
       }
-      std::sort(ta.begin(), ta.end());
-      std::sort(tg.begin(), tg.end());
-      const double ma = ta[ta.size() / 2], mg = tg[tg.size() / 2];
-      const double fa = 4.0 * T * T * D, fg = 2.0 * T * D * 3 * D;
-      std::printf("@@ATTN {\"tokens\":%d,\"heads\":%d,\"head_dim\":%d,\"threads\":%d,\"attention_ms\":%.3f,"
-                  "\"attention_gflops\":%.2f,\"qkv_ms\":%.3f,\"qkv_gflops\":%.2f}\n",
-                  T, H, hd, threads, ma, fa / ma * 1e-6, mg, fg / mg * 1e-6);
     }
   }
 }

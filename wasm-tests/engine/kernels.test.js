@@ -3,7 +3,8 @@
 // twins next to the plain ones; the mt build also runs the ops layer on 1-3 pool threads). Every shape family
 // includes odd sizes (1, 3, 7, 17, 197, 1025) and output buffers start as NaN, so a kernel that skips or
 // miscomputes an element fails here before it shows up as a model parity drift. The int8 GEMM is checked for
-// exact integer accumulation, twin identity and its quantization error bound (docs/KERNELS.md).
+// exact integer accumulation, twin identity and its quantization error bound (docs/KERNELS.md); the integer
+// attention for bit-identical twins, its error bound against exact attention and its i32 limits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -49,6 +50,10 @@ for (const p of PROGRAMS) {
     const i8 = [...out.matchAll(/kernel-check section: (\w+) gemm_i8 (\d+) checks/g)];
     assert.deepEqual(i8.map((x) => x[1]), p.wasm ? ['scalar', 'wasmsimd'] : ['scalar'], out.slice(-2000));
     for (const x of i8) assert.ok(Number(x[2]) > 300, `only ${x[2]} int8 GEMM checks ran for ${x[1]}`);
+    // So did the integer attention section (bit-identical twins, error bound, i32 limits).
+    const ia = [...out.matchAll(/kernel-check section: (\w+) attention_i8 (\d+) checks/g)];
+    assert.deepEqual(ia.map((x) => x[1]), p.wasm ? ['scalar', 'wasmsimd'] : ['scalar'], out.slice(-2000));
+    for (const x of ia) assert.ok(Number(x[2]) >= 20, `only ${x[2]} integer attention checks ran for ${x[1]}`);
     assert.equal(r.status, 0, `exit ${r.status}`);
   });
 }

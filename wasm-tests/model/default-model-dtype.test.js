@@ -13,10 +13,11 @@ import { ROOT, SHARED, requireBuild, tmpDir } from '../helpers/env.js';
 
 const MODEL = path.join(ROOT, 'weights/cifar10-vit');
 const TEST_ZIP = path.join(SHARED, 'data/cifar10/test.zip');
-// Measured 2026-12-03 on these 1,000 images (mt build, 2 threads): f32 80.80 %; int8 80.50 %, same class as f32 on
-// 98.6 %; f16 80.80 %, 100 %. Floors a little under, so a real regression fails.
+// Measured 2026-12-04 on these 1,000 images (mt build, 2 threads): f32 80.80 %; int8 80.60 %, same class as f32 on
+// 99.3 % (integer attention; 80.50 % and 98.6 % with int8 attention in f32); f16 80.80 %, 100 %. Floors a little
+// under, so a real regression fails.
 const FLOORS = {
-  int8: { top1: 80.0, agree: 98.0 },
+  int8: { top1: 80.0, agree: 98.5 },
   f16: { top1: 80.6, agree: 99.7 },
 };
 

@@ -142,17 +142,19 @@ struct Twins {
   void (*swiglu)(const float*, int, int, float*);
   void (*residual_add)(float*, const float*, const float*, int, int);
   void (*gemm_i8)(const GemmI8Args&, int, int);
-  void (*quantize_a_i8)(const float*, size_t, int, int, int, int, int16_t*, float*);
+  void (*quantize_a_i8)(const float*, size_t, int, int, int, int, int16_t*, float*, int);
+  void (*attention_i8_rows)(const float*, size_t, const AttentionI8Head&, float, int, int, int, float*, size_t, float*);
 };
 
 std::vector<Twins> all_twins() {
   std::vector<Twins> t;
   t.push_back({"scalar", gemm_scalar, gemm_pack_a_scalar, attention_rows_scalar, softmax_exp_scalar, layernorm_scalar, gelu_scalar,
-               relu_scalar, swiglu_scalar, residual_add_scalar, gemm_i8_scalar, gemm_i8_quantize_a_scalar});
+               relu_scalar, swiglu_scalar, residual_add_scalar, gemm_i8_scalar, gemm_i8_quantize_a_scalar,
+               attention_i8_rows_scalar});
 #if defined(__wasm_simd128__)
   t.push_back({"wasmsimd", gemm_wasmsimd, gemm_pack_a_wasmsimd, attention_rows_wasmsimd, softmax_exp_wasmsimd, layernorm_wasmsimd,
                gelu_wasmsimd, relu_wasmsimd, swiglu_wasmsimd, residual_add_wasmsimd, gemm_i8_wasmsimd,
-               gemm_i8_quantize_a_wasmsimd});
+               gemm_i8_quantize_a_wasmsimd, attention_i8_rows_wasmsimd});
 #endif
   return t;
 }
@@ -244,11 +246,11 @@ I8Ref gemm_i8_ref(int m, int n, int k, const int16_t* qa, const float* sa, const
 
 // Quantizes x with the twin in two calls (like ops.cpp) into buffers pre-filled with junk.
 void quantize_i8(const Twins& tw, const float* x, size_t ldx, int m, int k, std::vector<int16_t>& qa,
-                 std::vector<float>& sa) {
+                 std::vector<float>& sa, int qmax = kGemmI8Max) {
   qa.assign(gemm_i8_packed_a_values(m, k), 0x5555);
   sa.assign(size_t(gemm_row_blocks(m)) * 4, kNaN);
-  tw.quantize_a_i8(x, ldx, m, k, 0, gemm_row_blocks(m) / 2, qa.data(), sa.data());
-  tw.quantize_a_i8(x, ldx, m, k, gemm_row_blocks(m) / 2, gemm_row_blocks(m), qa.data(), sa.data());
+  tw.quantize_a_i8(x, ldx, m, k, 0, gemm_row_blocks(m) / 2, qa.data(), sa.data(), qmax);
+  tw.quantize_a_i8(x, ldx, m, k, gemm_row_blocks(m) / 2, gemm_row_blocks(m), qa.data(), sa.data(), qmax);
 }
 
 // int8 GEMM: quantization identical across twins, integer accumulation exact (unit scales make y = float(acc)),
@@ -279,6 +281,25 @@ void check_gemm_i8(Tally& t, const Twins& tw, std::mt19937& rng) {
         quantize_i8(plain, x.data(), ldx, m, k, qa_plain, sa_plain);
         std::snprintf(what, sizeof what, "%s gemm_i8 quantize m=%d k=%d: identical to the plain twin", tw.name, m, k);
         expect_true(t, qa == qa_plain && std::memcmp(sa.data(), sa_plain.data(), sa.size() * 4) == 0, what);
+        if (n == 1) {  // the integer attention's query quantizer: 12 bits, same code path
+          std::vector<int16_t> qa12, qa12_plain;
+          std::vector<float> sa12, sa12_plain;
+          quantize_i8(tw, x.data(), ldx, m, k, qa12, sa12, kAttentionI8QK);
+          quantize_i8(plain, x.data(), ldx, m, k, qa12_plain, sa12_plain, kAttentionI8QK);
+          bool in_range = true;
+          for (int r = 0; r < m; ++r)
+            for (int kk = 0; kk < k; ++kk) {
+              const int v = qa12[size_t(r / 4) * 4 * gemm_i8_depth(k) + (kk / 2) * 8 + (r % 4) * 2 + kk % 2];
+              const double x_back = double(v) * sa12[r];
+              in_range = in_range && std::abs(v) <= kAttentionI8QK &&
+                         std::fabs(x_back - x[size_t(r) * ldx + kk]) <= 0.5005 * sa12[r];
+            }
+          // s/2 plus float rounding of x · (qmax / max) at 2047: a few 1e-4 of a step.
+          std::snprintf(what, sizeof what, "%s quantize qmax=%d m=%d k=%d: identical to the plain twin, |q| <= qmax, "
+                        "|x - s·q| <= 0.5005·s", tw.name, kAttentionI8QK, m, k);
+          expect_true(t, in_range && qa12 == qa12_plain &&
+                             std::memcmp(sa12.data(), sa12_plain.data(), sa12.size() * 4) == 0, what);
+        }
 
         GemmI8Args a;
         a.m = m; a.n = n; a.k = k; a.a = qa.data(); a.a_scale = sa.data(); a.packed = packed.data();
@@ -413,6 +434,224 @@ void check_attention(Tally& t, const Twins& tw, const Twins& plain, std::mt19937
   }
 }
 
+// The integer attention's distance to exact attention, per output element (docs/KERNELS.md "Integer
+// attention"), from the raw q, k, v of one head h: with E_i = max_j |Δs_ij| (the GEMM-style bound on the
+// quantized score, plus float rounding), the weights w_j = P_j / Σ P against the exact softmax w*_j differ by
+// Σ_j |w_j - w*_j| <= (e^{2E_i} - 1) + T / (32767 · S_i · e^{-2E_i} - T/2) (scores, then rounding P to
+// integers; S_i = Σ_j exp(s*_ij - max_j s*_ij) >= 1), so
+//   |out_ic - out*_ic| <= sv_c / 2 + ½ · range_j(v_jc) · Σ_j |w_j - w*_j| + 1e-5 · max|v|   (sv_c = max_j |v_jc| / 127).
+void attention_i8_tolerance(const float* qkv, int T, int H, int hd, std::vector<double>& tol) {
+  const int D = H * hd;
+  tol.assign(size_t(T) * D, 0);
+  const double scale = 1.0 / std::sqrt(double(hd));
+  auto at = [&](int j, int part, int h, int c) { return double(qkv[size_t(j) * 3 * D + part * D + h * hd + c]); };
+  for (int h = 0; h < H; ++h) {
+    std::vector<double> sk(T), sv(hd), lo(hd, 1e300), hi(hd, -1e300), s(T);
+    double vmax = 0;
+    for (int j = 0; j < T; ++j) {
+      double mx = 0;
+      for (int c = 0; c < hd; ++c) mx = std::max(mx, std::fabs(at(j, 1, h, c)));
+      sk[j] = mx / kAttentionI8QK;
+      for (int c = 0; c < hd; ++c) {
+        lo[c] = std::min(lo[c], at(j, 2, h, c));
+        hi[c] = std::max(hi[c], at(j, 2, h, c));
+      }
+    }
+    for (int c = 0; c < hd; ++c) {
+      sv[c] = std::max(std::fabs(lo[c]), std::fabs(hi[c])) / kAttentionI8V;
+      vmax = std::max(vmax, sv[c] * kAttentionI8V);
+    }
+    for (int i = 0; i < T; ++i) {
+      double sq = 0;
+      for (int c = 0; c < hd; ++c) sq = std::max(sq, std::fabs(at(i, 0, h, c)));
+      sq /= kAttentionI8QK;
+      double E = 0, mx = -1e300;
+      for (int j = 0; j < T; ++j) {
+        double d = 0, err = 0;
+        for (int c = 0; c < hd; ++c) {
+          d += at(i, 0, h, c) * at(j, 1, h, c);
+          err += std::fabs(at(i, 0, h, c)) * sk[j] / 2 + std::fabs(at(j, 1, h, c)) * sq / 2 + sq * sk[j];
+        }
+        s[j] = d * scale;
+        mx = std::max(mx, s[j]);
+        E = std::max(E, 1.001 * err * scale + 1e-6 * (std::fabs(s[j]) + 1));
+      }
+      double S = 0;
+      for (int j = 0; j < T; ++j) S += std::exp(s[j] - mx);
+      const double tv = std::expm1(2 * E) + T / (kAttentionI8P * S * std::exp(-2 * E) - T / 2.0);
+      for (int c = 0; c < hd; ++c)
+        tol[size_t(i) * D + h * hd + c] = 1.0001 * sv[c] / 2 + 0.5 * (hi[c] - lo[c]) * tv + 1e-5 * vmax;
+    }
+  }
+}
+
+// The integer attention on its own quantized inputs, in double: the packed K and V (ints and scales, shared by
+// both twins) and the queries quantized by the plain quantizer, exact softmax, no rounding of P. What is left
+// between this and a kernel is rounding P to 1/32767 of the row maximum and float rounding (scores, exp):
+//   |out_ic - ref_ic| <= ½ · range_j(ṽ_jc) · ((e^{2E} - 1) + T / (32767 · S_i · e^{-2E} - T/2)) + 1e-5 · max|ṽ|
+// with E = 1e-6 · (|s| + 1) (scores: a few float roundings; exp: <= 2 ulp) and ṽ the dequantized v.
+void attention_i8_quantized_ref(const std::vector<float>& qkv, int T, int H, int hd, std::vector<double>& ref,
+                                std::vector<double>& tol) {
+  const int D = H * hd;
+  ref.assign(size_t(T) * D, 0);
+  tol.assign(size_t(T) * D, 0);
+  std::vector<float> pk(attention_i8_packed_k_floats(T, hd)), pv(attention_i8_packed_v_floats(T, hd));
+  const AttentionI8Head head = attention_i8_head(T, hd, pk.data(), pv.data());
+  const int pairs = (T + 1) / 2;
+  std::vector<int16_t> qa(gemm_i8_packed_a_values(T, hd));
+  std::vector<float> sq(size_t(gemm_row_blocks(T)) * 4);
+  const double scale = 1.0 / std::sqrt(double(hd));
+  std::vector<double> s(T), vq(size_t(T) * hd);
+  for (int h = 0; h < H; ++h) {
+    attention_i8_pack_k(qkv.data() + D + h * hd, 3 * D, head);
+    attention_i8_pack_v(qkv.data() + 2 * D + h * hd, 3 * D, head);
+    gemm_i8_quantize_a_scalar(qkv.data() + h * hd, 3 * D, T, hd, 0, gemm_row_blocks(T), qa.data(), sq.data(), kAttentionI8QK);
+    double vmax = 0;
+    std::vector<double> lo(hd, 1e300), hi(hd, -1e300);
+    for (int j = 0; j < T; ++j)
+      for (int c = 0; c < hd; ++c) {
+        const double v = double(head.v[size_t(c / 8) * 16 * pairs + (j / 2) * 16 + (c % 8) * 2 + j % 2]) * head.v_scale[c];
+        vq[size_t(j) * hd + c] = v;
+        lo[c] = std::min(lo[c], v);
+        hi[c] = std::max(hi[c], v);
+        vmax = std::max(vmax, std::fabs(v));
+      }
+    for (int i = 0; i < T; ++i) {
+      double mx = -1e300, E = 0;
+      for (int j = 0; j < T; ++j) {
+        int64_t acc = 0;
+        for (int c = 0; c < hd; ++c)
+          acc += int64_t(qa[size_t(i / 4) * 4 * hd + (c / 2) * 8 + (i % 4) * 2 + c % 2]) *
+                 head.k[size_t(j / 8) * 8 * hd + (c / 2) * 16 + (j % 8) * 2 + c % 2];
+        s[j] = double(acc) * sq[i] * scale * head.k_scale[j];
+        mx = std::max(mx, s[j]);
+        E = std::max(E, 1e-6 * (std::fabs(s[j]) + 1));
+      }
+      double S = 0;
+      for (int j = 0; j < T; ++j) S += (s[j] = std::exp(s[j] - mx));
+      const double tv = std::expm1(2 * E) + T / (kAttentionI8P * S * std::exp(-2 * E) - T / 2.0);
+      for (int c = 0; c < hd; ++c) {
+        double o = 0;
+        for (int j = 0; j < T; ++j) o += s[j] / S * vq[size_t(j) * hd + c];
+        ref[size_t(i) * D + h * hd + c] = o;
+        tol[size_t(i) * D + h * hd + c] = 0.5 * (hi[c] - lo[c]) * tv + 1e-5 * vmax;
+      }
+    }
+  }
+}
+
+// One head at a time through a twin of the integer attention (K/V packed per head), queries in two ranges.
+std::vector<float> run_attention_i8(const Twins& tw, const std::vector<float>& qkv, int T, int H, int hd, int key_tile) {
+  const int D = H * hd;
+  std::vector<float> out(size_t(T) * D, kNaN), pk(attention_i8_packed_k_floats(T, hd), kNaN),
+      pv(attention_i8_packed_v_floats(T, hd), kNaN), tile(attention_i8_tile_floats(T, hd, key_tile), kNaN);
+  const AttentionI8Head head = attention_i8_head(T, hd, pk.data(), pv.data());
+  for (int h = 0; h < H; ++h) {
+    attention_i8_pack_k(qkv.data() + D + h * hd, 3 * D, head);
+    attention_i8_pack_v(qkv.data() + 2 * D + h * hd, 3 * D, head);
+    const int q1 = std::min(T / 2 | 1, T);
+    const float scale = 1.0f / std::sqrt(float(hd));
+    tw.attention_i8_rows(qkv.data() + h * hd, 3 * D, head, scale, key_tile, 0, q1, out.data() + h * hd, D, tile.data());
+    tw.attention_i8_rows(qkv.data() + h * hd, 3 * D, head, scale, key_tile, q1, T, out.data() + h * hd, D, tile.data());
+  }
+  return out;
+}
+
+// Integer attention: every twin bit-identical to the plain one (same tiling), within the error bound above of
+// the double reference, one tile of any size = key_tile 0 bit for bit, and the i32 bounds of kernels.h at their
+// limits (Q·K at head_dim 512 with |q|, |k| = 2047; P·V over 512 keys with P = 32767, |v| = 127).
+void check_attention_i8(Tally& t, const Twins& tw, const Twins& plain, std::mt19937& rng) {
+  struct Case { int T, hd; std::vector<int> key_tiles; };
+  const std::vector<Case> cases = {{1, 8, {0, 8}}, {2, 16, {0}}, {3, 64, {0, 8}}, {7, 8, {0, 8}}, {17, 64, {0, 8, 16}},
+                                   {197, 8, {0, 8, 64}}, {197, 64, {0, 8, 64, 256}}, {257, 64, {0, 64, 256}},
+                                   {600, 64, {0, 128}}, {1025, 64, {0, 1032}}, {1370, 64, {0, 256}}};
+  char what[200];
+  for (const Case& c : cases) {
+    const int H = c.T > 257 ? 1 : 2;
+    // Scores of a few units; one channel of v and one key far larger than the rest (an outlier sets a
+    // per-channel / per-token scale, as in trained models).
+    auto qkv = random_vec(rng, size_t(c.T) * 3 * H * c.hd, -2.0f, 2.0f);
+    const int D = H * c.hd;
+    for (int j = 0; j < c.T; j += 5) qkv[size_t(j) * 3 * D + 2 * D + 1] *= 8.0f;
+    for (int cc = 0; cc < c.hd; ++cc) qkv[size_t(c.T / 2) * 3 * D + D + cc] *= 4.0f;
+    std::vector<double> ref, tol, qref, qtol;
+    attention_ref(qkv.data(), c.T, H, c.hd, ref);
+    attention_i8_tolerance(qkv.data(), c.T, H, c.hd, tol);
+    attention_i8_quantized_ref(qkv, c.T, H, c.hd, qref, qtol);
+    std::vector<float> one_tile;
+    for (int key_tile : c.key_tiles) {
+      const std::vector<float> out = run_attention_i8(tw, qkv, c.T, H, c.hd, key_tile);
+      double worst = 0, worst_tol = 0, sum_err = 0;
+      for (size_t i = 0; i < out.size(); ++i) {
+        worst = std::max(worst, std::fabs(out[i] - ref[i]));
+        worst_tol = std::max(worst_tol, tol[i]);
+        sum_err += std::fabs(out[i] - ref[i]);
+      }
+      if (&tw == &plain)
+        std::printf("kernel-check info: attention_i8 T=%d head_dim=%d key_tile=%d: max |err| %.2e, mean %.2e, "
+                    "bound <= %.2e\n", c.T, c.hd, key_tile, worst, sum_err / out.size(), worst_tol);
+      std::snprintf(what, sizeof what, "%s attention_i8 T=%d head_dim=%d key_tile=%d within its bound (max |err| %.2e, "
+                    "max bound %.2e)", tw.name, c.T, c.hd, key_tile, worst, worst_tol);
+      expect_close(t, what, out.data(), ref.data(), tol.data(), out.size(), 0, 1);
+      double qworst = 0;
+      for (size_t i = 0; i < out.size(); ++i) qworst = std::max(qworst, std::fabs(out[i] - qref[i]));
+      if (&tw == &plain)
+        std::printf("kernel-check info: attention_i8 T=%d head_dim=%d key_tile=%d: vs its quantized inputs in double "
+                    "max |err| %.2e\n", c.T, c.hd, key_tile, qworst);
+      std::snprintf(what, sizeof what, "%s attention_i8 T=%d head_dim=%d key_tile=%d = its quantized inputs in double "
+                    "within P and float rounding", tw.name, c.T, c.hd, key_tile);
+      expect_close(t, what, out.data(), qref.data(), qtol.data(), out.size(), 0, 1);
+      if (key_tile == 0) one_tile = out;
+      if (&tw != &plain) {
+        const std::vector<float> want = run_attention_i8(plain, qkv, c.T, H, c.hd, key_tile);
+        std::snprintf(what, sizeof what, "%s attention_i8 = %s twin bit for bit T=%d head_dim=%d key_tile=%d", tw.name,
+                      plain.name, c.T, c.hd, key_tile);
+        expect_true(t, std::memcmp(out.data(), want.data(), out.size() * sizeof(float)) == 0, what);
+      }
+      if (key_tile >= c.T) {
+        std::snprintf(what, sizeof what, "%s attention_i8 T=%d key_tile=%d >= T is the one-tile result bit for bit",
+                      tw.name, c.T, key_tile);
+        expect_true(t, std::memcmp(out.data(), one_tile.data(), out.size() * sizeof(float)) == 0, what);
+      }
+    }
+  }
+  // Q·K at its bound: head_dim 512, q = (1, …, 1), keys alternately (1, …) and (-1, …): |acc| = 512 · 2047² =
+  // 2,145,386,496 (2³¹ - 1 = 2,147,483,647). Overflow would flip the sign of the scores, and the output would
+  // be the mean of the wrong keys' v.
+  {
+    const int T = 9, hd = kAttentionI8MaxHeadDim;
+    std::vector<float> qkv(size_t(T) * 3 * hd);
+    for (int j = 0; j < T; ++j)
+      for (int c = 0; c < hd; ++c) {
+        qkv[size_t(j) * 3 * hd + c] = 1.0f;
+        qkv[size_t(j) * 3 * hd + hd + c] = j % 2 ? -1.0f : 1.0f;
+        qkv[size_t(j) * 3 * hd + 2 * hd + c] = float(j - 4) / 4.0f;
+      }
+    std::vector<double> ref, tol;
+    attention_ref(qkv.data(), T, 1, hd, ref);
+    attention_i8_tolerance(qkv.data(), T, 1, hd, tol);
+    const std::vector<float> out = run_attention_i8(tw, qkv, T, 1, hd, 0);
+    std::snprintf(what, sizeof what, "%s attention_i8 Q·K at the i32 bound (head_dim %d, |q|, |k| = %d)", tw.name, hd,
+                  kAttentionI8QK);
+    expect_close(t, what, out.data(), ref.data(), tol.data(), out.size(), 0, 1);
+  }
+  // P·V at its bound: all scores 0, so every P = 32767; v = ±1 per channel, so |qv| = 127 and one chunk of 512
+  // keys sums to 512 · 32767 · 127 = 2,130,640,384 per element. 1370 keys: chunks of 512, 512, 346 in one tile.
+  {
+    const int T = 1370, hd = 16;
+    std::vector<float> qkv(size_t(T) * 3 * hd, 0.0f);
+    for (int j = 0; j < T; ++j)
+      for (int c = 0; c < hd; ++c) qkv[size_t(j) * 3 * hd + 2 * hd + c] = c % 2 ? -1.0f : 1.0f;
+    const std::vector<float> out = run_attention_i8(tw, qkv, T, 1, hd, 0);
+    bool ok = true;
+    for (int i = 0; i < T; ++i)
+      for (int c = 0; c < hd; ++c) ok = ok && std::fabs(out[size_t(i) * hd + c] - (c % 2 ? -1.0f : 1.0f)) <= 1e-6f;
+    std::snprintf(what, sizeof what, "%s attention_i8 P·V at the i32 bound (%d keys per chunk of P = %d, |v| = %d)",
+                  tw.name, kAttentionI8PvKeys, kAttentionI8P, kAttentionI8V);
+    expect_true(t, ok, what);
+  }
+}
+
 void check_elementwise(Tally& t, const Twins& tw, std::mt19937& rng) {
   char what[120];
   for (int n : kSizes) {
@@ -526,7 +765,7 @@ void check_ops(Tally& t, std::mt19937& rng) {
         gemm_ref(s.m, s.n, s.k, x.data(), s.k, w.data(), b.data(), ep, ref, scale);
         std::vector<int16_t> qa(gemm_i8_packed_a_values(s.m, s.k));
         std::vector<float> sa(size_t(gemm_row_blocks(s.m)) * 4);
-        gemm_i8_quantize_a_scalar(x.data(), s.k, s.m, s.k, 0, gemm_row_blocks(s.m), qa.data(), sa.data());
+        gemm_i8_quantize_a_scalar(x.data(), s.k, s.m, s.k, 0, gemm_row_blocks(s.m), qa.data(), sa.data(), kGemmI8Max);
         const I8Ref R = gemm_i8_ref(s.m, s.n, s.k, qa.data(), sa.data(), qw.data(), sw.data(), b.data());
         std::vector<double> tol(ref.size());
         for (size_t i = 0; i < tol.size(); ++i) tol[i] = 1.13 * (1.0001 * R.bound[i] + 1e-6 * scale[i]) + 1e-6;
@@ -587,6 +826,27 @@ void check_ops(Tally& t, std::mt19937& rng) {
       attention(&pool, qkv.data(), a.T, a.H, a.hd, out.data(), scratch.data());
       std::snprintf(what, sizeof what, "ops attention threads=%d T=%d heads=%d head_dim=%d", threads, a.T, a.H, a.hd);
       expect_close(t, what, out.data(), ref.data(), nullptr, out.size(), 2e-5, 0);
+      // Integer attention through the same split: within its bound, and bit for bit the plain twin run head by
+      // head with the same key tiles (ops.cpp's tiling: key tiles of 256 from 1536 tokens). A head size the
+      // integer kernel does not take (12) runs the f32 path: the Float result bit for bit.
+      std::vector<float> out_i(out.size(), kNaN);
+      std::fill(scratch.begin(), scratch.end(), kNaN);
+      attention(&pool, qkv.data(), a.T, a.H, a.hd, out_i.data(), scratch.data(), AttentionMath::Integer);
+      if (attention_i8_supported(a.hd)) {
+        std::vector<double> tol;
+        attention_i8_tolerance(qkv.data(), a.T, a.H, a.hd, tol);
+        std::snprintf(what, sizeof what, "ops attention integer threads=%d T=%d heads=%d head_dim=%d", threads, a.T,
+                      a.H, a.hd);
+        expect_close(t, what, out_i.data(), ref.data(), tol.data(), out_i.size(), 0, 1);
+        const std::vector<float> want = run_attention_i8(all_twins().back(), qkv, a.T, a.H, a.hd, a.T >= 1536 ? 256 : 0);
+        std::snprintf(what, sizeof what, "ops attention integer threads=%d T=%d heads=%d = the kernel bit for bit",
+                      threads, a.T, a.H);
+        expect_true(t, std::memcmp(out_i.data(), want.data(), want.size() * sizeof(float)) == 0, what);
+      } else {
+        std::snprintf(what, sizeof what, "ops attention integer threads=%d head_dim=%d falls back to f32 bit for bit",
+                      threads, a.hd);
+        expect_true(t, std::memcmp(out_i.data(), out.data(), out.size() * sizeof(float)) == 0, what);
+      }
     }
     {
       const int rows = 197, dim = 768;
@@ -686,6 +946,9 @@ int main() {
     check_gemm_i8(t, tw, rng);
     std::printf("kernel-check section: %s gemm_i8 %d checks\n", tw.name, t.passed + t.failed - before);
     check_attention(t, tw, twins.front(), rng);
+    const int before_attention = t.passed + t.failed;
+    check_attention_i8(t, tw, twins.front(), rng);
+    std::printf("kernel-check section: %s attention_i8 %d checks\n", tw.name, t.passed + t.failed - before_attention);
     check_elementwise(t, tw, rng);
   }
   check_ops(t, rng);

@@ -48,18 +48,10 @@ void attention_rows_wasmsimd(const float* q, const float* packed_k, const float*
           v128_t n = h == 0 ? n0 : n1;
           for (int v = 0; v < 2; ++v) {
             // 4x4 transpose: rows = queries, lanes = keys  ->  rows = keys, lanes = queries.
-            const v128_t r0 = wasm_f32x4_mul(acc[0][v], vscale), r1 = wasm_f32x4_mul(acc[1][v], vscale);
-            const v128_t r2 = wasm_f32x4_mul(acc[2][v], vscale), r3 = wasm_f32x4_mul(acc[3][v], vscale);
-            const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
-            const v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-            const v128_t k0 = wasm_i64x2_shuffle(t0, t1, 0, 2), k1 = wasm_i64x2_shuffle(t0, t1, 1, 3);
-            const v128_t k2 = wasm_i64x2_shuffle(t2, t3, 0, 2), k3 = wasm_i64x2_shuffle(t2, t3, 1, 3);
-            float* d = s + static_cast<size_t>(8 * p + 4 * v) * Q + 4 * h;
-            wasm_v128_store(d, k0);
-            wasm_v128_store(d + Q, k1);
-            wasm_v128_store(d + 2 * Q, k2);
-            wasm_v128_store(d + 3 * Q, k3);
-            if (p < full) n = wasm_f32x4_pmax(n, wasm_f32x4_pmax(wasm_f32x4_pmax(k0, k1), wasm_f32x4_pmax(k2, k3)));
+            const v128_t r[4] = {wasm_f32x4_mul(acc[0][v], vscale), wasm_f32x4_mul(acc[1][v], vscale),
+                                 wasm_f32x4_mul(acc[2][v], vscale), wasm_f32x4_mul(acc[3][v], vscale)};
+            const v128_t mx = simd::store_scores_transposed(r, s + static_cast<size_t>(8 * p + 4 * v) * Q + 4 * h, Q);
+            if (p < full) n = wasm_f32x4_pmax(n, mx);
           }
           if (h == 0) n0 = n; else n1 = n;
         }

@@ -11,13 +11,6 @@ namespace kernels {
 
 namespace {
 
-// nearest(x · inv) clamped to ±127, as the SIMD twin computes it: the same float multiply, then round half to
-// even (std::nearbyint in the default rounding mode = the SIMD twin's 1.5·2²³ trick).
-inline int quantize_one(float x, float inv) {
-  const float v = std::min(std::max(x * inv, -127.0f), 127.0f);
-  return static_cast<int>(std::nearbyint(v));
-}
-
 // Transposes rows [0, rows) of w (rows <= 8, k values each) into one panel of k-pairs, zero-filling missing
 // channels and the odd depth's last value.
 void pack_panel_i8(const int8_t* w, int rows, int k, int8_t* panel) {
@@ -39,7 +32,7 @@ void quantize_weights_i8(const float* w, int n, int k, int8_t* q, float* scale) 
     for (int kk = 0; kk < k; ++kk) mx = std::max(mx, std::fabs(row[kk]));
     scale[o] = mx / 127.0f;
     const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
-    for (int kk = 0; kk < k; ++kk) q[static_cast<size_t>(o) * k + kk] = static_cast<int8_t>(quantize_one(row[kk], inv));
+    for (int kk = 0; kk < k; ++kk) q[static_cast<size_t>(o) * k + kk] = static_cast<int8_t>(quantize_nearest(row[kk], inv, kGemmI8Max));
   }
 }
 
@@ -59,8 +52,9 @@ void gemm_i8_pack_inplace(int8_t* w, int n, int k, int8_t* tmp) {
 }
 
 void gemm_i8_quantize_a_scalar(const float* x, size_t ldx, int m, int k, int block_begin, int block_end,
-                               int16_t* packed_a, float* scales) {
+                               int16_t* packed_a, float* scales, int qmax) {
   const int depth = gemm_i8_depth(k);
+  const float lim = static_cast<float>(qmax);
   for (int b = block_begin; b < block_end; ++b) {
     int16_t* dst = packed_a + static_cast<size_t>(b) * 4 * depth;
     for (int r = 0; r < 4; ++r) {
@@ -69,10 +63,11 @@ void gemm_i8_quantize_a_scalar(const float* x, size_t ldx, int m, int k, int blo
       const float* xr = x + static_cast<size_t>(std::min(row, m - 1)) * ldx;
       if (row < m)
         for (int kk = 0; kk < k; ++kk) mx = std::max(mx, std::fabs(xr[kk]));
-      const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
-      scales[row] = mx / 127.0f;
+      const float inv = mx > 0.0f ? lim / mx : 0.0f;
+      scales[row] = mx / lim;
       for (int kk = 0; kk < depth; ++kk)
-        dst[(kk / 2) * 8 + r * 2 + kk % 2] = static_cast<int16_t>(row < m && kk < k ? quantize_one(xr[kk], inv) : 0);
+        dst[(kk / 2) * 8 + r * 2 + kk % 2] =
+            static_cast<int16_t>(row < m && kk < k ? quantize_nearest(xr[kk], inv, lim) : 0);
     }
   }
 }

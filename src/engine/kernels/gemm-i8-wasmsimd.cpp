@@ -60,10 +60,11 @@ void gemm_i8_wasmsimd(const GemmI8Args& a, int panel_begin, int panel_end) {
 }
 
 void gemm_i8_quantize_a_wasmsimd(const float* x, size_t ldx, int m, int k, int block_begin, int block_end,
-                                 int16_t* packed_a, float* scales) {
+                                 int16_t* packed_a, float* scales, int qmax) {
   const int depth = gemm_i8_depth(k);
-  const v128_t lim = wasm_f32x4_splat(127.0f), nlim = wasm_f32x4_splat(-127.0f);
-  // Adding 1.5·2²³ rounds |v| <= 127 to the nearest integer (ties to even) and leaves it in the low mantissa
+  const float qm = static_cast<float>(qmax);
+  const v128_t lim = wasm_f32x4_splat(qm), nlim = wasm_f32x4_splat(-qm);
+  // Adding 1.5·2²³ rounds |v| <= qmax to the nearest integer (ties to even) and leaves it in the low mantissa
   // bits: subtracting the constant's bit pattern gives the i32 (V8's trunc_sat_f32x4 is a long sequence).
   const v128_t magic = wasm_f32x4_splat(12582912.0f);
   auto quantize = [&](v128_t v, v128_t inv) {
@@ -72,7 +73,7 @@ void gemm_i8_quantize_a_wasmsimd(const float* x, size_t ldx, int m, int k, int b
   };
   for (int b = block_begin; b < block_end; ++b) {
     if (4 * b + 4 > m) {  // the last, partly padded block
-      gemm_i8_quantize_a_scalar(x, ldx, m, k, b, b + 1, packed_a, scales);
+      gemm_i8_quantize_a_scalar(x, ldx, m, k, b, b + 1, packed_a, scales, qmax);
       continue;
     }
     int16_t* dst = packed_a + static_cast<size_t>(b) * 4 * depth;
@@ -86,8 +87,8 @@ void gemm_i8_quantize_a_wasmsimd(const float* x, size_t ldx, int m, int k, int b
       float mx = std::max(std::max(wasm_f32x4_extract_lane(mv, 0), wasm_f32x4_extract_lane(mv, 1)),
                           std::max(wasm_f32x4_extract_lane(mv, 2), wasm_f32x4_extract_lane(mv, 3)));
       for (; kk < k; ++kk) mx = std::max(mx, std::fabs(xr[r][kk]));
-      scales[4 * b + r] = mx / 127.0f;
-      inv[r] = wasm_f32x4_splat(mx > 0.0f ? 127.0f / mx : 0.0f);
+      scales[4 * b + r] = mx / qm;
+      inv[r] = wasm_f32x4_splat(mx > 0.0f ? qm / mx : 0.0f);
     }
     int kk = 0;
     // 4 rows x 4 k in, two k-pairs of the block out: narrow rows to int16, then gather each row's pair.

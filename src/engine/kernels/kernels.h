@@ -7,6 +7,7 @@
 // Kernels are single-threaded; ops.cpp splits work over the thread pool (by column panels, rows or heads) and
 // hands each call its slice.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -102,6 +103,15 @@ inline size_t gemm_i8_packed_a_values(int m, int k) {
   return static_cast<size_t>(gemm_row_blocks(m)) * 4 * gemm_i8_depth(k);
 }
 
+// Symmetric quantization of one value: nearest(x · inv) (ties to even, std::nearbyint in the default rounding
+// mode, which is also what the SIMD twins' 1.5·2²³ trick computes) of x · inv clamped to ±qmax. Every
+// quantizer of the int8 GEMM and the integer attention rounds through this (or its SIMD equal).
+inline int quantize_nearest(float x, float inv, float qmax) {
+  const float v = std::min(std::max(x * inv, -qmax), qmax);
+  return static_cast<int>(std::nearbyint(v));
+}
+constexpr int kGemmI8Max = 127;  // |qa| and |qw| of the int8 GEMM
+
 // Per-channel symmetric quantization of f32 weights [n, k] (scale = max|w| / 127, nearest): what a converter
 // does; the engine itself receives int8 weights. q: n·k bytes, scale: n floats.
 void quantize_weights_i8(const float* w, int n, int k, int8_t* q, float* scale);
@@ -111,12 +121,14 @@ void gemm_i8_pack(const int8_t* w, int n, int k, int8_t* packed);
 void gemm_i8_pack_inplace(int8_t* w, int n, int k, int8_t* tmp);
 
 // Quantizes row blocks [block_begin, block_end) of x (row stride ldx) into packed_a, and each row's scale
-// into scales[row] (scales holds 4·gemm_row_blocks(m) floats; padding rows get 0). Twins must produce
+// into scales[row] (scales holds 4·gemm_row_blocks(m) floats; padding rows get 0): scale = max|x_row| / qmax,
+// values nearest(x · (qmax / max|x_row|)) in [-qmax, qmax]. qmax is kGemmI8Max for the GEMM; the integer
+// attention quantizes its queries with more bits (kAttentionI8QK, at most 32767). Twins must produce
 // identical bytes.
 void gemm_i8_quantize_a_scalar(const float* x, size_t ldx, int m, int k, int block_begin, int block_end,
-                               int16_t* packed_a, float* scales);
+                               int16_t* packed_a, float* scales, int qmax);
 void gemm_i8_quantize_a_wasmsimd(const float* x, size_t ldx, int m, int k, int block_begin, int block_end,
-                                 int16_t* packed_a, float* scales);
+                                 int16_t* packed_a, float* scales, int qmax);
 
 // One call: output columns of panels [panel_begin, panel_end), all m rows, the whole depth (an int8 panel
 // is 8·k bytes: 24 KiB even at k = 3072, so no depth slicing). Dequantization (sa·sw), bias and the epilogue
@@ -178,6 +190,102 @@ void attention_rows_wasmsimd(const float* q, const float* packed_k, const float*
                              float* tile);
 
 // ---------------------------------------------------------------------------------------------------------
+// Integer attention for models whose Linears are int8: the same blocks, key tiles and online softmax as the
+// f32 kernel above, with both products on i32x4.dot_i16x8_s (int16 pairs, like the int8 GEMM).
+//   Q·Kᵀ: q and k quantized per token (per head), symmetric, to ±kAttentionI8QK (12 bits: free, since both
+//     operands are int16 anyway, and 16x finer than the int8 range); score = float(Σ qq·qk) · (sq·scale · sk).
+//     |Σ qq·qk| <= head_dim · 2047² = 2.7e8 at head_dim 64; < 2³¹ - 1 up to head_dim 512
+//     (kAttentionI8MaxHeadDim; ops.cpp runs the f32 kernel above that).
+//   softmax in f32 down the tile columns, online over key tiles, exp being the SIMD twin's polynomial
+//     (ExpPoly; the plain twin evaluates it too, so both see the same bits); then P = nearest(exp(s - m) ·
+//     32767) in [0, 32767] (15 bits: every weight down to 1.5e-5 of the row's largest survives, and 2 int16
+//     keys per dot lane need P < 2¹⁵); the row sum l is the integer Σ P of each tile (exact), so the output is
+//     exactly the P-weighted mean of the quantized V.
+//   P·V: v quantized per head-dim channel over all tokens to ±kAttentionI8V (int8 range): a channel's scale sv
+//     is the same for every token, so it factors out of the sum over tokens, Σ_j P_j · sv · qv_j = sv · Σ_j
+//     P_j · qv_j (a per-token scale would not). |Σ P·qv| <= keys · 32767 · 127 = keys · 4.16e6, < 2³¹ - 1 for
+//     <= 516 keys: the i32 sums run over at most kAttentionI8PvKeys = 512 keys, then go to f32 (chunks added
+//     in key order). out = o · (1/l · sv).
+// Both twins run the same float operations in the same order on the same integers: their outputs are
+// identical bit for bit (vitrine-kernel-check compares them with memcmp). Error against f32 attention
+// (docs/KERNELS.md "Integer attention"): per score |Δs| <= scale · sq · sk · Σ_c (|qq_c| + |qk_c| + 1/2) / 2
+// (the GEMM's bound), per output sv/2 from V plus the weight error ½·range(v)·Σ_j|Δw_j|.
+//
+// Layouts (int16): K in panels of 8 keys by head_dim pairs, [ceil(T/8)][head_dim/2][8 keys][2] (the int8
+// GEMM's weight panel layout), with one scale per key (padding keys 0); V as [head_dim/8][ceil(T/2)][8
+// channels][2 keys] (an odd T's last pair padded with a zero key), with one scale per channel; the query block
+// as the GEMM's packed A (gemm_i8_quantize_a, qmax kAttentionI8QK); the P tile as [keys/2][8 queries][2].
+constexpr int kAttentionI8QK = 2047;
+constexpr int kAttentionI8P = 32767;
+constexpr int kAttentionI8V = 127;
+constexpr int kAttentionI8MaxHeadDim = 512;
+constexpr int kAttentionI8PvKeys = INT32_MAX / (kAttentionI8P * kAttentionI8V) / 8 * 8;  // 512
+static_assert(int64_t(kAttentionI8MaxHeadDim) * kAttentionI8QK * kAttentionI8QK <= INT32_MAX, "Q·K overflows i32");
+static_assert(int64_t(kAttentionI8PvKeys) * kAttentionI8P * kAttentionI8V <= INT32_MAX, "P·V overflows i32");
+static_assert(kAttentionI8PvKeys % 8 == 0, "P·V chunks are whole key pairs inside a key tile");
+inline bool attention_i8_supported(int head_dim) {
+  return head_dim % kGemmNR == 0 && head_dim <= kAttentionI8MaxHeadDim;
+}
+// Scratch in floats (int16 regions take half a float per value): packed K + per-key scales; packed V + per-
+// channel scales; per call, the quantized query block, its scales, the output accumulator, the score tile and
+// the P tile.
+inline size_t attention_i8_packed_k_floats(int tokens, int head_dim) {
+  return static_cast<size_t>(attention_key_panels(tokens)) * 8 * (head_dim / 2 + 1);
+}
+inline size_t attention_i8_packed_v_floats(int tokens, int head_dim) {
+  return static_cast<size_t>(head_dim) * ((tokens + 1) / 2 + 1);
+}
+inline size_t attention_i8_tile_floats(int tokens, int head_dim, int key_tile) {
+  const size_t kt = attention_key_tile(tokens, key_tile);
+  return static_cast<size_t>(kAttentionQueries) * (head_dim / 2 + 1 + head_dim + kt + kt / 2);
+}
+
+// How both twins cut a call's tile: the quantized query block [2][hd/2][4][2] (int16) and its 8 scales (·
+// 1/√d), the output accumulator [8][hd], the score tile [kt_max][8] and the P tile [kt_max/2][8][2] (int16).
+struct AttentionI8Tile {
+  int16_t* qa;
+  float *qs, *o, *s;
+  int16_t* p;
+};
+inline AttentionI8Tile attention_i8_tile(float* tile, int head_dim, int kt_max) {
+  AttentionI8Tile t;
+  t.qa = reinterpret_cast<int16_t*>(tile);
+  t.qs = tile + static_cast<size_t>(kAttentionQueries) * head_dim / 2;
+  t.o = t.qs + kAttentionQueries;
+  t.s = t.o + static_cast<size_t>(kAttentionQueries) * head_dim;
+  t.p = reinterpret_cast<int16_t*>(t.s + static_cast<size_t>(kt_max) * kAttentionQueries);
+  return t;
+}
+
+// One head's packed K and V (attention_i8_pack_k / _v write them; the rows call reads them).
+struct AttentionI8Head {
+  int tokens = 0, head_dim = 0;
+  int16_t* k = nullptr;
+  float* k_scale = nullptr;  // attention_key_panels(tokens) · 8 entries
+  int16_t* v = nullptr;
+  float* v_scale = nullptr;  // head_dim entries
+};
+// Points head's arrays into packed_k / packed_v (attention_i8_packed_k_floats / _v_floats each).
+AttentionI8Head attention_i8_head(int tokens, int head_dim, float* packed_k, float* packed_v);
+void attention_i8_pack_k(const float* k, size_t ld, const AttentionI8Head& head);
+void attention_i8_pack_v(const float* v, size_t ld, const AttentionI8Head& head);
+void attention_i8_rows_scalar(const float* q, size_t ld, const AttentionI8Head& head, float scale, int key_tile,
+                              int q_begin, int q_end, float* out, size_t ldo, float* tile);
+void attention_i8_rows_wasmsimd(const float* q, size_t ld, const AttentionI8Head& head, float scale, int key_tile,
+                                int q_begin, int q_end, float* out, size_t ldo, float* tile);
+
+// exp(x) as both twins of the integer attention evaluate it (and simd::exp everywhere): Cephes-style, x
+// clamped to [kMin, kMax], x = n·ln2 + r, degree-6 polynomial in r, 2^n put into the exponent bits.
+struct ExpPoly {
+  static constexpr float kMin = -87.0f, kMax = 88.0f;
+  static constexpr float kMagic = 12583039.0f;  // 1.5·2²³ + 127 (the exponent bias): 0x1.8000FEp23
+  static constexpr float kLog2e = 1.44269504088896341f;
+  static constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // ln2 split: n·kLn2Hi is exact
+  static constexpr float kC0 = 1.9875691500e-4f, kC1 = 1.3981999507e-3f, kC2 = 8.3334519073e-3f,
+                         kC3 = 4.1665795894e-2f, kC4 = 1.6666665459e-1f, kC5 = 5.0000001201e-1f;
+};
+
+// ---------------------------------------------------------------------------------------------------------
 // Softmax building block for row-major data: x[i] = exp(x[i] - max(x)) for i < n; returns the sum (the caller
 // normalises). (Attention runs its own column-wise softmax on its score tile.)
 float softmax_exp_scalar(float* x, int n);
@@ -225,8 +333,8 @@ inline void gemm(const GemmArgs& a, int panel_begin, int panel_end) {
   VITRINE_KERNEL(gemm)(a, panel_begin, panel_end);
 }
 inline void gemm_i8_quantize_a(const float* x, size_t ldx, int m, int k, int block_begin, int block_end,
-                               int16_t* packed_a, float* scales) {
-  VITRINE_KERNEL(gemm_i8_quantize_a)(x, ldx, m, k, block_begin, block_end, packed_a, scales);
+                               int16_t* packed_a, float* scales, int qmax) {
+  VITRINE_KERNEL(gemm_i8_quantize_a)(x, ldx, m, k, block_begin, block_end, packed_a, scales, qmax);
 }
 inline void gemm_i8(const GemmI8Args& a, int panel_begin, int panel_end) {
   VITRINE_KERNEL(gemm_i8)(a, panel_begin, panel_end);
@@ -236,6 +344,10 @@ inline void attention_rows(const float* q, const float* packed_k, const float* p
                            float* tile) {
   VITRINE_KERNEL(attention_rows)(q, packed_k, packed_v, ld, tokens, head_dim, scale, key_tile, q_begin, q_end, out,
                                  ldo, tile);
+}
+inline void attention_i8_rows(const float* q, size_t ld, const AttentionI8Head& head, float scale, int key_tile,
+                              int q_begin, int q_end, float* out, size_t ldo, float* tile) {
+  VITRINE_KERNEL(attention_i8_rows)(q, ld, head, scale, key_tile, q_begin, q_end, out, ldo, tile);
 }
 inline void layernorm(const float* x, int rows, int dim, const float* gamma, const float* beta, float eps,
                       float* y) {

@@ -3,6 +3,8 @@
 #pragma once
 #include <wasm_simd128.h>
 
+#include "kernels.h"
+
 namespace vitrine {
 namespace kernels {
 namespace simd {
@@ -13,27 +15,29 @@ namespace simd {
 inline v128_t splat(float v) { return wasm_f32x4_splat(v); }
 inline v128_t madd(v128_t a, v128_t b, v128_t c) { return wasm_f32x4_add(wasm_f32x4_mul(a, b), c); }
 
-// exp(x), Cephes-style: x = n·ln2 + r with |r| <= ln2/2, degree-6 polynomial for exp(r), 2^n built in the
-// exponent bits. Max relative error ~2 ulp on [-87, 88]; inputs below -87 return ~1e-38 (softmax arguments
-// are <= 0, so that is "zero" for every use here), above 88 are clamped.
+// exp(x), Cephes-style (constants: kernels.h ExpPoly, which the plain twin of the integer attention evaluates
+// too): x = n·ln2 + r with |r| <= ln2/2, degree-6 polynomial for exp(r), 2^n built in the exponent bits. Max
+// relative error ~2 ulp on [-87, 88]; inputs below -87 return ~1e-38 (softmax arguments are <= 0, so that is
+// "zero" for every use here), above 88 are clamped.
 inline v128_t exp(v128_t x) {
-  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, splat(-87.0f)), splat(88.0f));
+  using E = ExpPoly;
+  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, splat(E::kMin)), splat(E::kMax));
   // Round-to-integer by adding 1.5·2^23 (+127, the exponent bias): the low mantissa bits of `vn` then hold
   // n + 127, which shifted into the exponent field is 2^n — cheaper than nearest + float->int conversion
   // (V8's i32x4.trunc_sat_f32x4_s is a long instruction sequence on x64).
-  const v128_t magic = splat(12583039.0f);  // 0x1.8000FEp23
-  v128_t vn = madd(x, splat(1.44269504088896341f), magic);
+  const v128_t magic = splat(E::kMagic);
+  v128_t vn = madd(x, splat(E::kLog2e), magic);
   const v128_t two_n = wasm_i32x4_shl(vn, 23);
   const v128_t n = wasm_f32x4_sub(vn, magic);
   // ln2 split in two so that n·ln2_hi is exact: r keeps full precision.
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, splat(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, splat(-2.12194440e-4f)));
-  v128_t p = splat(1.9875691500e-4f);
-  p = madd(p, r, splat(1.3981999507e-3f));
-  p = madd(p, r, splat(8.3334519073e-3f));
-  p = madd(p, r, splat(4.1665795894e-2f));
-  p = madd(p, r, splat(1.6666665459e-1f));
-  p = madd(p, r, splat(5.0000001201e-1f));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, splat(E::kLn2Hi)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, splat(E::kLn2Lo)));
+  v128_t p = splat(E::kC0);
+  p = madd(p, r, splat(E::kC1));
+  p = madd(p, r, splat(E::kC2));
+  p = madd(p, r, splat(E::kC3));
+  p = madd(p, r, splat(E::kC4));
+  p = madd(p, r, splat(E::kC5));
   p = madd(p, wasm_f32x4_mul(r, r), wasm_f32x4_add(r, splat(1.0f)));
   return wasm_f32x4_mul(p, two_n);
 }

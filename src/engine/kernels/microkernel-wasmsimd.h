@@ -56,6 +56,21 @@ __attribute__((always_inline)) inline void microkernel_4x8(v128_t (&acc)[4][2], 
   acc[3][1] = c31;
 }
 
+// Attention's score tile (both attention kernels): a 4-query × 4-key block r[query] (lanes = keys) stored
+// transposed as 4 key rows of 4 query lanes at d, d + ld, d + 2·ld, d + 3·ld; returns the lane-wise max of the
+// stored rows (the column max the softmax needs, taken while the rows are in registers).
+inline v128_t store_scores_transposed(const v128_t (&r)[4], float* d, int ld) {
+  const v128_t t0 = wasm_i32x4_shuffle(r[0], r[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r[2], r[3], 0, 4, 1, 5);
+  const v128_t t2 = wasm_i32x4_shuffle(r[0], r[1], 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r[2], r[3], 2, 6, 3, 7);
+  const v128_t k0 = wasm_i64x2_shuffle(t0, t1, 0, 2), k1 = wasm_i64x2_shuffle(t0, t1, 1, 3);
+  const v128_t k2 = wasm_i64x2_shuffle(t2, t3, 0, 2), k3 = wasm_i64x2_shuffle(t2, t3, 1, 3);
+  wasm_v128_store(d, k0);
+  wasm_v128_store(d + ld, k1);
+  wasm_v128_store(d + 2 * ld, k2);
+  wasm_v128_store(d + 3 * ld, k3);
+  return wasm_f32x4_pmax(wasm_f32x4_pmax(k0, k1), wasm_f32x4_pmax(k2, k3));
+}
+
 // The fused GEMM epilogue (shared by the f32 and int8 GEMMs): optional accumulate into y, bias, activation.
 inline v128_t epilogue(v128_t v, Epilogue ep) {
   if (ep == Epilogue::GeluErf) return simd::gelu(v);
