@@ -292,3 +292,31 @@ describe('build choice', () => {
     } finally { WebAssembly.validate = validate; }
   });
 });
+
+describe('folder reads and a failing chunk', () => {
+  // A load that fails on one chunk file frees its weight buffer; reads of the same batch still in flight would
+  // then write into freed engine memory. The failure is reported only once every read of the batch has settled.
+  test('a missing chunk fails the load only after the other reads of its batch have finished', async () => {
+    const { feedEngine } = await import('../../src/js/load/feed.js');
+    const { LoadTrace } = await import('../../src/js/load/trace.js');
+    const chunks = [0, 1, 2, 3].map((index) => ({ index, file: `c${index}`, size: 4, sha256: '' }));
+    const finished = new Set();
+    const reader = {
+      kind: 'fs',
+      async readInto(c) {
+        if (c.index === 1) throw new VitrineError('E_CHUNK_MISSING', `chunk 1 (c1): cannot read (ENOENT)`);
+        await new Promise((r) => setTimeout(r, 30 * c.index));
+        finished.add(c.index);
+        return c.size;
+      },
+    };
+    const engine = { chunkTarget: (i) => 8 * i, commitChunks: () => null };
+    const lock = { run: (fn) => fn() };
+    const progress = { complete() {} };
+    await assert.rejects(
+      feedEngine({ engine, Module: { HEAPU8: new Uint8Array(64) }, lock, chunks, reader, batch: 4,
+        checkAbort() {}, progress, trace: new LoadTrace() }),
+      (e) => e.code === 'E_CHUNK_MISSING' && /chunk 1/.test(e.message));
+    assert.deepEqual([...finished].sort(), [0, 2, 3], 'every other read of the batch finished before the load failed');
+  });
+});

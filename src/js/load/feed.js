@@ -72,7 +72,14 @@ export async function feedEngine({ engine, Module, lock, chunks, reader, batch, 
 // engine call (which could grow memory under an in-flight read) runs meanwhile.
 function feedFromFiles(engine, Module, lock, chunks, reader, batch, checkAbort, progress, trace) {
   const heap = () => heapU8(Module);
-  const readBatch = (k) => Promise.all(chunks.slice(k, k + batch).map((c) => trace.time('read', () => reader.readInto({ ...c, target: engine.chunkTarget(c.index) }, heap))));
+  // A batch settles only when every read of it has: one missing file must not fail the load while its
+  // neighbours still write into the weight buffer the failed load frees.
+  const readBatch = async (k) => {
+    const reads = await Promise.allSettled(chunks.slice(k, k + batch).map((c) => trace.time('read', () => reader.readInto({ ...c, target: engine.chunkTarget(c.index) }, heap))));
+    const failed = reads.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return reads.map((r) => r.value);
+  };
   return lock.run(async () => {
     let pending = readBatch(0);
     try {
