@@ -103,47 +103,51 @@ Status Engine::commit_chunks(int first, int count, const size_t* nbytes, const u
   const auto& info = pending_->manifest.chunks;
   auto what = [&](int index) { return "chunk " + std::to_string(index) + " (" + info[index].file + "): "; };
   std::vector<Status> errors(count);
-  // Chunks of the right length are hashed four at a time when they have equal sizes (all but a model's last
-  // chunk do), the groups spread over the pool's threads.
-  std::vector<std::vector<int>> groups;
+  std::vector<int> sized;  // chunks of the right length: only these are hashed and compared
   for (int j = 0; j < count; ++j) {
     const int index = first + j;
-    if (nbytes[j] != info[index].size) {
+    if (nbytes[j] != info[index].size)
       errors[j] = Status::Err(Code::ChunkSize, what(index) + "expected " + std::to_string(info[index].size) +
                                                    " bytes, got " + std::to_string(nbytes[j]) +
                                                    (nbytes[j] < info[index].size ? " (truncated)" : ""));
-      continue;
-    }
-    if (groups.empty() || groups.back().size() == 4 || info[groups.back()[0]].size != info[index].size)
-      groups.emplace_back();
-    groups.back().push_back(index);
+    else
+      sized.push_back(index);
   }
   std::vector<std::array<uint8_t, 32>> digests(count);
   if (given) {
     for (int j = 0; j < count; ++j) std::memcpy(digests[j].data(), given + 32 * size_t(j), 32);
-  } else pool_->parallel_for(static_cast<int>(groups.size()), [&](int begin, int end) {
-    for (int g = begin; g < end; ++g) {
-      const std::vector<int>& group = groups[g];
-      const size_t size = static_cast<size_t>(info[group[0]].size);
-      if (group.size() == 4) {
-        const uint8_t* data[4];
-        uint8_t digest[4][32];
-        for (int l = 0; l < 4; ++l) data[l] = chunk_target(group[l]);
-        kernels::dispatch::sha256_x4(data, size, digest);
-        for (int l = 0; l < 4; ++l) std::memcpy(digests[group[l] - first].data(), digest[l], 32);
-      } else {
-        for (int index : group) sha256(chunk_target(index), size, digests[index - first].data());
+  } else {
+    // Hashed four at a time when the sizes are equal (all but a model's last chunk are), the groups spread
+    // over the pool's threads.
+    std::vector<std::vector<int>> groups;
+    for (int index : sized) {
+      if (groups.empty() || groups.back().size() == 4 || info[groups.back()[0]].size != info[index].size)
+        groups.emplace_back();
+      groups.back().push_back(index);
+    }
+    pool_->parallel_for(static_cast<int>(groups.size()), [&](int begin, int end) {
+      for (int g = begin; g < end; ++g) {
+        const std::vector<int>& group = groups[g];
+        const size_t size = static_cast<size_t>(info[group[0]].size);
+        if (group.size() == 4) {
+          const uint8_t* data[4];
+          uint8_t digest[4][32];
+          for (int l = 0; l < 4; ++l) data[l] = chunk_target(group[l]);
+          kernels::dispatch::sha256_x4(data, size, digest);
+          for (int l = 0; l < 4; ++l) std::memcpy(digests[group[l] - first].data(), digest[l], 32);
+        } else {
+          for (int index : group) sha256(chunk_target(index), size, digests[index - first].data());
+        }
       }
-    }
-  });
-  for (const std::vector<int>& group : groups)
-    for (int index : group) {
-      if (std::memcmp(digests[index - first].data(), info[index].sha256, 32) != 0)
-        errors[index - first] =
-            Status::Err(Code::ChunkHash, what(index) + "SHA-256 mismatch (file is corrupt or was tampered with)");
-      else
-        pending_->committed[index] = true;
-    }
+    });
+  }
+  for (int index : sized) {
+    if (std::memcmp(digests[index - first].data(), info[index].sha256, 32) != 0)
+      errors[index - first] =
+          Status::Err(Code::ChunkHash, what(index) + "SHA-256 mismatch (file is corrupt or was tampered with)");
+    else
+      pending_->committed[index] = true;
+  }
   for (const Status& e : errors)
     if (!e.ok()) return e;
   return Status::Ok();
