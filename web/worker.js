@@ -126,17 +126,11 @@ async function classify(r) {
     post({ type: 'result', id: r.id, ms: performance.now() - t0, embedding }, [embedding.buffer]);
     return;
   }
-  const top = topOf(await model.classify(bytes, { topK }));
-  let own;
-  if (taught && ownLabels.length) {
-    // The model's own labels beside the taught ones: detach the taught head for one more pass, whatever happens.
-    await model.setHead(null);
-    try {
-      own = topOf(await model.classify(bytes, { topK: Math.min(topK, 3) }));
-    } finally {
-      await model.setHead(taught);
-    }
-  }
+  // With a taught head, the model's own labels come from the same forward pass (classify's `own`).
+  const withOwn = !!taught && ownLabels.length > 0;
+  const res = await model.classify(bytes, { topK, own: withOwn });
+  const top = topOf(withOwn ? res.top : res);
+  const own = withOwn ? topOf(res.own.slice(0, 3)) : undefined;
   post({ type: 'result', id: r.id, ms: performance.now() - t0, top, ...(own ? { own } : {}) });
 }
 
@@ -147,7 +141,7 @@ async function call(m) {
     transfer = [value.buffer];
   } else if (m.op === 'set-head') {
     // A head file's bytes or a freshly trained head (its backbone identity comes from this very model). Kept as
-    // a head file: that is what export hands out and what goes back in after a pass with the model's own labels.
+    // a head file: that is what export hands out and what is attached again after an engine restart.
     const bytes = m.bytes ?? encodeHead({ ...m.head, backbone: m.head.backbone ?? model.headBackbone(m.head.pooling) });
     await model.setHead(bytes, { anyBackbone: !!m.anyBackbone });   // E_HEAD when refused; the model is unchanged
     const head = decodeHead(bytes);

@@ -105,6 +105,13 @@ val scores(Engine& e) {
   Status st = e.scores(&out);
   return st.ok() ? to_f32(out) : error_value(st);
 }
+// The model's own classifier's scores beside an attached head (Engine::own_scores): a Float32Array, or
+// { code, message } (E_NO_CLASSIFIER for a model without a classifier of its own).
+val own_scores(Engine& e) {
+  std::vector<float> out;
+  Status st = e.own_scores(&out);
+  return st.ok() ? to_f32(out) : error_value(st);
+}
 // A Float32Array, or { code, message }.
 val pooled(Engine& e, const std::string& mode) {
   vitrine::Pooling p;
@@ -198,6 +205,7 @@ EMSCRIPTEN_BINDINGS(vitrine) {
       .function("logits", &logits)
       .function("numLabels", &Engine::num_labels)
       .function("scores", &scores)
+      .function("ownScores", &own_scores)
       .function("pooled", &pooled)
       .function("attachHead", &attach_head)
       .function("detachHead", &Engine::detach_head)

@@ -26,7 +26,8 @@ struct ModelState {
   Model model;
   RunState run;
   bool has_output = false;
-  // While a head is attached: the model's own classifier, to restore, and the head's weights.
+  // While a head is attached: the model's own classifier (run beside the head by own_scores, restored by
+  // detach_head) and the head's weights.
   struct OwnClassifier {
     Classifier classifier;
     int num_labels;
@@ -251,25 +252,55 @@ const float* Engine::logits() const {
 }
 int Engine::num_labels() const { return active_ ? active_->model.arch.num_labels : 0; }
 
-Status Engine::scores(std::vector<float>* out) const {
-  if (active_ && !active_->model.arch.num_labels)
-    return Status::Err(Code::NoClassifier, "model \"" + active_->manifest.name +
-                                               "\" has no classifier; use embed() or forward()");
-  const float* z = logits();
-  if (!z) return Status::Err(Code::Input, "scores: no forward pass has run");
-  const int n = num_labels();
-  const Architecture& a = active_->model.arch;
+namespace {
+
+// out = softmax(z[0, n)), or the sigmoid of each logit when `sigmoid`.
+void probabilities(const float* z, int n, bool sigmoid, std::vector<float>* out) {
   std::vector<float>& p = *out;
   p.assign(n, 0.f);
-  if (n == 1 || (a.classifier == Classifier::Head && a.head.sigmoid)) {
+  if (sigmoid) {
     for (int i = 0; i < n; ++i) p[i] = 1.f / (1.f + std::exp(-z[i]));
-    return Status::Ok();
+    return;
   }
   float mx = z[0];
   for (int i = 1; i < n; ++i) mx = std::max(mx, z[i]);
   double sum = 0;
   for (int i = 0; i < n; ++i) sum += p[i] = std::exp(z[i] - mx);
   for (int i = 0; i < n; ++i) p[i] = float(p[i] / sum);
+}
+
+// A classifier's output is sigmoid when it has one logit or is a head that says so.
+bool sigmoid_output(Classifier kind, int num_labels, const HeadSpec& head) {
+  return num_labels == 1 || (kind == Classifier::Head && head.sigmoid);
+}
+
+}  // namespace
+
+Status Engine::scores(std::vector<float>* out) const {
+  if (active_ && !active_->model.arch.num_labels)
+    return Status::Err(Code::NoClassifier, "model \"" + active_->manifest.name +
+                                               "\" has no classifier; use embed() or forward()");
+  const float* z = logits();
+  if (!z) return Status::Err(Code::Input, "scores: no forward pass has run");
+  const Architecture& a = active_->model.arch;
+  probabilities(z, a.num_labels, sigmoid_output(a.classifier, a.num_labels, a.head), out);
+  return Status::Ok();
+}
+
+Status Engine::own_scores(std::vector<float>* out) {
+  if (!active_ || !active_->own) return scores(out);  // no head attached: the active classifier is the model's own
+  const ModelState::OwnClassifier& own = *active_->own;
+  if (!own.num_labels)
+    return Status::Err(Code::NoClassifier, "model \"" + active_->manifest.name +
+                                               "\" has no classifier of its own beside the attached head");
+  if (!active_->has_output) return Status::Err(Code::Input, "scores: no forward pass has run");
+  std::vector<float> z(own.num_labels);
+  Status st = classifier_logits(active_->model, pool_.get(), &active_->run, own.classifier, own.head, own.head_layers,
+                                z.data(), &profile_);
+  if (!st.ok()) return st;
+  for (float v : z)
+    if (!std::isfinite(v)) return Status::Err(Code::Input, "own classifier: the output is not finite");
+  probabilities(z.data(), own.num_labels, sigmoid_output(own.classifier, own.num_labels, own.head), out);
   return Status::Ok();
 }
 

@@ -86,6 +86,10 @@ class Engine {
   // Scores from the last forward: softmax over logits, or sigmoid when there is one logit or the head says so.
   // Code::NoClassifier for a model without classifier.
   Status scores(std::vector<float>* out) const;
+  // Scores of the model's own classifier on the last forward while a head is attached in its place (without one,
+  // scores()): the same last_hidden_state, so the backbone does not run again, and the same numbers scores() gives
+  // after detach_head() and a forward. Code::NoClassifier when the model has no classifier of its own.
+  Status own_scores(std::vector<float>* out);
   // Pooled embedding of the last forward; Code::Input for a pooling the model does not offer (info "poolings").
   Status pooled(Pooling pooling, std::vector<float>* out) const;
 

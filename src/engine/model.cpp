@@ -66,6 +66,12 @@ std::string backbone_fingerprint(const Architecture& a, const TensorTable& table
 
 namespace {
 
+// The MLP runs over blocks of this many tokens. Each of its ops is row-wise, so a block's rows come out exactly as
+// they would from the whole sequence at once, while its widest activations (fc1's output and fc2's packed input,
+// [rows, 4D]) are a block's: at DINOv2-B's 1370 tokens 3 MB each instead of 17 MB. A multiple of the GEMM's
+// 4-row blocks; a 256-row block still gives every thread hundreds of column panels.
+constexpr int kMlpBlockTokens = 256;
+
 // Where each tensor (manifest order) lives once f16 tensors are expanded to f32 in the stream itself: in
 // offset order, each at the first 64-byte boundary past the previous one's expanded end, never before its
 // own stream offset. Returns the bytes that layout needs (stream_size when no tensor is f16: then every
@@ -147,44 +153,40 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
 }
 
 uint64_t ActivationSizes::bytes() const {
-  return (x + xn + qkv + attn + proj + hidden + gated + patches + scratch + logits + pos) * sizeof(float) + packed_input_bytes;
+  return (x + xn + qkv + attn + hidden + gated + scratch + logits) * sizeof(float) + packed_input_bytes;
 }
 
 ActivationSizes activation_sizes(const Architecture& a, int grid_h, int grid_w, int threads) {
   const uint64_t D = a.hidden, N = uint64_t(grid_h) * grid_w, T = a.prefix_tokens() + N;
-  const uint64_t F = a.ffn_rows();
+  const uint64_t F = a.ffn_rows(), M = std::min<uint64_t>(T, kMlpBlockTokens), CPP = uint64_t(a.channels) * a.patch * a.patch;
   ActivationSizes n;
-  n.x = n.xn = n.attn = n.proj = T * D;
-  n.qkv = T * 3 * D;
-  n.hidden = T * F;
-  n.gated = a.swiglu ? T * a.intermediate : 0;
-  n.patches = N * a.channels * a.patch * a.patch;
+  n.x = n.xn = n.attn = T * D;
+  // Before the first block the qkv rows hold the patches [N, C·P·P], then the position rows [prefix + N, D].
+  n.qkv = T * std::max(3 * D, CPP);
+  n.hidden = M * F;
+  n.gated = a.swiglu ? M * a.intermediate : 0;
   n.scratch = attention_scratch_floats(static_cast<int>(T), a.heads, a.hidden / a.heads, threads);
   n.logits = uint64_t(a.num_labels);
-  n.pos = (a.position_prefix() + N) * D;
-  // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width);
-  // the widest is the MLP's second Linear.
-  const uint64_t widest = std::max({D, F, uint64_t(a.intermediate), uint64_t(a.channels) * a.patch * a.patch});
-  n.packed_input_bytes = (T + 3) / 4 * 4 * widest * sizeof(float);
+  // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width):
+  // every token at width D (qkv, attention out, fc1), the patches, or one MLP block at fc2's input width.
+  auto packed = [](uint64_t rows, uint64_t width) { return (rows + 3) / 4 * 4 * width * sizeof(float); };
+  n.packed_input_bytes = std::max({packed(T, D), packed(N, CPP), packed(M, a.intermediate)});
   return n;
 }
 
 namespace {
 
-// Sizes every buffer for a grid_h × grid_w patch grid and builds that grid's position table. Code::Memory when the
-// activations do not fit (alloc.h). The old buffers are released first and the total is probed at once; after a
+// Sizes every buffer for a grid_h × grid_w patch grid. Code::Memory when the activations do not fit (alloc.h). The old buffers are released first and the total is probed at once; after a
 // failure the state is empty and the next forward (e.g. at the model's own size) prepares again.
 Status prepare(const Model& model, int grid_h, int grid_w, int threads, RunState* s) {
   if (s->grid_h == grid_h && s->grid_w == grid_w) return Status::Ok();
   const Architecture& a = model.arch;
-  const int D = a.hidden, N = grid_h * grid_w, T = a.prefix_tokens() + N;
-  const int X = a.position_prefix(), G = a.grid();
+  const int T = a.prefix_tokens() + grid_h * grid_w;
   const ActivationSizes need = activation_sizes(a, grid_h, grid_w, threads);
   const std::pair<std::vector<float>*, uint64_t> buffers[] = {
-      {&s->x, need.x},         {&s->xn, need.xn},           {&s->qkv, need.qkv},
-      {&s->attn, need.attn},   {&s->proj, need.proj},       {&s->hidden, need.hidden},
-      {&s->gated, need.gated}, {&s->patches, need.patches}, {&s->scratch, need.scratch},
-      {&s->logits, need.logits}, {&s->pos, need.pos},
+      {&s->x, need.x},           {&s->xn, need.xn},         {&s->qkv, need.qkv},
+      {&s->attn, need.attn},     {&s->hidden, need.hidden}, {&s->gated, need.gated},
+      {&s->scratch, need.scratch}, {&s->logits, need.logits},
   };
   for (const auto& b : buffers) std::vector<float>().swap(*b.first);
   s->grid_h = s->grid_w = s->tokens = 0;
@@ -198,16 +200,22 @@ Status prepare(const Model& model, int grid_h, int grid_w, int threads, RunState
   s->grid_h = grid_h;
   s->grid_w = grid_w;
   s->tokens = T;
-  // Position rows: the prefix rows (CLS, DIST, where present) as stored, then the patch grid — resized when it differs from the
-  // training grid (DINOv2 only; parse-time checks keep ViT/DeiT at their own size).
-  std::copy(model.pos_embed, model.pos_embed + size_t(X) * D, s->pos.begin());
+  return Status::Ok();
+}
+
+// Position rows for a grid_h × grid_w grid into out [prefix + N, D]: the prefix rows (CLS, DIST, where present) as
+// stored, then the patch grid — resized when it differs from the training grid (DINOv2 only; parse-time checks
+// keep ViT/DeiT at their own size).
+void position_rows(const Model& model, int grid_h, int grid_w, float* out) {
+  const Architecture& a = model.arch;
+  const int D = a.hidden, N = grid_h * grid_w, X = a.position_prefix(), G = a.grid();
+  std::copy(model.pos_embed, model.pos_embed + size_t(X) * D, out);
   const float* grid = model.pos_embed + size_t(X) * D;
   // HF skips interpolation only when the token count matches and the input is square.
   if (N == G * G && grid_h == grid_w)
-    std::copy(grid, grid + size_t(N) * D, s->pos.begin() + size_t(X) * D);
+    std::copy(grid, grid + size_t(N) * D, out + size_t(X) * D);
   else
-    resize_positions_bicubic(grid, G, G, D, s->pos.data() + size_t(X) * D, grid_h, grid_w, a.interpolate_antialias);
-  return Status::Ok();
+    resize_positions_bicubic(grid, G, G, D, out + size_t(X) * D, grid_h, grid_w, a.interpolate_antialias);
 }
 
 // pixels CHW [C, H, W] → patches [N, C·P·P], each row in (c, y, x) order like the conv weight.
@@ -266,16 +274,19 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   const int F = a.ffn_rows();
 
   // ---- embeddings: [CLS?, DIST?] + their positions, REGISTERS (no position), patches + positions ----
+  // The patches, then the position rows, are built in the qkv buffer: nothing else uses it before the first block.
   float* x = s->x.data();
-  const float* pos = s->pos.data();
   float* patch_rows = x + size_t(X + R) * D;
   {
     StageTimer t(prof, Stage::PatchEmbed);
-    extract_patches(pixels, a.channels, height, width, P, s->patches.data());
-    linear(pool, s->patches.data(), N, model.patch, patch_rows, Epilogue::None, prof);
+    float* patches = s->qkv.data();
+    extract_patches(pixels, a.channels, height, width, P, patches);
+    linear(pool, patches, N, model.patch, patch_rows, Epilogue::None, prof);
   }
   {
     StageTimer t(prof, Stage::PosEmbed);
+    float* pos = s->qkv.data();
+    position_rows(model, s->grid_h, s->grid_w, pos);
     int prefix = 0;  // CLS and DIST, where the family has them, take position rows 0, 1
     auto add_prefix_token = [&](const float* token) {
       for (int d = 0; d < D; ++d) x[size_t(prefix) * D + d] = token[d] + pos[size_t(prefix) * D + d];
@@ -299,65 +310,84 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
     StageTimer t(prof, st);
     step();
   };
+  // GELU (erf) and ReLU run fused in fc1's GEMM epilogue, so their time is fc1's; other activations (and SwiGLU)
+  // are the 'gelu' stage.
+  const Epilogue mlp_epilogue = a.act == Activation::GeluErf ? Epilogue::GeluErf
+                                : a.act == Activation::Relu  ? Epilogue::Relu
+                                                             : Epilogue::None;
+  // Each branch's output goes where its normalised input was (xn): the attention branch's once qkv has read all of
+  // it, the MLP's a block of rows at a time once fc1 has read those rows.
   for (const Block& b : model.blocks) {
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm1_w, b.norm1_b, a.eps, s->xn.data()); });
     stage(Stage::Qkv, [&] { linear(pool, s->xn.data(), T, b.qkv, s->qkv.data(), Epilogue::None, prof); });
     stage(Stage::Attention, [&] { attention(pool, s->qkv.data(), T, H, hd, s->attn.data(), s->scratch.data()); });
-    stage(Stage::AttnOut, [&] { linear(pool, s->attn.data(), T, b.attn_out, s->proj.data(), Epilogue::None, prof); });
-    stage(Stage::Residual, [&] { residual_add(pool, x, s->proj.data(), b.ls1, T, D); });
+    stage(Stage::AttnOut, [&] { linear(pool, s->attn.data(), T, b.attn_out, s->xn.data(), Epilogue::None, prof); });
+    stage(Stage::Residual, [&] { residual_add(pool, x, s->xn.data(), b.ls1, T, D); });
 
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm2_w, b.norm2_b, a.eps, s->xn.data()); });
-    if (a.swiglu) {
-      stage(Stage::Fc1, [&] { linear(pool, s->xn.data(), T, b.fc1, s->hidden.data(), Epilogue::None, prof); });
-      stage(Stage::Gelu, [&] { swiglu_rows(s->hidden.data(), T, a.intermediate, s->gated.data()); });
-      stage(Stage::Fc2, [&] { linear(pool, s->gated.data(), T, b.fc2, s->proj.data(), Epilogue::None, prof); });
-    } else {
-      // GELU (erf) and ReLU run fused in fc1's GEMM epilogue, so their time is fc1's; other activations are
-      // the 'gelu' stage.
-      const Epilogue ep = a.act == Activation::GeluErf ? Epilogue::GeluErf
-                          : a.act == Activation::Relu  ? Epilogue::Relu
-                                                       : Epilogue::None;
-      stage(Stage::Fc1, [&] { linear(pool, s->xn.data(), T, b.fc1, s->hidden.data(), ep, prof); });
-      if (ep == Epilogue::None) stage(Stage::Gelu, [&] { activation_inplace(a.act, s->hidden.data(), size_t(T) * F); });
-      stage(Stage::Fc2, [&] { linear(pool, s->hidden.data(), T, b.fc2, s->proj.data(), Epilogue::None, prof); });
+    // The MLP a block of tokens at a time (kMlpBlockTokens): the same rows, a block's [rows, F] activations.
+    for (int r0 = 0; r0 < T; r0 += kMlpBlockTokens) {
+      const int rows = std::min(kMlpBlockTokens, T - r0);
+      float* rows_xn = s->xn.data() + size_t(r0) * D;
+      if (a.swiglu) {
+        stage(Stage::Fc1, [&] { linear(pool, rows_xn, rows, b.fc1, s->hidden.data(), Epilogue::None, prof); });
+        stage(Stage::Gelu, [&] { swiglu_rows(s->hidden.data(), rows, a.intermediate, s->gated.data()); });
+        stage(Stage::Fc2, [&] { linear(pool, s->gated.data(), rows, b.fc2, rows_xn, Epilogue::None, prof); });
+      } else {
+        stage(Stage::Fc1, [&] { linear(pool, rows_xn, rows, b.fc1, s->hidden.data(), mlp_epilogue, prof); });
+        if (mlp_epilogue == Epilogue::None)
+          stage(Stage::Gelu, [&] { activation_inplace(a.act, s->hidden.data(), size_t(rows) * F); });
+        stage(Stage::Fc2, [&] { linear(pool, s->hidden.data(), rows, b.fc2, rows_xn, Epilogue::None, prof); });
+      }
     }
-    stage(Stage::Residual, [&] { residual_add(pool, x, s->proj.data(), b.ls2, T, D); });
+    stage(Stage::Residual, [&] { residual_add(pool, x, s->xn.data(), b.ls2, T, D); });
   }
 
   // ---- final LayerNorm: this is HF's last_hidden_state (kept in xn; without a final norm, x itself) ----
   if (model.norm_w) stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, model.norm_w, model.norm_b, a.eps, s->xn.data()); });
-  const float* h = s->hidden_out = model.norm_w ? s->xn.data() : x;
+  s->hidden_out = model.norm_w ? s->xn.data() : x;
 
-  // ---- classifier ----
-  StageTimer head_timer(prof, Stage::PoolHead);
-  switch (a.classifier) {
+  // ---- classifier: logits = classifier(pooled last_hidden_state), the model's own or a head attached in its place ----
+  Status classified = classifier_logits(model, pool, s, a.classifier, a.head, model.head, s->logits.data(), prof);
+  if (!classified.ok()) return classified;
+  if (prof && prof->on) ++prof->forwards;
+  return Status::Ok();
+}
+
+Status classifier_logits(const Model& model, ThreadPool* pool, RunState* s, Classifier kind, const HeadSpec& head,
+                         const std::vector<Linear>& head_layers, float* logits, Profile* prof) {
+  StageTimer t(prof, Stage::PoolHead);
+  const int D = model.arch.hidden;
+  const float* h = s->hidden_out;
+  switch (kind) {
     case Classifier::None: break;
-    case Classifier::Cls: linear(pool, h, 1, model.classifier, s->logits.data(), Epilogue::None, prof); break;
+    case Classifier::Cls: linear(pool, h, 1, model.classifier, logits, Epilogue::None, prof); break;
     case Classifier::ClsDist: {
       // DeiT with teacher: the mean of the CLS head and the DIST head.
+      const int n = model.classifier.out;
       std::vector<float>& tmp = s->head_a;
-      tmp.assign(a.num_labels, 0.f);
-      linear(pool, h, 1, model.classifier, s->logits.data(), Epilogue::None, prof);
+      tmp.assign(n, 0.f);
+      linear(pool, h, 1, model.classifier, logits, Epilogue::None, prof);
       linear(pool, h + D, 1, model.dist_classifier, tmp.data(), Epilogue::None, prof);
-      for (int i = 0; i < a.num_labels; ++i) s->logits[i] = (s->logits[i] + tmp[i]) / 2;
+      for (int i = 0; i < n; ++i) logits[i] = (logits[i] + tmp[i]) / 2;
       break;
     }
     case Classifier::ClsPatchMean: {
       // HF averages every token after CLS: with registers that includes the register tokens (unlike the
       // "mean" pooling of a custom head, which is patches only).
-      s->head_a = mean_tokens(h, 1, T, D);
+      s->head_a = mean_tokens(h, 1, s->tokens, D);
       s->head_a.insert(s->head_a.begin(), h, h + D);
-      linear(pool, s->head_a.data(), 1, model.classifier, s->logits.data(), Epilogue::None, prof);
+      linear(pool, s->head_a.data(), 1, model.classifier, logits, Epilogue::None, prof);
       break;
     }
     case Classifier::Head: {
-      Status st = pool_features(model, pool, *s, a.head.pooling, &s->head_a);
+      Status st = pool_features(model, pool, *s, head.pooling, &s->head_a);
       if (!st.ok()) return st;
-      for (size_t k = 0; k < a.head.layers.size(); ++k) {
-        const HeadLayer& L = a.head.layers[k];
+      for (size_t k = 0; k < head.layers.size(); ++k) {
+        const HeadLayer& L = head.layers[k];
         if (L.kind == HeadLayer::Kind::Linear) {
           s->head_b.assign(L.out, 0.f);
-          linear(pool, s->head_a.data(), 1, model.head[k], s->head_b.data(), Epilogue::None, prof);
+          linear(pool, s->head_a.data(), 1, head_layers[k], s->head_b.data(), Epilogue::None, prof);
           s->head_a.swap(s->head_b);
         } else if (L.kind == HeadLayer::Kind::Relu) {
           relu_inplace(s->head_a.data(), s->head_a.size());
@@ -365,11 +395,10 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
           gelu_erf_inplace(s->head_a.data(), s->head_a.size());
         }
       }
-      std::copy(s->head_a.begin(), s->head_a.end(), s->logits.begin());
+      std::copy(s->head_a.begin(), s->head_a.end(), logits);
       break;
     }
   }
-  if (prof && prof->on) ++prof->forwards;
   return Status::Ok();
 }
 

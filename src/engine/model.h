@@ -67,7 +67,7 @@ Status bind_model(const Manifest& manifest, uint8_t* stream, Model* model);
 // Floats of each activation buffer of a RunState for a grid_h × grid_w input with `threads` threads, and the bytes
 // of linear()'s packed input: what forward() allocates (prepare) and what Engine::memory_need reports.
 struct ActivationSizes {
-  uint64_t x = 0, xn = 0, qkv = 0, attn = 0, proj = 0, hidden = 0, gated = 0, patches = 0, scratch = 0, logits = 0, pos = 0;
+  uint64_t x = 0, xn = 0, qkv = 0, attn = 0, hidden = 0, gated = 0, scratch = 0, logits = 0;
   uint64_t packed_input_bytes = 0;
   uint64_t bytes() const;  // every buffer plus the packed input
 };
@@ -77,14 +77,11 @@ ActivationSizes activation_sizes(const Architecture& arch, int grid_h, int grid_
 struct RunState {
   int grid_h = 0, grid_w = 0, tokens = 0;
   std::vector<float> x;        // [T, D] residual stream
-  std::vector<float> xn;       // [T, D] normalised
-  std::vector<float> qkv;      // [T, 3D]
+  std::vector<float> xn;       // [T, D] normalised, then the branch output before the residual add
+  std::vector<float> qkv;      // [T, 3D]; before the first block the patches, then the position rows
   std::vector<float> attn;     // [T, D]
-  std::vector<float> proj;     // [T, D] branch output before the residual add
-  std::vector<float> hidden;   // [T, F]
-  std::vector<float> gated;    // [T, I] SwiGLU only
-  std::vector<float> patches;  // [N, C·P·P]
-  std::vector<float> pos;      // [prefix_pos + N, D] position table for this grid
+  std::vector<float> hidden;   // [rows, F] for one block of the MLP's tokens (model.cpp)
+  std::vector<float> gated;    // [rows, I] SwiGLU only
   std::vector<float> scratch;  // attention scratch
   std::vector<float> logits;   // [num_labels]
   std::vector<float> head_a, head_b;
@@ -94,6 +91,14 @@ struct RunState {
 // `prof` (may be nullptr): where the stage times go when it is switched on (profile.h).
 Status forward(const Model& model, ThreadPool* pool, const float* pixels, int height, int width, RunState* s,
                Profile* prof = nullptr);
+
+// logits = classifier(pooled last_hidden_state) of one classifier, on the last forward's hidden state (s->hidden_out):
+// `kind` reads the Model's Linears (classifier, dist_classifier), or for Classifier::Head the `head` spec and its
+// `head_layers`. forward() runs the active one (model.arch, model.head); Engine::own_scores runs the model's own
+// beside a head attached in its place, without running the backbone again. `logits` holds the classifier's
+// outputs; s->head_a, head_b are its scratch.
+Status classifier_logits(const Model& model, ThreadPool* pool, RunState* s, Classifier kind, const HeadSpec& head,
+                         const std::vector<Linear>& head_layers, float* logits, Profile* prof);
 
 // x = act(x) elementwise: the MLP activation of the blocks (and of heads that share it, e.g. SigLIP's pooling MLP).
 void activation_inplace(Activation act, float* x, size_t n);

@@ -10,7 +10,8 @@
 //   E_ABORTED       load() was aborted through its AbortSignal
 //   E_IMAGE         an image could not be read or decoded (empty, not an image, truncated, too large)
 //   E_INPUT         bad arguments (load source/options, pixels of the wrong size, unknown pooling, …)
-//   E_NO_CLASSIFIER classify() on a model without classifier
+//   E_NO_CLASSIFIER classify() on a model without classifier, or classify(…, { own: true }) on one without a
+//                   classifier of its own
 //   E_MEMORY        an allocation or memory growth failed: the model or the image does not fit
 //   E_HEAD          a head file or head was refused (damaged, not a vitrine head, bad metadata, shapes, widths or
 //                   backbone of another model): docs/FORMAT.md "Head files"

@@ -298,6 +298,26 @@ export interface Prediction {
   score: number;
 }
 
+export interface ClassifyOptions {
+  /** How many labels, best first (default 5). */
+  topK?: number;
+  /** Apply EXIF orientation (default true; false = exactly what HF/PIL does). */
+  exif?: boolean;
+  /**
+   * Also the model's own classifier's top-K from the same forward pass: classify() then resolves to
+   * `{ top, own }` instead of `Prediction[]`. Default false.
+   */
+  own?: boolean;
+}
+
+/** classify(image, { own: true }): the usual top-K and, from the same forward pass, the model's own classifier's. */
+export interface ClassifyWithOwn {
+  /** What classify() gives without `own`: the attached head's labels, or the model's own when none is attached. */
+  top: Prediction[];
+  /** The model's own classifier's top-K (its labels: those of the model as loaded, not the head's). */
+  own: Prediction[];
+}
+
 /** One stage of the forward pass: wall milliseconds and calls summed over the profiled forwards. */
 export interface ProfileStage {
   name: 'patch-embed' | 'pos-embed' | 'layernorm' | 'qkv' | 'attention' | 'attn-out' | 'fc1' | 'gelu' | 'fc2' |
@@ -320,7 +340,20 @@ export interface Model {
   /** Raw forward on CHW pixels. ViT/DeiT/CLIP/SigLIP need imageSize²; DINOv2 takes any multiple of the patch size. */
   forward(pixels: Float32Array, options?: { height?: number; width?: number; pooling?: Pooling }): Promise<ForwardResult>;
   /** Top-K labels with scores, best first. Throws E_NO_CLASSIFIER for a backbone without classifier. */
-  classify(image: ImageInput, options?: { topK?: number; exif?: boolean }): Promise<Prediction[]>;
+  classify(image: ImageInput, options?: ClassifyOptions & { own?: false }): Promise<Prediction[]>;
+  /**
+   * With `own: true`: the top-K of the attached head (`top`) and of the model's own classifier (`own`), both from
+   * one forward pass: the backbone runs once and each classifier reads its own pooling of the same
+   * last_hidden_state, so `own` has exactly the numbers classify() gives after setHead(null). Without a head
+   * attached, `own` equals `top`. E_NO_CLASSIFIER when the model has no classifier of its own (a backbone with a
+   * head attached); the model keeps its head and keeps working.
+   * @example
+   * await model.setHead(headBytes);
+   * const { top, own } = await model.classify(photo, { topK: 3, own: true });
+   * // top: [{ index, label: 'cat', score }, …] (the head's labels); own: [{ index, label: 'dog', score }, …]
+   */
+  classify(image: ImageInput, options: ClassifyOptions & { own: true }): Promise<ClassifyWithOwn>;
+  classify(image: ImageInput, options?: ClassifyOptions): Promise<Prediction[] | ClassifyWithOwn>;
   /** Pooled embedding (see Pooling; default info.poolings[0]). E_INPUT for a pooling the model does not offer. */
   embed(image: ImageInput, options?: { pooling?: Pooling; exif?: boolean }): Promise<Float32Array>;
   /**

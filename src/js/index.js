@@ -174,6 +174,15 @@ function owned(r) {
   return r;
 }
 const pooled = (engine, pooling) => owned(engine.pooled(pooling));
+
+/** The topK best of `scores` with their labels, best first (ties: lower index first). */
+function ranked(scores, labels, topK) {
+  // A one-output sigmoid head names two labels (negative, positive): both are ranked.
+  const p = scores.length === 1 && labels.length === 2 ? Float32Array.of(1 - scores[0], scores[0]) : scores;
+  const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a] || a - b);
+  return order.slice(0, topK).map((index) => ({ index, label: labels[index] ?? `LABEL_${index}`, score: p[index] }));
+}
+
 // The engine's input buffer, or E_MEMORY when the engine cannot grow its memory that far (address 0).
 function inputBuffer(engine, bytes, what) {
   const addr = engine.inputBuffer(bytes);
@@ -337,19 +346,22 @@ class Model {
     });
   }
 
-  classify(image, { topK = 5, exif = true } = {}) {
+  /**
+   * Top-K labels, best first. With { own: true }, { top, own }: `top` as without it, and `own` the model's own
+   * classifier's top-K from the same forward pass (it differs from `top` while a head is attached).
+   */
+  classify(image, { topK = 5, exif = true, own = false } = {}) {
     return this.#enqueue(async () => {
       if (!Number.isInteger(topK) || topK < 1) throw err('E_INPUT', `topK must be a positive integer, got ${JSON.stringify(topK)}`);
+      if (typeof own !== 'boolean') throw err('E_INPUT', `own must be true or false, got ${JSON.stringify(own)}`);
       const bytes = await imageBytes(image);
-      const scores = await this.#engineCall((engine, Module) => {
+      const { scores, ownScores } = await this.#engineCall((engine, Module) => {
         this.#preprocessInEngine(engine, Module, bytes, exif);
         this.#forwardInEngine(engine, engine.pixelsAddress(), engine.pixelsHeight(), engine.pixelsWidth());
-        const p = owned(engine.scores());
-        // A one-output sigmoid head names two labels (negative, positive): both are ranked.
-        return p.length === 1 && this.info.labels.length === 2 ? Float32Array.of(1 - p[0], p[0]) : p;
+        return { scores: owned(engine.scores()), ownScores: own ? owned(engine.ownScores()) : null };
       });
-      const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
-      return order.slice(0, topK).map((index) => ({ index, label: this.info.labels[index] ?? `LABEL_${index}`, score: scores[index] }));
+      const top = ranked(scores, this.info.labels, topK);
+      return own ? { top, own: ranked(ownScores, this.#ownInfo.labels, topK) } : top;
     });
   }
 

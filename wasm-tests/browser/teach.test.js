@@ -228,6 +228,7 @@ describe('Teach mode (Chromium)', { skip: reason ?? false, concurrency: 1 }, () 
       t.diagnostic(`held-out accuracy ${right}/${tiles.length}`);
       assert.ok(right / tiles.length >= HELD_OUT_FLOOR, `held-out accuracy ${right}/${tiles.length} is below ${HELD_OUT_FLOOR}`);
       predictions = new Map(tiles.map((x) => [x.name, x.labels]));
+      const ownPredictions = new Map(tiles.map((x) => [x.name, x.own]));
 
       // The same head in Node: the page's trainer is the CLI's (src/js/head/train.js), so the same photos,
       // settings and seed give the same labels and scores.
@@ -246,6 +247,14 @@ describe('Teach mode (Chromium)', { skip: reason ?? false, concurrency: 1 }, () 
             const g = got.find((x) => x.label === w.label);
             assert.ok(Math.abs(g.score - w.score) <= TOL, `${f.name}: ${w.label} ${g.score} in the page vs ${w.score} in Node`);
           }
+        }
+        // The model's own labels beside the taught ones are its classifier's top 3, as without the head.
+        await m.setHead(null);
+        for (const f of heldOut) {
+          const want = await m.classify(f.buffer, { topK: 3 });
+          const got = ownPredictions.get(f.name);
+          assert.deepEqual(got.map((x) => x.label), want.map((w) => w.label), `${f.name}: the model\u2019s own labels`);
+          for (const [k, w] of want.entries()) assert.ok(Math.abs(got[k].score - w.score) <= TOL, `${f.name}: own ${w.label} ${got[k].score} in the page vs ${w.score} in Node`);
         }
       } finally {
         await m.dispose();

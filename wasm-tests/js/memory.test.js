@@ -50,11 +50,12 @@ test('memoryNeed: the engine\'s weight stream with f16 widened to f32, and at le
   const m = JSON.parse(text);
   const need = memoryNeed(Module, text, 1);
   assert.equal(need.weights, Math.ceil(m.stream_size / 64) * 64);
-  // 32×32 input, 4×4 patches: 65 tokens (CLS + 64); the residual stream, its normalised copy, q/k/v, the attention
-  // output and the branch output are 7 × hidden floats per token, the MLP's intermediate rows 4 × hidden more.
+  // 32×32 input, 4×4 patches: 65 tokens (CLS + 64); the residual stream, its normalised copy (which then takes
+  // each branch's output), q/k/v and the attention output are 6 × hidden floats per token, the MLP's intermediate
+  // rows (all 65 tokens: fewer than one MLP block) 4 × hidden more.
   const a = m.architecture;
   const T = (a.image_size / a.patch_size) ** 2 + 1;
-  assert.ok(need.activations >= T * (7 * a.hidden_size + a.intermediate_size) * 4, `${need.activations}`);
+  assert.ok(need.activations >= T * (6 * a.hidden_size + a.intermediate_size) * 4, `${need.activations}`);
   assert.ok(need.activations < 8 * 1024 * 1024, `${need.activations}`);
   assert.equal(need.total, need.weights + need.activations);
   // The same architecture stored as f16: half the stream, the same weights in engine memory (give or take the
@@ -118,14 +119,15 @@ describe('a model too large for the engine is refused before any download', () =
 
 for (const build of BUILDS) {
   describe(`activations that cannot be allocated → E_MEMORY, the model keeps working (${build})`, () => {
-    let model, probe, pixels;
+    let model, probe, pixels, dir;
     before(async () => {
       requireBuild(build);
-      // DINOv2 takes any input size; a tiny width with a very wide MLP (32,768 rows) makes the activations of a
-      // large input bigger than the engine's memory, while its own 8×8 input needs a few MB.
+      // DINOv2 takes any input size. A tiny width with a very wide MLP (131,072 rows): its own 8×8 input (17
+      // tokens) needs ~18 MB of activations, any input of 256 tokens or more ~270 MB (one 256-token block of the
+      // MLP's hidden rows and the packed input of its second Linear).
       const hf = makeHfModel(tmpDir('wide-mlp-hf'), 'dinov2', { head: 'cls', num_labels: 3,
-        overrides: { hidden_size: 16, num_attention_heads: 2, num_hidden_layers: 1, mlp_ratio: 2048, patch_size: 2, image_size: 8 } }).dir;
-      const dir = tmpDir('wide-mlp');
+        overrides: { hidden_size: 16, num_attention_heads: 2, num_hidden_layers: 1, mlp_ratio: 8192, patch_size: 2, image_size: 8 } }).dir;
+      dir = tmpDir('wide-mlp');
       await convert(hf, dir);
       model = await load(dir, { build });
       pixels = Float32Array.from({ length: 3 * 8 * 8 }, (_, i) => Math.sin(i));
@@ -133,10 +135,23 @@ for (const build of BUILDS) {
     });
     after(() => model?.dispose());
 
-    test("forward on inputs whose activations cannot fit → E_MEMORY naming the size; then the same answers as before", async () => {
-      // 192×192: 9,217 tokens, 1.2 GB for the MLP activations and as much again for the packed input of its
-      // second Linear: the engine's allocation fails (memory cannot grow past 2 GB). 256×256: the sum is past
-      // what a 32-bit address space can hold at all.
+    test('forward on inputs whose activations cannot fit → E_MEMORY naming the size; then the same answers as before', async () => {
+      // Another load into the same engine module, held open after begin_load: its weight stream takes all but
+      // ~64 MB of the module's memory (allocated, never written). Its one chunk is never delivered until the end.
+      const { Module } = await getRuntime(build, model.info.threads);
+      const used = Module.wasmMemory?.buffer.byteLength ?? Module.HEAPU8.length;
+      const stream = Math.floor((MAX_ENGINE_MEMORY - used - 64 * 1024 ** 2) / 64) * 64;
+      const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+      const ballast = { ...m, stream_size: stream, chunk_size: stream, chunks: [{ file: 'ballast.bin', size: stream, sha256: '00'.repeat(32) }] };
+      let held, release;
+      const holding = new Promise((resolve) => { held = resolve; });
+      const loading = load(JSON.stringify(ballast), { build, threads: model.info.threads, fetchChunk: () => {
+        held();
+        return new Promise((_, reject) => { release = () => reject(new Error('released')); });
+      } });
+      loading.catch(() => {});
+      await holding;
+      // 192×192: 9,217 tokens; 256×256: 16,385 tokens.
       for (const side of [192, 256, 192]) {
         const big = new Float32Array(3 * side * side);
         await assert.rejects(model.forward(big, { height: side, width: side }), (e) => {
@@ -146,7 +161,9 @@ for (const build of BUILDS) {
         });
         await probe.check(`after the failed allocation for ${side}×${side}`);
       }
-      // A size that fits still works (64×64: 1,025 tokens).
+      release();
+      await assert.rejects(loading, (e) => e.code === 'E_CHUNK_MISSING');
+      // With that memory back, a larger input fits (64×64: 1,025 tokens, the MLP in blocks).
       const mid = await model.forward(new Float32Array(3 * 64 * 64).fill(0.25), { height: 64, width: 64 });
       assert.equal(mid.numTokens, 1025);
       await probe.check('after a larger input that fits');

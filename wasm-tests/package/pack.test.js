@@ -108,14 +108,16 @@ m.profile(true);
 const prof: Profile = m.profile();
 const qkvMs: number = prof.stages.find((s) => s.name === 'qkv')?.ms ?? prof.forwards;
 const top: Prediction[] = await m.classify(new Uint8Array(8), { topK: 3 });
+const both: { top: Prediction[]; own: Prediction[] } = await m.classify('x.jpg', { topK: 3, own: true });
 const v: Float32Array = await m.embed('x.jpg', { pooling: 'cls+mean' });
-try { await m.forward(v); } catch (e) { if (e instanceof VitrineError && e.code === 'E_INPUT') console.log(top[0].label, started.build); }\n`);
+try { await m.forward(v); } catch (e) { if (e instanceof VitrineError && e.code === 'E_INPUT') console.log(top[0].label, both.own[0].label, started.build); }\n`);
   fs.writeFileSync(path.join(proj, 'check.cts'), `import vitrine = require('vitrine');
 export async function best(file: string): Promise<string> {
   const m = await vitrine.load('default');
   const [p] = await m.classify(file);
+  const mine: vitrine.ClassifyWithOwn = await m.classify(file, { own: true });
   const { VitrineError } = await vitrine.esm();
-  return p.label + String(VitrineError.name);
+  return p.label + mine.own[0].label + String(VitrineError.name);
 }\n`);
   const tsconfig = { compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], strict: true, noEmit: true, types: [] }, files: ['check.mts', 'check.cts'] };
   fs.writeFileSync(path.join(proj, 'tsconfig.json'), JSON.stringify(tsconfig));
