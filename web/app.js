@@ -2,14 +2,12 @@
 // pasted photos into tiles, sends each File to the worker and draws the labels it sends back. Teach mode
 // (teach.js) reaches the same worker through `call`. Nothing here reads photo bytes or sends them anywhere:
 // the worker gets the File handle itself.
+import { modelSourceFromLocation, startEngineWorker, takeEarlyWorker } from './boot.js';
 import { initTeach } from './teach.js';
 import { similarity } from './similar.js';
 
-const DEFAULT_MODEL = new URL('../weights/cifar10-vit/manifest.json', import.meta.url).href;
 const IMAGE_EXT = /\.(jpe?g|jfif|png|bmp|gif|tga|pnm|ppm|pgm|psd|hdr)$/i;
 const TOP_K = 5;
-// ?trace: the worker sends where the model load's time went (root.dataset.trace; tools/bench/bench_page.mjs --phases).
-const TRACE = new URLSearchParams(location.search).has('trace');
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -36,11 +34,6 @@ const pending = new Map();   // rid → { resolve, reject } of calls to the work
 
 // ---------------------------------------------------------------- model / worker
 
-function modelSourceFromLocation() {
-  const m = new URLSearchParams(location.search).get('model');
-  return m ? { kind: 'url', url: new URL(m, location.href).href } : { kind: 'url', url: DEFAULT_MODEL, isDefault: true };
-}
-
 function startWorker(src) {
   worker?.terminate();
   source = src;
@@ -53,9 +46,10 @@ function startWorker(src) {
   ui.status.textContent = '';
   ui.known.hidden = true;
   showProgress({ loaded: 0, total: 0 });
-  performance.mark('vitrine:load-start');
 
-  const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'vitrine-engine' });
+  // The first model's worker was started by boot.js with the page; any other gets a new one.
+  const early = takeEarlyWorker(src);
+  const w = early?.worker ?? startEngineWorker(src);
   worker = w;
   w.onmessage = (ev) => { if (worker === w) onWorkerMessage(ev.data); };
   w.onerror = (ev) => {
@@ -66,10 +60,12 @@ function startWorker(src) {
   for (const p of pending.values()) p.reject(Object.assign(new Error('The model was switched or restarted.'), { code: 'E_RESTARTED' }));
   pending.clear();
   teach.modelGone();
-  w.postMessage({ type: 'load', source: src.kind === 'files' ? { kind: 'files', files: src.files } : { kind: 'url', url: src.url },
-    ...(TRACE ? { trace: { pageOrigin: performance.timeOrigin } } : {}) });
   // Every photo on the page goes to the new worker: a model switch (or "Try again") re-labels them all.
   for (const t of tiles.values()) send(t);
+  if (early) {
+    for (const m of early.messages) onWorkerMessage(m);
+    if (early.error) w.onerror(early.error);
+  }
 }
 
 function send(t) {

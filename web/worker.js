@@ -24,9 +24,19 @@
 // page's similarity view. Photos are read from the File objects the page passes over (structured clone, no copy
 // through the network) and decoded inside the WASM engine. One model per worker: the page starts a fresh worker
 // to switch models.
-import { load, encodeHead, decodeHead } from '../src/js/index.js';
 
-const phases = { api: Math.round(performance.now()) };   // ms since the worker started, for the status tooltip
+// Both entry points are imported at once, not one after the other (a static import would hold this file back until
+// its whole module tree had arrived): the small `vitrine/preload` starts the engine module (fetch and compile the
+// .wasm, start its threads) while the rest of the API is still arriving, and load() below, with the same (default)
+// build options, uses that module. A preload that fails is left to load(), which tries again and reports it.
+const phases = {};           // ms since the worker started, for the status tooltip
+import('../src/js/preload.js').then(({ preload }) => preload())
+  .then(() => { phases.engine = Math.round(performance.now()); }, () => {});
+let load, encodeHead, decodeHead;
+const api = import('../src/js/index.js').then((m) => {
+  ({ load, encodeHead, decodeHead } = m);
+  phases.api = Math.round(performance.now());
+});
 let model = null;
 let source = null;           // what was loaded, to load it again after an engine trap
 let tracing = null;          // the page's ?trace: its time origin; load()'s phase timings go with 'ready'
@@ -154,6 +164,7 @@ async function call(m) {
 // A URL (the bundled default, or one the person typed) or the File objects of a picked model folder.
 async function loadModel(src) {
   const t0 = performance.now();
+  await api;
   const local = src.kind === 'files';
   let last = { cachedBytes: 0, downloadedBytes: 0 };
   const trace = tracing !== null ? {} : undefined;
@@ -194,6 +205,6 @@ function pageTimes(trace) {
   const files = performance.getEntriesByType('resource').filter((r) => /\.(wasm|mjs)$|worker\.js$/.test(new URL(r.name).pathname))
     .map((r) => ({ file: new URL(r.name).pathname.split('/').pop(), start: at(r.startTime), end: at(r.responseEnd), bytes: r.transferSize }));
   const modules = performance.getEntriesByType('resource').filter((r) => /\.js$/.test(new URL(r.name).pathname));
-  return { marks, spans, files, workerStart: at(0), api: at(phases.api),
+  return { marks, spans, files, workerStart: at(0), api: at(phases.api), engine: phases.engine === undefined ? undefined : at(phases.engine),
     modules: { count: modules.length, last: at(Math.max(0, ...modules.map((r) => r.responseEnd))) } };
 }

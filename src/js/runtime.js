@@ -200,11 +200,19 @@ export async function startRuntime(choice, wasmBaseUrl) {
   try {
     return { rt: await whileThreadsStart(getRuntime('mt', choice.threads, wasmBaseUrl)), choice };
   } catch (e) {
-    if (choice.forced) throw e;
+    // A bad option (wasmBaseUrl) is the caller's to fix, not a reason to run on one thread.
+    if (choice.forced || e?.code === 'E_INPUT') throw e;
     // The same key getRuntime() cached the stalled module under.
     dropRuntime(`mt:${choice.threads}` + (wasmBaseUrl !== undefined ? `@${wasmBaseUrl}` : ''));
-    mtFailure = `the multi-threaded build could not start (${e?.message ?? e}), so this runs on one thread`;
-    return { rt: await getRuntime('st', 1, wasmBaseUrl), choice: { build: 'st', threads: 1, reason: mtFailure, forced: false } };
+    const reason = `the multi-threaded build could not start (${e?.message ?? e}), so this runs on one thread`;
+    mtFailure = reason;
+    try {
+      return { rt: await getRuntime('st', 1, wasmBaseUrl), choice: { build: 'st', threads: 1, reason, forced: false } };
+    } catch (e2) {
+      // st failing too (its files not found) says nothing about threads: later loads may try mt again.
+      if (mtFailure === reason) mtFailure = null;
+      throw e2;
+    }
   }
 }
 

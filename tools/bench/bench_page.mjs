@@ -154,12 +154,12 @@ function printPhases(r) {
     const t = o.trace;
     const file = (re) => t.files.find((f) => re.test(f.file));
     const v = { html: t.html, 'dom ready': t.domReady, 'worker start': t.workerStart, 'api imported': t.api,
-      'modules fetched': t.modules?.last, 'glue fetched': file(/\.mjs$/)?.end, 'wasm fetched': file(/\.wasm$/)?.end,
+      'modules fetched': t.modules?.last, 'engine started (preload)': t.engine, 'glue fetched': file(/\.mjs$/)?.end, 'wasm fetched': file(/\.wasm$/)?.end,
       'thread script fetched': file(/worker\.js$/)?.end, 'first result': o.firstResult, 'model ready (page)': o.ready }[k];
     return v ?? t.marks[k];
   };
   const rows = ['html', 'dom ready', 'worker start', 'modules fetched', 'api imported', 'start', 'manifest', 'glue fetched',
-    'wasm fetched', 'thread script fetched', 'runtime', 'begin-load', 'chunks', 'finish', 'model ready (page)', 'first result'];
+    'wasm fetched', 'thread script fetched', 'engine started (preload)', 'runtime', 'begin-load', 'chunks', 'finish', 'model ready (page)', 'first result'];
   const f = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
   console.log(`\n${r.model}: moments (ms from navigation start)`);
   console.log(`| moment | ${opens.map(([n]) => n).join(' | ')} |`);

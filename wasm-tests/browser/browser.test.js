@@ -232,8 +232,11 @@ describe('web page (Chromium)', { concurrency: 1 }, () => {
       assert.match((await h.readStatus(b.page)).status, /nothing downloaded/);
       assertSameAsNode(await h.readTiles(b.page), ['cat_chelsea.png']);
       const cached = (await h.readMarks(b.page))['first-result'];
-      // The worker is a user of the public API only: loading, caching and build choice are the API's.
-      assert.deepEqual(importsOf(fs.readFileSync(path.join(site, 'web/worker.js'), 'utf8')), ['../src/js/index.js']);
+      // The worker is a user of the public API only (the package's entry points: `vitrine`, `vitrine/preload`):
+      // loading, caching and build choice are the API's.
+      const pkg = JSON.parse(fs.readFileSync(path.join(h.ROOT, 'package.json'), 'utf8'));
+      const entry = (name) => '../' + path.posix.normalize(pkg.exports[name].default);
+      assert.deepEqual(importsOf(fs.readFileSync(path.join(site, 'web/worker.js'), 'utf8')).sort(), [entry('.'), entry('./preload')].sort());
       assert.ok(!fs.existsSync(path.join(site, 'web/chunks.js')));
       t.diagnostic(`page open → first result: cold ${cold.toFixed(0)} ms, cached ${cached.toFixed(0)} ms (model ${path.basename(model.dir)})`);
     });

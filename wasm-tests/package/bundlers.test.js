@@ -17,14 +17,20 @@ import { load } from '../../src/js/index.js';
 
 const PHOTO = path.join(PHOTOS, 'dog_beagle.jpg');
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
-// The app: classify /photo.jpg with the model served at /cifar10-vit/, mt when the page is cross-origin isolated.
+// The app: start the engine with vitrine/preload, then classify /photo.jpg with the model served at /cifar10-vit/,
+// mt when the page is cross-origin isolated; it reports how often a .wasm was fetched (once: load() used the module
+// preload() started, which a bundle holding two copies of the runtime would not).
 const appJs = (spec, extra = '') => `import { load } from '${spec}';
+import { preload } from '${spec === 'vitrine' ? 'vitrine/preload' : spec.replace(/index\.js$/, 'preload.js')}';
 const out = document.getElementById('out');
 (async () => {
   try {
-    const m = await load('/cifar10-vit/manifest.json', { build: self.crossOriginIsolated ? 'mt' : 'st'${extra} });
+    const options = { build: self.crossOriginIsolated ? 'mt' : 'st'${extra} };
+    const started = preload(options);
+    const m = await load('/cifar10-vit/manifest.json', options);
     const bytes = new Uint8Array(await (await fetch('/photo.jpg')).arrayBuffer());
-    out.textContent = JSON.stringify({ build: m.info.build, top: await m.classify(bytes, { topK: 3 }) });
+    const wasmFetches = performance.getEntriesByType('resource').filter((r) => new URL(r.name).pathname.endsWith('.wasm')).length;
+    out.textContent = JSON.stringify({ build: m.info.build, started: (await started).build, wasmFetches, top: await m.classify(bytes, { topK: 3 }) });
   } catch (e) { out.textContent = 'ERROR ' + e.code + ' ' + e.message; }
 })();
 `;
@@ -84,6 +90,8 @@ async function classifyIn(url, build) {
     assert.ok(!text.startsWith('ERROR'), `${text}\n${failed.join('\n')}`);
     const got = JSON.parse(text);
     assert.equal(got.build, build);
+    assert.equal(got.started, build);
+    assert.equal(got.wasmFetches, 1, 'load() used the module preload() started');
     assert.deepEqual(got.top.map((p) => p.label), expected.map((p) => p.label));
     got.top.forEach((p, i) => assert.ok(Math.abs(p.score - expected[i].score) < 1e-5));
     assert.deepEqual(failed, [], 'every request succeeded');
@@ -171,6 +179,9 @@ test('Parcel 2 build with the files copied beside it and wasmBaseUrl: mt and st'
   fs.mkdirSync(path.join(pc, 'src'), { recursive: true });
   fs.writeFileSync(path.join(pc, 'src/main.js'), appJs('vitrine', ", wasmBaseUrl: '/wasm/'"));
   fs.writeFileSync(path.join(pc, 'src/index.html'), html('./main.js'));
+  // Parcel 2 reads package.json "exports" (here: vitrine/preload) only when the project turns it on.
+  const appPkg = path.join(app, 'package.json');
+  fs.writeFileSync(appPkg, JSON.stringify({ ...JSON.parse(fs.readFileSync(appPkg, 'utf8')), '@parcel/resolver-default': { packageExports: true } }));
   fs.symlinkSync(path.join(app, 'node_modules'), path.join(pc, 'node_modules'));
   const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/parcel/lib/bin.js'), 'build', 'src/index.html', '--no-cache', '--dist-dir', 'dist'],
     { cwd: pc, encoding: 'utf8', timeout: 300_000 });

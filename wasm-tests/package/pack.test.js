@@ -15,13 +15,16 @@ const PHOTO = path.join(PHOTOS, 'dog_beagle.jpg');
 // the default model, and the user-facing docs. Tests, fixtures, tools, C++ sources and the web page stay out.
 const ALLOWED = /^(package\.json|README\.md|docs\/(API|BULK|FORMAT)\.md|src\/js\/[\w/.-]+\.(js|cjs|d\.ts|d\.cts)|dist\/wasm\/(node|web)\/(vitrine-(mt|st)\.(js|mjs|wasm)|vitrine-mt\.worker\.js|package\.json)|weights\/cifar10-vit\/(manifest\.json|chunk-\d{5}\.bin))$/;
 const REQUIRED = ['src/js/index.js', 'src/js/index.cjs', 'src/js/index.d.ts', 'src/js/index.d.cts', 'src/js/cli.js',
+  'src/js/preload.js', 'src/js/preload.cjs', 'src/js/preload.d.ts', 'src/js/preload.d.cts',
   'src/js/bulk-worker.js', 'weights/cifar10-vit/manifest.json', 'dist/wasm/node/package.json',
   ...['mt', 'st'].flatMap((b) => [`dist/wasm/node/vitrine-${b}.js`, `dist/wasm/node/vitrine-${b}.wasm`, `dist/wasm/web/vitrine-${b}.mjs`, `dist/wasm/web/vitrine-${b}.wasm`]),
   'dist/wasm/node/vitrine-mt.worker.js', 'dist/wasm/web/vitrine-mt.worker.js'];
 // The default model is 10.8 MB of float32 weights (they barely compress); everything else is < 2 MB.
 const MAX_UNPACKED = 14e6;
 const MAX_TARBALL = 13e6;
-const MAX_FILES = 60;
+// 63 files (2026-12-04): 43 JS API, CLI and converter files with their types, 11 built WASM files, 4 model
+// files, package.json, README and 3 docs.
+const MAX_FILES = 70;
 
 function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 600_000, ...opts });
@@ -67,14 +70,18 @@ test('the tarball: built WASM (node + web, mt + st), API + types, CLI, default m
 
 test('installed offline: ESM import and CJS require classify like the repository', () => {
   fs.writeFileSync(path.join(proj, 'esm.mjs'), `import { load, VitrineError } from 'vitrine';
+import { preload } from 'vitrine/preload';
+const started = await preload();
 const m = await load();
-console.log(JSON.stringify({ top: await m.classify(${JSON.stringify(PHOTO)}, { topK: 3 }), error: typeof VitrineError }));
+console.log(JSON.stringify({ top: await m.classify(${JSON.stringify(PHOTO)}, { topK: 3 }), error: typeof VitrineError, started: started.build === m.info.build }));
 await m.dispose();\n`);
   const esm = JSON.parse(sh(process.execPath, ['esm.mjs'], { cwd: proj }));
   assert.equal(esm.error, 'function');
+  assert.equal(esm.started, true);
   same(esm.top);
   fs.writeFileSync(path.join(proj, 'cjs.cjs'), `const vitrine = require('vitrine');
 (async () => {
+  if ((await require('vitrine/preload').preload({ build: 'st' })).build !== 'st') throw new Error('preload');
   const m = await vitrine.load(undefined, { build: 'st' });
   const top = await m.classify(${JSON.stringify(PHOTO)}, { topK: 3 });
   await m.dispose();
@@ -94,6 +101,8 @@ test('installed offline: npx vitrine runs the CLI', () => {
 
 test('a TypeScript consumer type-checks against the shipped declarations (ESM and CJS), and a wrong type fails', () => {
   fs.writeFileSync(path.join(proj, 'check.mts'), `import { load, VitrineError, type Model, type Prediction, type Profile } from 'vitrine';
+import { preload, type PreloadInfo } from 'vitrine/preload';
+const started: PreloadInfo = await preload({ threads: 2, wasmBaseUrl: '/wasm/' });
 const m: Model = await load(undefined, { threads: 2, wasmBaseUrl: '/wasm/' });
 m.profile(true);
 const prof: Profile = m.profile();
@@ -101,7 +110,7 @@ const qkvMs: number = prof.stages.find((s) => s.name === 'qkv')?.ms ?? prof.forw
 const top: Prediction[] = await m.classify(new Uint8Array(8), { topK: 3 });
 const both: { top: Prediction[]; own: Prediction[] } = await m.classify('x.jpg', { topK: 3, own: true });
 const v: Float32Array = await m.embed('x.jpg', { pooling: 'cls+mean' });
-try { await m.forward(v); } catch (e) { if (e instanceof VitrineError && e.code === 'E_INPUT') console.log(top[0].label, both.own[0].label); }\n`);
+try { await m.forward(v); } catch (e) { if (e instanceof VitrineError && e.code === 'E_INPUT') console.log(top[0].label, both.own[0].label, started.build); }\n`);
   fs.writeFileSync(path.join(proj, 'check.cts'), `import vitrine = require('vitrine');
 export async function best(file: string): Promise<string> {
   const m = await vitrine.load('default');
