@@ -19,37 +19,6 @@ namespace kernels {
 
 namespace {
 
-__attribute__((always_inline)) inline void microkernel_i16_4x8(v128_t (&acc)[4][2], int pairs, const int16_t* a,
-                                                               int a_step, const int16_t* w) {
-  v128_t c00 = wasm_i32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const int16_t* const end = w + static_cast<size_t>(pairs) * 16;
-  while (w < end) {
-    const v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 8);
-    v128_t v = wasm_v128_load32_splat(a);
-    c00 = wasm_i32x4_add(c00, wasm_i32x4_dot_i16x8(v, w0));
-    c01 = wasm_i32x4_add(c01, wasm_i32x4_dot_i16x8(v, w1));
-    v = wasm_v128_load32_splat(a + 2);
-    c10 = wasm_i32x4_add(c10, wasm_i32x4_dot_i16x8(v, w0));
-    c11 = wasm_i32x4_add(c11, wasm_i32x4_dot_i16x8(v, w1));
-    v = wasm_v128_load32_splat(a + 4);
-    c20 = wasm_i32x4_add(c20, wasm_i32x4_dot_i16x8(v, w0));
-    c21 = wasm_i32x4_add(c21, wasm_i32x4_dot_i16x8(v, w1));
-    v = wasm_v128_load32_splat(a + 6);
-    c30 = wasm_i32x4_add(c30, wasm_i32x4_dot_i16x8(v, w0));
-    c31 = wasm_i32x4_add(c31, wasm_i32x4_dot_i16x8(v, w1));
-    a += a_step;
-    w += 16;
-  }
-  acc[0][0] = c00;
-  acc[0][1] = c01;
-  acc[1][0] = c10;
-  acc[1][1] = c11;
-  acc[2][0] = c20;
-  acc[2][1] = c21;
-  acc[3][0] = c30;
-  acc[3][1] = c31;
-}
-
 // Softmax numerators e in (0, 1] of 4 queries -> P in [0, 32767] as i32 (nearest, ties to even, by the
 // 1.5·2²³ trick), the plain twin's quantize_p.
 inline v128_t quantize_p(v128_t e) {
@@ -87,7 +56,7 @@ void attention_i8_rows_wasmsimd(const float* q, size_t ld, const AttentionI8Head
         const v128_t sk[2] = {wasm_v128_load(head.k_scale + j0 + 8 * p), wasm_v128_load(head.k_scale + j0 + 8 * p + 4)};
         for (int h = 0; h < 2; ++h) {
           v128_t acc[4][2];
-          microkernel_i16_4x8(acc, hd / 2, qa + static_cast<size_t>(h) * 4 * hd, 8, kp);
+          simd::microkernel_i16_4x8(acc, hd / 2, qa + static_cast<size_t>(h) * 4 * hd, 8, kp);
           v128_t n = h == 0 ? n0 : n1;
           for (int v = 0; v < 2; ++v) {
             v128_t r[4];
@@ -148,7 +117,7 @@ void attention_i8_rows_wasmsimd(const float* q, size_t ld, const AttentionI8Head
           for (int c0 = 0; c0 < kt; c0 += kAttentionI8PvKeys) {
             const int n2 = (std::min(kAttentionI8PvKeys, kt - c0) + 1) / 2;
             v128_t acc[4][2];
-            microkernel_i16_4x8(acc, n2, pt + (c0 / 2) * 16 + 8 * h, 16, vp + (c0 / 2) * 16);
+            simd::microkernel_i16_4x8(acc, n2, pt + (c0 / 2) * 16 + 8 * h, 16, vp + (c0 / 2) * 16);
             for (int r = 0; r < 4; ++r)
               for (int v = 0; v < 2; ++v) {
                 const v128_t cf = wasm_f32x4_convert_i32x4(acc[r][v]);

@@ -23,30 +23,11 @@ void gemm_i8_wasmsimd(const GemmI8Args& a, int panel_begin, int panel_end) {
     const v128_t ws0 = wasm_v128_load(a.w_scale + col), ws1 = wasm_v128_load(a.w_scale + col + 4);
     for (int blk = 0; blk < gemm_row_blocks(a.m); ++blk) {
       const int16_t* x = a.a + static_cast<size_t>(blk) * 8 * pairs;
-      const int8_t* w = panel;
-      const int8_t* const end = panel + static_cast<size_t>(16) * pairs;
-      v128_t c00 = wasm_i32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-      while (w < end) {
-        const v128_t w0 = wasm_i16x8_load8x8(w), w1 = wasm_i16x8_load8x8(w + 8);
-        v128_t v = wasm_v128_load32_splat(x);
-        c00 = wasm_i32x4_add(c00, wasm_i32x4_dot_i16x8(v, w0));
-        c01 = wasm_i32x4_add(c01, wasm_i32x4_dot_i16x8(v, w1));
-        v = wasm_v128_load32_splat(x + 2);
-        c10 = wasm_i32x4_add(c10, wasm_i32x4_dot_i16x8(v, w0));
-        c11 = wasm_i32x4_add(c11, wasm_i32x4_dot_i16x8(v, w1));
-        v = wasm_v128_load32_splat(x + 4);
-        c20 = wasm_i32x4_add(c20, wasm_i32x4_dot_i16x8(v, w0));
-        c21 = wasm_i32x4_add(c21, wasm_i32x4_dot_i16x8(v, w1));
-        v = wasm_v128_load32_splat(x + 6);
-        c30 = wasm_i32x4_add(c30, wasm_i32x4_dot_i16x8(v, w0));
-        c31 = wasm_i32x4_add(c31, wasm_i32x4_dot_i16x8(v, w1));
-        x += 8;
-        w += 16;
-      }
+      v128_t ci[4][2];
+      simd::microkernel_i16_4x8(ci, pairs, x, 8, panel);
       // Dequantize: float(acc) · (sa[r] · sw[c]), the plain twin's order of operations.
       const int rows = std::min(4, a.m - 4 * blk);
       const float* sa = a.a_scale + 4 * blk;
-      const v128_t ci[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
       v128_t acc[4][2];
       for (int r = 0; r < 4; ++r) {
         const v128_t s = wasm_f32x4_splat(r < rows ? sa[r] : 0.0f);

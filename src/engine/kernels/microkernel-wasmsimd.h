@@ -56,6 +56,47 @@ __attribute__((always_inline)) inline void microkernel_4x8(v128_t (&acc)[4][2], 
   acc[3][1] = c31;
 }
 
+// The integer twin, shared by the int8 GEMM and integer attention: acc[r][0..1] = Σ_kk a·w in i32 over `pairs`
+// pairs of k, A as int16 row pairs (a 32-bit splat per row, rows 2 int16 apart, a_step int16 per pair step),
+// the panel as 8 columns × 2 per pair step: int8 weights (W = int8_t) widened by i16x8.load8x8_s (one pmovsxbw
+// from memory on x64), or int16 values (W = int16_t, attention's K and V panels) loaded as they are.
+template <class W>
+__attribute__((always_inline)) inline v128_t load_i16x8(const W* w) {
+  if constexpr (sizeof(W) == 1) return wasm_i16x8_load8x8(w);
+  else return wasm_v128_load(w);
+}
+template <class W>
+__attribute__((always_inline)) inline void microkernel_i16_4x8(v128_t (&acc)[4][2], int pairs, const int16_t* a,
+                                                               int a_step, const W* w) {
+  v128_t c00 = wasm_i32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const W* const end = w + static_cast<size_t>(pairs) * 16;
+  while (w < end) {
+    const v128_t w0 = load_i16x8(w), w1 = load_i16x8(w + 8);
+    v128_t v = wasm_v128_load32_splat(a);
+    c00 = wasm_i32x4_add(c00, wasm_i32x4_dot_i16x8(v, w0));
+    c01 = wasm_i32x4_add(c01, wasm_i32x4_dot_i16x8(v, w1));
+    v = wasm_v128_load32_splat(a + 2);
+    c10 = wasm_i32x4_add(c10, wasm_i32x4_dot_i16x8(v, w0));
+    c11 = wasm_i32x4_add(c11, wasm_i32x4_dot_i16x8(v, w1));
+    v = wasm_v128_load32_splat(a + 4);
+    c20 = wasm_i32x4_add(c20, wasm_i32x4_dot_i16x8(v, w0));
+    c21 = wasm_i32x4_add(c21, wasm_i32x4_dot_i16x8(v, w1));
+    v = wasm_v128_load32_splat(a + 6);
+    c30 = wasm_i32x4_add(c30, wasm_i32x4_dot_i16x8(v, w0));
+    c31 = wasm_i32x4_add(c31, wasm_i32x4_dot_i16x8(v, w1));
+    a += a_step;
+    w += 16;
+  }
+  acc[0][0] = c00;
+  acc[0][1] = c01;
+  acc[1][0] = c10;
+  acc[1][1] = c11;
+  acc[2][0] = c20;
+  acc[2][1] = c21;
+  acc[3][0] = c30;
+  acc[3][1] = c31;
+}
+
 // Attention's score tile (both attention kernels): a 4-query × 4-key block r[query] (lanes = keys) stored
 // transposed as 4 key rows of 4 query lanes at d, d + ld, d + 2·ld, d + 3·ld; returns the lane-wise max of the
 // stored rows (the column max the softmax needs, taken while the rows are in registers).
