@@ -7,14 +7,17 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ProgressBar } from './progress.js';
 import { IMAGE_EXT, listImages, parseShard, shardOf, resumeJsonl, runBulk } from './bulk.js';
+import { VitrineError } from './errors.js';
 
 const USAGE = `usage:
   vitrine convert <hf-folder|model.npz|model-dir> -o <out-dir> [--dtype f32|f16|int8] [--config config.json]
           [--chunk-size 4M] [--name NAME]
   vitrine inspect <model-dir> [--json] [--verify]
   vitrine classify <model> <files or folders…> [--top 5] [--format csv|json|jsonl] [-o out] [--no-exif] [bulk]
-          [--head file.head.safetensors [--any-backbone]]   (classify with that head in place of the model's
-          classifier; --any-backbone: even if it was trained on another backbone of the same widths)
+          [--head file.head.safetensors [--any-backbone] [--own]]   (classify with that head in place of the model's
+          classifier; --any-backbone: even if it was trained on another backbone of the same widths; --own: the
+          model's own classifier's top-k beside the head's, from the same forward: CSV columns own_index,
+          own_label, own_score, JSON/JSONL field "own")
   vitrine embed <model> <files or folders…> -o <out.npy|out.jsonl> [--pooling cls|mean|cls+mean|pooler|projection]
           [--no-exif] [bulk] [--head file.head.safetensors [--any-backbone]]   (default pooling: the one the --head reads, else the
           model's first, see inspect; the head is checked against the model)
@@ -235,10 +238,28 @@ async function runPlan(values, source, task, taskOptions, plan, onResult) {
   return { failed, taskOptions: run.taskOptions };
 }
 
+const CSV_COLUMNS = ['file', 'rank', 'index', 'label', 'score'];
+const OWN_CSV_COLUMNS = ['own_index', 'own_label', 'own_score'];
+
+/**
+ * A file's CSV lines, one per rank: the head's (or the model's) prediction of that rank and, with --own, the
+ * model's own classifier's beside it. The two may rank different numbers of labels (a head of 2 labels under
+ * --top 5): the shorter side's cells are left empty.
+ */
+function csvLines(file, top, own) {
+  const cells = (p) => (p ? [p.index, p.label, p.score.toFixed(6)] : ['', '', '']);
+  const ranks = Math.max(top.length, own?.length ?? 0);
+  return Array.from({ length: ranks }, (_, k) => [file, k + 1, ...cells(top[k]), ...(own ? cells(own[k]) : [])].map(csvCell).join(',') + '\n').join('');
+}
+
 async function cmdClassify(args) {
-  const { values, positionals } = opts(args, { top: { type: 'string' }, format: { type: 'string' }, 'no-exif': { type: 'boolean' }, ...BULK_OPTIONS, ...HEAD_OPTION });
+  const { values, positionals } = opts(args, { top: { type: 'string' }, format: { type: 'string' }, 'no-exif': { type: 'boolean' }, own: { type: 'boolean' }, ...BULK_OPTIONS, ...HEAD_OPTION });
   if (values.help) return console.log(USAGE);
   if (positionals.length < 2) throw new UsageError('classify needs <model> and at least one file or folder');
+  // Without a head the model's own classifier is the one classify runs: --own would repeat every prediction, and
+  // most likely a --head was forgotten.
+  const own = !!values.own;
+  if (own && values.head === undefined) throw new UsageError("--own needs --head: it adds the model's own classifier beside the head's, and without a head classify already gives the model's own");
   await readHeadOption(values);
   const topK = intOpt(values.top, 'top') ?? 5;
   const format = values.format ?? (values.output?.endsWith('.json') ? 'json' : values.output?.endsWith('.jsonl') ? 'jsonl' : 'csv');
@@ -246,14 +267,23 @@ async function cmdClassify(args) {
   const plan = bulkPlan(values, positionals[0], positionals.slice(1), { resumable: format === 'jsonl' && !!values.output });
   const results = [];
   const sink = format === 'json' ? null : lineSink(values);
-  if (format === 'csv') sink.write('file,rank,index,label,score\n');
+  // The CSV header goes out with the first result (or at the end of a run where every file failed): a run that
+  // stops at once (a model that cannot load, E_NO_CLASSIFIER) leaves no output behind.
+  let header = format === 'csv' ? [...CSV_COLUMNS, ...(own ? OWN_CSV_COLUMNS : [])].join(',') + '\n' : '';
+  const write = (text) => { sink.write(header + text); header = ''; };
   let failed;
   try {
-    ({ failed } = await runPlan(values, positionals[0], 'classify', { topK, exif: !values['no-exif'] }, plan, (file, predictions) => {
-      if (format === 'json') results.push({ file, predictions });
-      else if (format === 'jsonl') sink.write(JSON.stringify({ file, predictions }) + '\n');
-      else sink.write(predictions.map((p, k) => [file, k + 1, p.index, p.label, p.score.toFixed(6)].map(csvCell).join(',')).join('\n') + '\n');
+    // With own: true the API gives { top, own } from one forward pass per file, in every worker.
+    ({ failed } = await runPlan(values, positionals[0], 'classify', { topK, exif: !values['no-exif'], own }, plan, (file, value) => {
+      const record = own ? { file, predictions: value.top, own: value.own } : { file, predictions: value };
+      if (format === 'json') results.push(record);
+      else if (format === 'jsonl') write(JSON.stringify(record) + '\n');
+      else write(csvLines(file, record.predictions, record.own));
     }));
+    if (header) write('');
+  } catch (e) {
+    if (own && e.code === 'E_NO_CLASSIFIER') throw new VitrineError(e.code, `--own: ${e.message}`, { cause: e });
+    throw e;
   } finally {
     sink?.close();
   }
