@@ -54,9 +54,10 @@ export function shardOf(rel, count) {
 /**
  * Prepare a JSONL output for --resume: a last line without its newline (the process was killed while writing it)
  * is truncated away, so its input is redone. → the set of `file` values already written. A missing file is an
- * empty set; a complete line that is not a JSON object with a `file` is an E_INPUT error (not our output).
+ * empty set; a complete line that is not a JSON object with a `file` is an E_INPUT error (not our output), and so
+ * is one that `mismatch(record)` describes (→ what is wrong with it, or null): output of another kind of run.
  */
-export function resumeJsonl(file) {
+export function resumeJsonl(file, mismatch = () => null) {
   let buf;
   try { buf = fs.readFileSync(file); } catch (e) {
     if (e.code === 'ENOENT') return new Set();
@@ -69,6 +70,8 @@ export function resumeJsonl(file) {
     let rec;
     try { rec = JSON.parse(line); } catch { rec = null; }
     if (typeof rec?.file !== 'string') throw new VitrineError('E_INPUT', `${file}:${n + 1}: not a line of vitrine JSONL output (no "file"); refusing to resume into it`);
+    const wrong = mismatch(rec);
+    if (wrong) throw new VitrineError('E_INPUT', `${file}:${n + 1}: ${wrong}; refusing to resume into it`);
     done.add(rec.file);
   });
   if (end < buf.length) fs.truncateSync(file, end);

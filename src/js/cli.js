@@ -184,7 +184,7 @@ function workersThatFit(source) {
  * core, each with a single-thread engine (docs/BULK.md has the measurement behind this default), as many as fit
  * in memory, unless --threads or --build mt ask for one multi-threaded engine in this thread.
  */
-function bulkPlan(values, source, inputs, { resumable }) {
+function bulkPlan(values, source, inputs, { resumable, mismatch }) {
   let entries = listImages(inputs);
   if (!entries.length) throw new UsageError('no image files found');
   if (values.shard !== undefined) {
@@ -195,7 +195,7 @@ function bulkPlan(values, source, inputs, { resumable }) {
   let skipped = 0;
   if (values.resume) {
     if (!resumable) throw new UsageError('--resume needs -o <out>.jsonl (one line per file, written as each is done)');
-    const done = resumeJsonl(values.output);
+    const done = resumeJsonl(values.output, mismatch);
     const before = entries.length;
     entries = entries.filter((e) => !done.has(e.path));
     skipped = before - entries.length;
@@ -264,7 +264,9 @@ async function cmdClassify(args) {
   const topK = intOpt(values.top, 'top') ?? 5;
   const format = values.format ?? (values.output?.endsWith('.json') ? 'json' : values.output?.endsWith('.jsonl') ? 'jsonl' : 'csv');
   if (!['csv', 'json', 'jsonl'].includes(format)) throw new UsageError(`--format must be csv, json or jsonl, got ${format}`);
-  const plan = bulkPlan(values, positionals[0], positionals.slice(1), { resumable: format === 'jsonl' && !!values.output });
+  // A resumed file keeps one kind of line: all with the model's own predictions or none.
+  const mismatch = (rec) => (own === ('own' in rec) ? null : own ? 'a line without "own" (written without --own)' : 'a line with "own" (written with --own)');
+  const plan = bulkPlan(values, positionals[0], positionals.slice(1), { resumable: format === 'jsonl' && !!values.output, mismatch });
   const results = [];
   const sink = format === 'json' ? null : lineSink(values);
   // The CSV header goes out with the first result (or at the end of a run where every file failed): a run that

@@ -4,6 +4,7 @@
 //   head's exactly its .top, for a linear softmax head (fewer labels than the model) and a one-output sigmoid head
 //   (two labels ranked, fewer than --top); a rank one side lacks is left empty in CSV;
 // - a file that fails is named on stderr and the files after it are still classified (exit code 1);
+// - --resume continues a --own run and refuses a JSONL written with the other --own setting;
 // - --own without --head is a usage error (exit 2); a backbone without a classifier of its own is E_NO_CLASSIFIER
 //   naming --own (exit 1, no output written), with the main thread and with workers, while the same command without
 //   --own still classifies with the head.
@@ -121,6 +122,27 @@ describe('vitrine classify --head --own', () => {
       }
     });
   }
+
+  test('--resume --own: continues a run with --own to the full run\'s lines; refuses a file written without --own and the converse', async () => {
+    const head = await headFile(model, path.join(tmpDir('own-resume'), 'h.head.safetensors'));
+    const dir = tmpDir('own-resume-out');
+    const run = (out, ...args) => cli('classify', 'default', ...args, '--head', head, '--top', '2', '-o', path.join(dir, out), '--jobs', '1');
+    const photos = good.slice(0, 3);
+    assert.equal(run('full.jsonl', ...photos, '--own').status, 0);
+    assert.equal(run('part.jsonl', photos[0], '--own').status, 0);
+    const resumed = run('part.jsonl', ...photos, '--own', '--resume');
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.equal(fs.readFileSync(path.join(dir, 'part.jsonl'), 'utf8'), fs.readFileSync(path.join(dir, 'full.jsonl'), 'utf8'));
+    for (const [own, other, says] of [[['--own'], [], /plain\.jsonl:1: a line without "own" \(written without --own\); refusing to resume into it \[E_INPUT\]/],
+      [[], ['--own'], /plain\.jsonl:1: a line with "own" \(written with --own\); refusing to resume into it \[E_INPUT\]/]]) {
+      assert.equal(run('plain.jsonl', photos[0], ...other).status, 0);
+      const before = fs.readFileSync(path.join(dir, 'plain.jsonl'), 'utf8');
+      const r = run('plain.jsonl', ...photos, ...own, '--resume');
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, says);
+      assert.equal(fs.readFileSync(path.join(dir, 'plain.jsonl'), 'utf8'), before, 'left untouched');
+    }
+  });
 
   test('--own without --head: a usage error naming --head, exit 2, nothing classified', () => {
     const r = cli('classify', 'default', path.join(PHOTOS, 'cat_chelsea.png'), '--own');
