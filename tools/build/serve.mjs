@@ -212,6 +212,11 @@ export async function startServer(options = {}) {
     res.end(body);
   }
 
+  // A source tree's bundled worker is made before the first visit asks for it (a syntax error in the sources is
+  // left to that request, which answers 500 with esbuild's message).
+  if (!fs.existsSync(path.join(root, WORKER_BUNDLE)) && fs.existsSync(path.join(root, 'web/worker.js'))) {
+    await currentBundle(root).catch(() => {});
+  }
   const port = await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve(server.address().port));
