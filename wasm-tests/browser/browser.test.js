@@ -511,4 +511,39 @@ describe('web page (Chromium)', { concurrency: 1 }, () => {
       assertSameAsNode(await h.readTiles(b.page), ['horse_jockey.jpg']);
     });
   });
+
+  test('the bundled worker (dist/page/worker.js) and web/worker.js with its modules give the same results, equal to the Node API', async () => {
+    const names = ['dog_beagle.jpg', 'person_cameraman_gray.png', 'elephants_truncated.jpg'];
+    await withBrowser({ root: site, isolation: true }, undefined, async (srv, b) => {
+      await b.page.goto(srv.url + 'web/favicon.svg');   // a document of the site (cross-origin isolated), without the page's own worker
+      const got = await b.page.evaluate(async ({ model, photos }) => {
+        const run = (script) => new Promise((resolve, reject) => {
+          const w = new Worker(script, { type: 'module' });
+          const out = {};
+          w.onerror = (e) => reject(new Error(`${script}: ${e.message}`));
+          w.onmessage = ({ data: m }) => {
+            if (m.type === 'load-error') reject(new Error(`${script}: ${m.code} ${m.message}`));
+            if (m.type !== 'result') return;
+            out[photos[m.id].name] = m.error ? { error: m.error.code } : { top: m.top };
+            if (Object.keys(out).length === photos.length) { w.terminate(); resolve(out); }
+          };
+          w.postMessage({ type: 'load', source: { kind: 'url', url: model } });
+          photos.forEach((p, id) => w.postMessage({ type: 'classify', id, topK: 5,
+            file: new Blob([Uint8Array.from(atob(p.base64), (c) => c.charCodeAt(0))]) }));
+        });
+        return { bundled: await run('/dist/page/worker.js'), source: await run('/web/worker.js') };
+      }, { model: `${srv.url}weights/${path.basename(model.dir)}/manifest.json`,
+        photos: names.map((n) => ({ name: n, base64: fs.readFileSync(photo(n)).toString('base64') })) });
+      // One engine, one API: the same bytes give bit-identical scores either way.
+      assert.deepEqual(got.bundled, got.source);
+      for (const n of names) {
+        const want = expected.get(n);
+        if (want.error) { assert.deepEqual(got.bundled[n], { error: want.error }, n); continue; }
+        assert.deepEqual(got.bundled[n].top.map((r) => r.index), want.top.map((r) => r.index), n);
+        got.bundled[n].top.forEach((r, k) => assert.ok(Math.abs(r.score - want.top[k].score) <= TOL, `${n}: ${r.label} ${r.score} vs ${want.top[k].score} in Node`));
+      }
+      const fetched = srv.requests.map((r) => new URL(r.url, srv.url).pathname);
+      assert.ok(fetched.includes('/src/js/index.js') && fetched.includes('/dist/page/worker.js'), 'both workers ran from their own files');
+    });
+  });
 });
