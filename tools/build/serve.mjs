@@ -246,10 +246,12 @@ async function currentBundle(root) {
     if (now.some((t, i) => t !== b.inputs[i][1])) b = null;
   }
   if (!b) {
+    const startedAt = Date.now();
     const { code, inputs } = bundleWorker(root);
     b = { code: Buffer.from(code), etag: `"${crypto.createHash('sha256').update(code).digest('hex').slice(0, 16)}"`,
       inputs: await Promise.all(inputs.map(async (f) => [f, await mtime(f)])) };
-    bundles.set(root, b);
+    // A file written while esbuild read it: this bundle is served once and made again on the next request.
+    if (b.inputs.every(([, t]) => t < startedAt)) bundles.set(root, b);
   }
   return { etag: b.etag, read: async () => b.code };
 }
