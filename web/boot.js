@@ -16,7 +16,9 @@ export function modelSourceFromLocation() {
 /** A new engine worker, already asked to load `src` (the protocol: worker.js). */
 export function startEngineWorker(src) {
   performance.mark('vitrine:load-start');
-  const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'vitrine-engine' });
+  // worker.js and the API it imports, bundled into one file (tools/build/build-web.mjs bundleWorker; the dev server
+  // makes it from the current sources): one request to start the worker instead of one per module.
+  const w = new Worker(new URL('../dist/page/worker.js', import.meta.url), { type: 'module', name: 'vitrine-engine' });
   w.postMessage({ type: 'load', source: src.kind === 'files' ? { kind: 'files', files: src.files } : { kind: 'url', url: src.url },
     ...(TRACE ? { trace: { pageOrigin: performance.timeOrigin } } : {}) });
   return w;

@@ -6,6 +6,7 @@
 //   dist/web/web/                    the page (web/*)
 //   dist/web/src/js/                 the JS API files the page imports (traced from web/*.js, nothing else)
 //   dist/web/dist/wasm/web/          the browser WASM builds (mt + st)
+//   dist/web/dist/page/worker.js     the page's engine worker as one file (bundleWorker below)
 //   dist/web/weights/cifar10-vit/    the bundled default model (when it exists)
 //   dist/web/_headers                COOP/COEP for hosts that read it (Netlify, Cloudflare Pages)
 //
@@ -15,9 +16,34 @@
 //   node tools/build/build-web.mjs [--out DIR] [--model DIR]...   (--model adds more model folders under weights/)
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+// The page's engine worker as one file: web/worker.js with the API modules it imports (src/js), so starting the
+// worker is one request instead of a chain of module requests, one round trip per level of imports. It is two
+// folders below the site root, as src/js/*.js are, so the API's `new URL('../../dist/wasm/web/…', import.meta.url)`
+// finds the engine's files from the bundle too. (The page names its model's URL; the API's bundled-model default,
+// relative to src/js/load/, is not used from the bundle.)
+export const WORKER_BUNDLE = 'dist/page/worker.js';
+
+/**
+ * Bundle web/worker.js and the API it imports with esbuild (a build output of src/js, not a copy to maintain).
+ * → { code, inputs }: the bundle's text and the absolute paths of the files it was made from.
+ */
+export function bundleWorker(root = ROOT) {
+  const esbuild = createRequire(import.meta.url)('esbuild');
+  const r = esbuild.buildSync({
+    entryPoints: [path.join(root, 'web/worker.js')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
+    write: false, metafile: true, logLevel: 'silent', absWorkingDir: root, legalComments: 'none',
+    banner: { js: '// Built from web/worker.js and src/js/ by tools/build/build-web.mjs (bundleWorker); edit those files, not this one.' },
+  });
+  if (r.errors.length || r.warnings.length) {
+    throw new Error(`bundling web/worker.js: ${[...r.errors, ...r.warnings].map((m) => m.text).join('; ')}`);
+  }
+  return { code: r.outputFiles[0].text, inputs: Object.keys(r.metafile.inputs).map((f) => path.resolve(root, f)) };
+}
 
 export function buildWeb({ out = path.join(ROOT, 'dist/web'), models = [], quiet = false } = {}) {
   const log = quiet ? () => {} : (...a) => console.log(...a);
@@ -68,12 +94,19 @@ export function buildWeb({ out = path.join(ROOT, 'dist/web'), models = [], quiet
     }
   }
 
-  // 3. WASM builds for browsers (the API builds their URLs at run time, so copy the folder).
+  // 3. The page's worker, bundled.
+  const bundle = path.join(out, WORKER_BUNDLE);
+  fs.mkdirSync(path.dirname(bundle), { recursive: true });
+  fs.writeFileSync(bundle, bundleWorker().code);
+  files++;
+  bytes += fs.statSync(bundle).size;
+
+  // 4. WASM builds for browsers (the API builds their URLs at run time, so copy the folder).
   for (const name of fs.readdirSync(wasmDir)) {
     if (/^vitrine-(mt|st)\.(mjs|wasm|worker\.js|js)$/.test(name)) copy(path.join(wasmDir, name), path.join(out, 'dist/wasm/web', name));
   }
 
-  // 4. Models: the bundled default, plus any asked for.
+  // 5. Models: the bundled default, plus any asked for.
   const modelDirs = [path.join(ROOT, 'weights/cifar10-vit'), ...models.map((m) => path.resolve(m))];
   let bundled = false;
   for (const dir of modelDirs) {
@@ -89,7 +122,7 @@ export function buildWeb({ out = path.join(ROOT, 'dist/web'), models = [], quiet
     if (dir === modelDirs[0]) bundled = true;
   }
 
-  // 5. Entry + headers for hosts that read a _headers file.
+  // 6. Entry + headers for hosts that read a _headers file.
   fs.writeFileSync(path.join(out, 'index.html'), `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="0; url=web/"><title>vitrine</title></head>

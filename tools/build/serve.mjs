@@ -18,6 +18,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { WORKER_BUNDLE, bundleWorker } from './build-web.mjs';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const COI_SW = path.join(PROJECT_ROOT, 'node_modules/coi-serviceworker/coi-serviceworker.min.js');
@@ -120,6 +121,10 @@ export async function startServer(options = {}) {
     // coi-serviceworker sits at the site root so its scope covers the engine's own workers (dist/wasm/web/);
     // in the source tree it comes from node_modules (build-web copies it into dist/web/).
     if (pathname === '/coi-serviceworker.js' && !fs.existsSync(file)) file = COI_SW;
+    // The page's bundled worker, in the source tree: made from the current sources (build-web writes it to a file).
+    if (pathname === `/${WORKER_BUNDLE}` && !fs.existsSync(file) && fs.existsSync(path.join(root, 'web/worker.js'))) {
+      return sendBody(req, res, entry, pathname, await currentBundle(root), 'text/javascript; charset=utf-8');
+    }
     let st;
     try { st = await fsp.stat(file); } catch { st = null; }
     if (st?.isDirectory()) {
@@ -137,22 +142,27 @@ export async function startServer(options = {}) {
       return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     }
 
+    const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    const type = MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    return sendBody(req, res, entry, pathname, { etag, read: () => fsp.readFile(file) }, type);
+  }
+
+  // One file's answer: 304, 200, 206 or an injected fault. `what`: { etag, read() → Buffer }.
+  async function sendBody(req, res, entry, pathname, what, type) {
     const fault = pickFault(faults, pathname);
     if (fault?.kind === 'status') {
       entry.status = fault.code;
       entry.fault = 'status';
       return send(res, fault.code, 'text/plain; charset=utf-8', `injected fault ${fault.code}\n`);
     }
-
-    const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
-    const type = MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    const { etag } = what;
     const headers = { ...commonHeaders(), 'Content-Type': type, ETag: etag };
     if (!fault && req.headers['if-none-match'] === etag) {
       entry.status = 304;
       res.writeHead(304, headers);
       return res.end();
     }
-    let body = await fsp.readFile(file);
+    let body = await what.read();
     if (fault?.kind === 'tamper') {
       body = Buffer.from(body);
       body[body.length >> 1] ^= 0xff;
@@ -202,6 +212,11 @@ export async function startServer(options = {}) {
     res.end(body);
   }
 
+  // A source tree's bundled worker is made before the first visit asks for it (a syntax error in the sources is
+  // left to that request, which answers 500 with esbuild's message).
+  if (!fs.existsSync(path.join(root, WORKER_BUNDLE)) && fs.existsSync(path.join(root, 'web/worker.js'))) {
+    await currentBundle(root).catch(() => {});
+  }
   const port = await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve(server.address().port));
@@ -219,6 +234,26 @@ export async function startServer(options = {}) {
       server.close(() => resolve());
     }),
   };
+}
+
+// The bundled worker of a source tree, made again when one of the files it was made from changed.
+const bundles = new Map();   // root → { code, etag, inputs: [[file, mtimeMs]] }
+async function currentBundle(root) {
+  const mtime = async (f) => { try { return (await fsp.stat(f)).mtimeMs; } catch { return -1; } };
+  let b = bundles.get(root);
+  if (b) {
+    const now = await Promise.all(b.inputs.map(([f]) => mtime(f)));
+    if (now.some((t, i) => t !== b.inputs[i][1])) b = null;
+  }
+  if (!b) {
+    const startedAt = Date.now();
+    const { code, inputs } = bundleWorker(root);
+    b = { code: Buffer.from(code), etag: `"${crypto.createHash('sha256').update(code).digest('hex').slice(0, 16)}"`,
+      inputs: await Promise.all(inputs.map(async (f) => [f, await mtime(f)])) };
+    // A file written while esbuild read it: this bundle is served once and made again on the next request.
+    if (b.inputs.every(([, t]) => t < startedAt)) bundles.set(root, b);
+  }
+  return { etag: b.etag, read: async () => b.code };
 }
 
 function normaliseFaults(f = {}) {

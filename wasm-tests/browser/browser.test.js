@@ -80,6 +80,28 @@ describe('dev/static server (tools/build/serve.mjs)', () => {
     assert.equal(b.headers.get('cross-origin-embedder-policy'), null);
   });
 
+  test('a source tree\'s bundled worker (dist/page/worker.js): made from the current sources, 304 while they are unchanged', async () => {
+    fs.mkdirSync(path.join(tmp, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'web/worker.js'), "import('../src/dep.js').then((m) => self.postMessage(m.word));\n");
+    fs.writeFileSync(path.join(tmp, 'src/dep.js'), "export const word = 'first';\n");
+    const url = srv.url + 'dist/page/worker.js';
+    const r1 = await fetch(url);
+    assert.equal(r1.status, 200);
+    assert.equal(r1.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    const body1 = await r1.text();
+    assert.match(body1, /'first'|"first"/);
+    assert.doesNotMatch(body1, /import\(['"]\.\.\/src/, 'the import is bundled, not left to the browser');
+    assert.equal((await fetch(url, { headers: { 'If-None-Match': r1.headers.get('etag') } })).status, 304);
+    // A changed source (a newer mtime) makes a new bundle with a new ETag.
+    fs.writeFileSync(path.join(tmp, 'src/dep.js'), "export const word = 'second';\n");
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(path.join(tmp, 'src/dep.js'), later, later);
+    const r2 = await fetch(url, { headers: { 'If-None-Match': r1.headers.get('etag') } });
+    assert.equal(r2.status, 200);
+    assert.match(await r2.text(), /'second'|"second"/);
+    assert.notEqual(r2.headers.get('etag'), r1.headers.get('etag'));
+  });
+
   test('GET/HEAD only, nothing outside the root, byte ranges, and a fault that fires once', async () => {
     assert.equal((await fetch(srv.url + 'manifest.json', { method: 'POST', body: 'x' })).status, 405);
     assert.equal((await fetch(srv.url + '%2e%2e/%2e%2e/etc/passwd')).status, 404);
@@ -210,7 +232,10 @@ describe('web page (Chromium)', { concurrency: 1 }, () => {
       const early = http.filter((r) => r.t <= readyAt).map((r) => new URL(r.url).pathname);
       assert.ok(early.some((p) => /\/chunk-\d+\.bin$/.test(p)), 'the model was downloaded before it was ready');
       // (coi-serviceworker.js sits at the site root: a service worker's scope is its own folder.)
-      assert.deepEqual(early.filter((p) => !/^\/(web|src\/js|dist\/wasm\/web|weights)\/[^?]*$|^\/(favicon\.ico|coi-serviceworker\.js)$/.test(p)), [], 'requests before the model was ready');
+      assert.deepEqual(early.filter((p) => !/^\/(web|src\/js|dist\/(wasm\/web|page)|weights)\/[^?]*$|^\/(favicon\.ico|coi-serviceworker\.js)$/.test(p)), [], 'requests before the model was ready');
+      // The engine worker is the bundle build-web writes: one request, not the API's modules one by one.
+      assert.ok(early.includes('/dist/page/worker.js'), `the bundled worker was not fetched: ${early.join(' ')}`);
+      assert.deepEqual(early.filter((p) => p.startsWith('/src/js/') || p === '/web/worker.js'), [], 'unbundled worker modules fetched');
       const late = http.filter((r) => r.t > readyAt && !/\/(web|src\/js|dist\/wasm\/web)\/[^?]*\.(js|mjs|css|svg|wasm|html)$/.test(new URL(r.url).pathname));
       assert.deepEqual(late.map((r) => r.url), [], 'no requests but static assets after the model is ready');
       assert.deepEqual(srv.requests.filter((r) => r.bodyBytes > 0 || r.method !== 'GET'), []);
@@ -484,6 +509,41 @@ describe('web page (Chromium)', { concurrency: 1 }, () => {
       assert.match(b.page.url(), /[?&]model=.*small-chunks.*manifest\.json/);
       await h.waitForTiles(b.page, 1);
       assertSameAsNode(await h.readTiles(b.page), ['horse_jockey.jpg']);
+    });
+  });
+
+  test('the bundled worker (dist/page/worker.js) and web/worker.js with its modules give the same results, equal to the Node API', async () => {
+    const names = ['dog_beagle.jpg', 'person_cameraman_gray.png', 'elephants_truncated.jpg'];
+    await withBrowser({ root: site, isolation: true }, undefined, async (srv, b) => {
+      await b.page.goto(srv.url + 'web/favicon.svg');   // a document of the site (cross-origin isolated), without the page's own worker
+      const got = await b.page.evaluate(async ({ model, photos }) => {
+        const run = (script) => new Promise((resolve, reject) => {
+          const w = new Worker(script, { type: 'module' });
+          const out = {};
+          w.onerror = (e) => reject(new Error(`${script}: ${e.message}`));
+          w.onmessage = ({ data: m }) => {
+            if (m.type === 'load-error') reject(new Error(`${script}: ${m.code} ${m.message}`));
+            if (m.type !== 'result') return;
+            out[photos[m.id].name] = m.error ? { error: m.error.code } : { top: m.top };
+            if (Object.keys(out).length === photos.length) { w.terminate(); resolve(out); }
+          };
+          w.postMessage({ type: 'load', source: { kind: 'url', url: model } });
+          photos.forEach((p, id) => w.postMessage({ type: 'classify', id, topK: 5,
+            file: new Blob([Uint8Array.from(atob(p.base64), (c) => c.charCodeAt(0))]) }));
+        });
+        return { bundled: await run('/dist/page/worker.js'), source: await run('/web/worker.js') };
+      }, { model: `${srv.url}weights/${path.basename(model.dir)}/manifest.json`,
+        photos: names.map((n) => ({ name: n, base64: fs.readFileSync(photo(n)).toString('base64') })) });
+      // One engine, one API: the same bytes give bit-identical scores either way.
+      assert.deepEqual(got.bundled, got.source);
+      for (const n of names) {
+        const want = expected.get(n);
+        if (want.error) { assert.deepEqual(got.bundled[n], { error: want.error }, n); continue; }
+        assert.deepEqual(got.bundled[n].top.map((r) => r.index), want.top.map((r) => r.index), n);
+        got.bundled[n].top.forEach((r, k) => assert.ok(Math.abs(r.score - want.top[k].score) <= TOL, `${n}: ${r.label} ${r.score} vs ${want.top[k].score} in Node`));
+      }
+      const fetched = srv.requests.map((r) => new URL(r.url, srv.url).pathname);
+      assert.ok(fetched.includes('/src/js/index.js') && fetched.includes('/dist/page/worker.js'), 'both workers ran from their own files');
     });
   });
 });
