@@ -153,18 +153,18 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
 }
 
 uint64_t ActivationSizes::bytes() const {
-  return (x + xn + qkv + attn + hidden + gated + scratch + logits) * sizeof(float) + packed_input_bytes;
+  return (x + xn + qkv + scratch + logits) * sizeof(float) + packed_input_bytes;
 }
 
 ActivationSizes activation_sizes(const Architecture& a, int grid_h, int grid_w, int threads) {
   const uint64_t D = a.hidden, N = uint64_t(grid_h) * grid_w, T = a.prefix_tokens() + N;
   const uint64_t F = a.ffn_rows(), M = std::min<uint64_t>(T, kMlpBlockTokens), CPP = uint64_t(a.channels) * a.patch * a.patch;
   ActivationSizes n;
-  n.x = n.xn = n.attn = T * D;
-  // Before the first block the qkv rows hold the patches [N, C·P·P], then the position rows [prefix + N, D].
-  n.qkv = T * std::max(3 * D, CPP);
-  n.hidden = M * F;
-  n.gated = a.swiglu ? M * a.intermediate : 0;
+  n.x = n.xn = T * D;
+  // One buffer for what is alive at different times (forward()): the patches [N, C·P·P] and the position rows
+  // before the first block, q | k | v [T, 3D] from the qkv Linear to the attention, one MLP block's hidden
+  // [M, F] (+ SwiGLU's gated [M, I]) in the MLP. The attention's output goes to xn.
+  n.qkv = std::max(T * std::max(3 * D, CPP), M * F + (a.swiglu ? M * a.intermediate : 0));
   n.scratch = attention_scratch_floats(static_cast<int>(T), a.heads, a.hidden / a.heads, threads);
   n.logits = uint64_t(a.num_labels);
   // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width):
@@ -184,9 +184,7 @@ Status prepare(const Model& model, int grid_h, int grid_w, int threads, RunState
   const int T = a.prefix_tokens() + grid_h * grid_w;
   const ActivationSizes need = activation_sizes(a, grid_h, grid_w, threads);
   const std::pair<std::vector<float>*, uint64_t> buffers[] = {
-      {&s->x, need.x},           {&s->xn, need.xn},         {&s->qkv, need.qkv},
-      {&s->attn, need.attn},     {&s->hidden, need.hidden}, {&s->gated, need.gated},
-      {&s->scratch, need.scratch}, {&s->logits, need.logits},
+      {&s->x, need.x}, {&s->xn, need.xn}, {&s->qkv, need.qkv}, {&s->scratch, need.scratch}, {&s->logits, need.logits},
   };
   for (const auto& b : buffers) std::vector<float>().swap(*b.first);
   s->grid_h = s->grid_w = s->tokens = 0;
@@ -315,15 +313,18 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   const Epilogue mlp_epilogue = a.act == Activation::GeluErf ? Epilogue::GeluErf
                                 : a.act == Activation::Relu  ? Epilogue::Relu
                                                              : Epilogue::None;
-  // Each branch's output goes where its normalised input was (xn): the attention branch's once qkv has read all of
-  // it, the MLP's a block of rows at a time once fc1 has read those rows.
+  // Each branch's output goes where its normalised input was (xn): the attention's once the qkv Linear has read
+  // all of it (and attn.out maps xn to xn: linear() reads all of its input first), the MLP's a block of rows at a
+  // time once fc1 has read those rows. The MLP's hidden rows reuse the qkv buffer, dead after the attention.
+  float* hidden = s->qkv.data();
+  float* gated = hidden + size_t(std::min(T, kMlpBlockTokens)) * F;
   for (const Block& b : model.blocks) {
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm1_w, b.norm1_b, a.eps, s->xn.data()); });
     stage(Stage::Qkv, [&] { linear(pool, s->xn.data(), T, b.qkv, s->qkv.data(), Epilogue::None, prof); });
     // A block whose Linears are int8 runs attention in integers too (its numbers then carry int8 error anyway).
     const AttentionMath math = b.qkv.qweight ? AttentionMath::Integer : AttentionMath::Float;
-    stage(Stage::Attention, [&] { attention(pool, s->qkv.data(), T, H, hd, s->attn.data(), s->scratch.data(), math); });
-    stage(Stage::AttnOut, [&] { linear(pool, s->attn.data(), T, b.attn_out, s->xn.data(), Epilogue::None, prof); });
+    stage(Stage::Attention, [&] { attention(pool, s->qkv.data(), T, H, hd, s->xn.data(), s->scratch.data(), math); });
+    stage(Stage::AttnOut, [&] { linear(pool, s->xn.data(), T, b.attn_out, s->xn.data(), Epilogue::None, prof); });
     stage(Stage::Residual, [&] { residual_add(pool, x, s->xn.data(), b.ls1, T, D); });
 
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm2_w, b.norm2_b, a.eps, s->xn.data()); });
@@ -332,14 +333,14 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
       const int rows = std::min(kMlpBlockTokens, T - r0);
       float* rows_xn = s->xn.data() + size_t(r0) * D;
       if (a.swiglu) {
-        stage(Stage::Fc1, [&] { linear(pool, rows_xn, rows, b.fc1, s->hidden.data(), Epilogue::None, prof); });
-        stage(Stage::Gelu, [&] { swiglu_rows(s->hidden.data(), rows, a.intermediate, s->gated.data()); });
-        stage(Stage::Fc2, [&] { linear(pool, s->gated.data(), rows, b.fc2, rows_xn, Epilogue::None, prof); });
+        stage(Stage::Fc1, [&] { linear(pool, rows_xn, rows, b.fc1, hidden, Epilogue::None, prof); });
+        stage(Stage::Gelu, [&] { swiglu_rows(hidden, rows, a.intermediate, gated); });
+        stage(Stage::Fc2, [&] { linear(pool, gated, rows, b.fc2, rows_xn, Epilogue::None, prof); });
       } else {
-        stage(Stage::Fc1, [&] { linear(pool, rows_xn, rows, b.fc1, s->hidden.data(), mlp_epilogue, prof); });
+        stage(Stage::Fc1, [&] { linear(pool, rows_xn, rows, b.fc1, hidden, mlp_epilogue, prof); });
         if (mlp_epilogue == Epilogue::None)
-          stage(Stage::Gelu, [&] { activation_inplace(a.act, s->hidden.data(), size_t(rows) * F); });
-        stage(Stage::Fc2, [&] { linear(pool, s->hidden.data(), rows, b.fc2, rows_xn, Epilogue::None, prof); });
+          stage(Stage::Gelu, [&] { activation_inplace(a.act, hidden, size_t(rows) * F); });
+        stage(Stage::Fc2, [&] { linear(pool, hidden, rows, b.fc2, rows_xn, Epilogue::None, prof); });
       }
     }
     stage(Stage::Residual, [&] { residual_add(pool, x, s->xn.data(), b.ls2, T, D); });

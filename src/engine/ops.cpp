@@ -99,6 +99,12 @@ namespace {
 // The reference Linear on PyTorch's [out, in] layout.
 void linear_plain(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
   const int in = L.in, out = L.out;
+  // In place (ops.h): row r's outputs would overwrite its inputs while they are still being read.
+  std::vector<float> copy;
+  if (x == y) {
+    copy.assign(x, x + static_cast<size_t>(rows) * in);
+    x = copy.data();
+  }
   parallel_for(pool, rows, [&](int r0, int r1) {
     for (int r = r0; r < r1; ++r) {
       const float* xr = x + static_cast<size_t>(r) * in;

@@ -34,6 +34,7 @@ enum class Epilogue { None, GeluErf, Relu };
 size_t prepare_linear(Linear& L, void* weight_storage);
 
 // y[rows, out] = epilogue(x[rows, in] · Wᵀ + b). With int8 weights, quantizing x is the 'quantize' stage of `prof`.
+// y may be x (in == out): every path reads all of x (packs, quantizes or copies it) before it writes y.
 void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep = Epilogue::None,
             Profile* prof = nullptr);
 
