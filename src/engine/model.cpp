@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "families/family.h"
+#include "kernels/kernels.h"
 #include "posembed.h"
 #include "sha256.h"
 #include "threadpool.h"
@@ -71,6 +72,17 @@ namespace {
 // [rows, 4D]) are a block's: at DINOv2-B's 1370 tokens 3 MB each instead of 17 MB. A multiple of the GEMM's
 // 4-row blocks; a 256-row block still gives every thread hundreds of column panels.
 constexpr int kMlpBlockTokens = 256;
+
+// Heads per pass of the attention: the qkv Linear computes q, k, v of this many heads at a time (their columns
+// from linear_columns, whole GEMM panels), the attention runs on them, then the next heads; the qkv rows held at
+// once are [T, 3·g·head_dim] instead of [T, 3D] (at DINOv2-B's 1370 tokens 1 MB instead of 12.6 MB). The fewest
+// heads whose columns are whole panels; all heads at once when no divisor of the head count gives that.
+int heads_per_pass(const Architecture& a) {
+  const int hd = a.hidden / a.heads;
+  for (int g = 1; g < a.heads; ++g)
+    if (a.heads % g == 0 && (g * hd) % kernels::kGemmNR == 0) return g;
+  return a.heads;
+}
 
 // Where each tensor (manifest order) lives once f16 tensors are expanded to f32 in the stream itself: in
 // offset order, each at the first 64-byte boundary past the previous one's expanded end, never before its
@@ -161,10 +173,11 @@ ActivationSizes activation_sizes(const Architecture& a, int grid_h, int grid_w, 
   const uint64_t F = a.ffn_rows(), M = std::min<uint64_t>(T, kMlpBlockTokens), CPP = uint64_t(a.channels) * a.patch * a.patch;
   ActivationSizes n;
   n.x = n.xn = T * D;
-  // One buffer for what is alive at different times (forward()): the patches [N, C·P·P] and the position rows
-  // before the first block, q | k | v [T, 3D] from the qkv Linear to the attention, one MLP block's hidden
-  // [M, F] (+ SwiGLU's gated [M, I]) in the MLP. The attention's output goes to xn.
-  n.qkv = std::max(T * std::max(3 * D, CPP), M * F + (a.swiglu ? M * a.intermediate : 0));
+  // One buffer for what is alive at different times (forward()): the patches [N, C·P·P] before the first block,
+  // one pass's q | k | v [T, 3·g·head_dim] from the qkv Linear to the attention, one MLP block's hidden [M, F]
+  // (+ SwiGLU's gated [M, I]) in the MLP. The position rows and the attention's output go to xn.
+  const uint64_t pass_qkv = T * 3 * uint64_t(heads_per_pass(a)) * (D / a.heads);
+  n.qkv = std::max({N * CPP, pass_qkv, M * F + (a.swiglu ? M * a.intermediate : 0)});
   n.scratch = attention_scratch_floats(static_cast<int>(T), a.heads, a.hidden / a.heads, threads);
   n.logits = uint64_t(a.num_labels);
   // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width):
@@ -272,7 +285,7 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   const int F = a.ffn_rows();
 
   // ---- embeddings: [CLS?, DIST?] + their positions, REGISTERS (no position), patches + positions ----
-  // The patches, then the position rows, are built in the qkv buffer: nothing else uses it before the first block.
+  // The patches are built in the qkv buffer, the position rows in xn: nothing else uses them before the first block.
   float* x = s->x.data();
   float* patch_rows = x + size_t(X + R) * D;
   {
@@ -283,7 +296,7 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   }
   {
     StageTimer t(prof, Stage::PosEmbed);
-    float* pos = s->qkv.data();
+    float* pos = s->xn.data();
     position_rows(model, s->grid_h, s->grid_w, pos);
     int prefix = 0;  // CLS and DIST, where the family has them, take position rows 0, 1
     auto add_prefix_token = [&](const float* token) {
@@ -313,17 +326,32 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   const Epilogue mlp_epilogue = a.act == Activation::GeluErf ? Epilogue::GeluErf
                                 : a.act == Activation::Relu  ? Epilogue::Relu
                                                              : Epilogue::None;
-  // Each branch's output goes where its normalised input was (xn): the attention's once the qkv Linear has read
-  // all of it (and attn.out maps xn to xn: linear() reads all of its input first), the MLP's a block of rows at a
-  // time once fc1 has read those rows. The MLP's hidden rows reuse the qkv buffer, dead after the attention.
+  // Each branch's output goes where its normalised input was (xn): the attention's once the qkv Linear has taken
+  // all of it in (linear_input), attn.out's in place (linear() reads all of its input first), the MLP's a block of
+  // rows at a time once fc1 has read those rows. The MLP's hidden rows reuse the qkv buffer, dead after the
+  // attention.
   float* hidden = s->qkv.data();
   float* gated = hidden + size_t(std::min(T, kMlpBlockTokens)) * F;
+  const int g = heads_per_pass(a), gd = g * hd;
   for (const Block& b : model.blocks) {
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm1_w, b.norm1_b, a.eps, s->xn.data()); });
-    stage(Stage::Qkv, [&] { linear(pool, s->xn.data(), T, b.qkv, s->qkv.data(), Epilogue::None, prof); });
     // A block whose Linears are int8 runs attention in integers too (its numbers then carry int8 error anyway).
     const AttentionMath math = b.qkv.qweight ? AttentionMath::Integer : AttentionMath::Float;
-    stage(Stage::Attention, [&] { attention(pool, s->qkv.data(), T, H, hd, s->xn.data(), s->scratch.data(), math); });
+    // One 'qkv' stage per block; each pass's attention is its own stage inside it (profile.h: nested stages).
+    stage(Stage::Qkv, [&] {
+      LinearInput qkv_in;
+      linear_input(pool, s->xn.data(), T, b.qkv, &qkv_in, prof);
+      for (int h0 = 0; h0 < H; h0 += g) {
+        // Heads h0 .. h0 + g - 1: their q, k, v columns side by side ([T, 3·gd], the layout attention() takes).
+        const int cols[3] = {h0 * hd, D + h0 * hd, 2 * D + h0 * hd};
+        const int all = 0;
+        if (g == H) linear_columns(pool, qkv_in, b.qkv, &all, 1, 3 * D, s->qkv.data());
+        else linear_columns(pool, qkv_in, b.qkv, cols, 3, gd, s->qkv.data());
+        stage(Stage::Attention, [&] {
+          attention(pool, s->qkv.data(), T, g, hd, s->xn.data() + size_t(h0) * hd, s->scratch.data(), math, D);
+        });
+      }
+    });
     stage(Stage::AttnOut, [&] { linear(pool, s->xn.data(), T, b.attn_out, s->xn.data(), Epilogue::None, prof); });
     stage(Stage::Residual, [&] { residual_add(pool, x, s->xn.data(), b.ls1, T, D); });
 
