@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -191,13 +190,17 @@ void linear_columns(ThreadPool* pool, const LinearInput& in, const Linear& L, co
       p += q1 - q0;
     }
   };
-  std::function<void(int, int)> run;
+  const double macs = static_cast<double>(rows) * ranges * cols * K;
+  auto split = [&](auto&& run) {
+    if (macs < kMinParallelMacs) run(0, ranges * per);
+    else parallel_for(pool, ranges * per, run);
+  };
   if (L.qweight) {
     const auto* prepared = static_cast<const PackedI8*>(L.packed.get());
     const size_t depth = gemm_i8_depth(K);
     // Rows a slice of A at a time (kI8RowSliceBytes).
     const int slice_rows = static_cast<int>(std::max<size_t>(4, kI8RowSliceBytes / (depth * sizeof(int16_t)) / 4 * 4));
-    run = [&](int p0, int p1) {
+    split([&](int p0, int p1) {
       each(p0, p1, [&](int j, int q0, int q1) {
         GemmI8Args a;
         a.n = cols;
@@ -215,12 +218,12 @@ void linear_columns(ThreadPool* pool, const LinearInput& in, const Linear& L, co
           dispatch::gemm_i8(a, q0, q1);
         }
       });
-    };
+    });
   } else {
     const int slices = (K + kMaxDepthSlice - 1) / kMaxDepthSlice;
     const int slice = ((K + slices - 1) / slices + 3) / 4 * 4;
     const float* packed = static_cast<const float*>(L.packed.get());
-    run = [&](int p0, int p1) {
+    split([&](int p0, int p1) {
       each(p0, p1, [&](int j, int q0, int q1) {
         GemmArgs a;
         a.m = rows;
@@ -241,11 +244,8 @@ void linear_columns(ThreadPool* pool, const LinearInput& in, const Linear& L, co
           dispatch::gemm(a, q0, q1);
         }
       });
-    };
+    });
   }
-  const double macs = static_cast<double>(rows) * ranges * cols * K;
-  if (macs < kMinParallelMacs) run(0, ranges * per);
-  else parallel_for(pool, ranges * per, run);
 }
 
 void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep, Profile* prof) {
