@@ -75,9 +75,12 @@ constexpr int kMlpBlockTokens = 256;
 
 // Heads per pass of the attention: the qkv Linear computes q, k, v of this many heads at a time (their columns
 // from linear_columns, whole GEMM panels), the attention runs on them, then the next heads; the qkv rows held at
-// once are [T, 3·g·head_dim] instead of [T, 3D] (at DINOv2-B's 1370 tokens 1 MB instead of 12.6 MB). The fewest
-// heads whose columns are whole panels; all heads at once when no divisor of the head count gives that.
-int heads_per_pass(const Architecture& a) {
+// once are [T, 3·g·head_dim] instead of [T, 3D] (at DINOv2-B's 1370 tokens 1 MB instead of 12.6 MB): the fewest
+// heads whose columns are whole panels (all when no divisor of the head count gives that). Up to one MLP block of
+// tokens all heads at once: [T, 3D] is then no larger than the MLP block's [T, 4D] in the same buffer, and one
+// GEMM over every column keeps the thread split of short sequences.
+int heads_per_pass(const Architecture& a, int tokens) {
+  if (tokens <= kMlpBlockTokens) return a.heads;
   const int hd = a.hidden / a.heads;
   for (int g = 1; g < a.heads; ++g)
     if (a.heads % g == 0 && (g * hd) % kernels::kGemmNR == 0) return g;
@@ -170,14 +173,14 @@ uint64_t ActivationSizes::bytes() const {
 
 ActivationSizes activation_sizes(const Architecture& a, int grid_h, int grid_w, int threads) {
   const uint64_t D = a.hidden, N = uint64_t(grid_h) * grid_w, T = a.prefix_tokens() + N;
-  const uint64_t F = a.ffn_rows(), M = std::min<uint64_t>(T, kMlpBlockTokens), CPP = uint64_t(a.channels) * a.patch * a.patch;
+  const uint64_t M = std::min<uint64_t>(T, kMlpBlockTokens), CPP = uint64_t(a.channels) * a.patch * a.patch;
   ActivationSizes n;
   n.x = n.xn = T * D;
   // One buffer for what is alive at different times (forward()): the patches [N, C·P·P] before the first block,
   // one pass's q | k | v [T, 3·g·head_dim] from the qkv Linear to the attention, one MLP block's hidden [M, F]
   // (+ SwiGLU's gated [M, I]) in the MLP. The position rows and the attention's output go to xn.
-  const uint64_t pass_qkv = T * 3 * uint64_t(heads_per_pass(a)) * (D / a.heads);
-  n.qkv = std::max({N * CPP, pass_qkv, M * F + (a.swiglu ? M * a.intermediate : 0)});
+  const uint64_t pass_qkv = T * 3 * uint64_t(heads_per_pass(a, int(T))) * (D / a.heads);
+  n.qkv = std::max({N * CPP, pass_qkv, M * a.ffn_rows() + (a.swiglu ? M * a.intermediate : 0)});
   n.scratch = attention_scratch_floats(static_cast<int>(T), a.heads, a.hidden / a.heads, threads);
   n.logits = uint64_t(a.num_labels);
   // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width):
@@ -332,7 +335,7 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   // attention.
   float* hidden = s->qkv.data();
   float* gated = hidden + size_t(std::min(T, kMlpBlockTokens)) * F;
-  const int g = heads_per_pass(a), gd = g * hd;
+  const int g = heads_per_pass(a, T), gd = g * hd;
   for (const Block& b : model.blocks) {
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm1_w, b.norm1_b, a.eps, s->xn.data()); });
     // A block whose Linears are int8 runs attention in integers too (its numbers then carry int8 error anyway).
