@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "families/family.h"
+#include "kernels/kernels.h"
 #include "posembed.h"
 #include "sha256.h"
 #include "threadpool.h"
@@ -71,6 +72,20 @@ namespace {
 // [rows, 4D]) are a block's: at DINOv2-B's 1370 tokens 3 MB each instead of 17 MB. A multiple of the GEMM's
 // 4-row blocks; a 256-row block still gives every thread hundreds of column panels.
 constexpr int kMlpBlockTokens = 256;
+
+// Heads per pass of the attention: the qkv Linear computes q, k, v of this many heads at a time (their columns
+// from linear_columns, whole GEMM panels), the attention runs on them, then the next heads; the qkv rows held at
+// once are [T, 3·g·head_dim] instead of [T, 3D] (at DINOv2-B's 1370 tokens 1 MB instead of 12.6 MB): the fewest
+// heads whose columns are whole panels (all when no divisor of the head count gives that). Up to one MLP block of
+// tokens all heads at once: [T, 3D] is then no larger than the MLP block's [T, 4D] in the same buffer, and one
+// GEMM over every column keeps the thread split of short sequences.
+int heads_per_pass(const Architecture& a, int tokens) {
+  if (tokens <= kMlpBlockTokens) return a.heads;
+  const int hd = a.hidden / a.heads;
+  for (int g = 1; g < a.heads; ++g)
+    if (a.heads % g == 0 && (g * hd) % kernels::kGemmNR == 0) return g;
+  return a.heads;
+}
 
 // Where each tensor (manifest order) lives once f16 tensors are expanded to f32 in the stream itself: in
 // offset order, each at the first 64-byte boundary past the previous one's expanded end, never before its
@@ -153,18 +168,19 @@ Status bind_model(const Manifest& m, uint8_t* stream, Model* model) {
 }
 
 uint64_t ActivationSizes::bytes() const {
-  return (x + xn + qkv + attn + hidden + gated + scratch + logits) * sizeof(float) + packed_input_bytes;
+  return (x + xn + qkv + scratch + logits) * sizeof(float) + packed_input_bytes;
 }
 
 ActivationSizes activation_sizes(const Architecture& a, int grid_h, int grid_w, int threads) {
   const uint64_t D = a.hidden, N = uint64_t(grid_h) * grid_w, T = a.prefix_tokens() + N;
-  const uint64_t F = a.ffn_rows(), M = std::min<uint64_t>(T, kMlpBlockTokens), CPP = uint64_t(a.channels) * a.patch * a.patch;
+  const uint64_t M = std::min<uint64_t>(T, kMlpBlockTokens), CPP = uint64_t(a.channels) * a.patch * a.patch;
   ActivationSizes n;
-  n.x = n.xn = n.attn = T * D;
-  // Before the first block the qkv rows hold the patches [N, C·P·P], then the position rows [prefix + N, D].
-  n.qkv = T * std::max(3 * D, CPP);
-  n.hidden = M * F;
-  n.gated = a.swiglu ? M * a.intermediate : 0;
+  n.x = n.xn = T * D;
+  // One buffer for what is alive at different times (forward()): the patches [N, C·P·P] before the first block,
+  // one pass's q | k | v [T, 3·g·head_dim] from the qkv Linear to the attention, one MLP block's hidden [M, F]
+  // (+ SwiGLU's gated [M, I]) in the MLP. The position rows and the attention's output go to xn.
+  const uint64_t pass_qkv = T * 3 * uint64_t(heads_per_pass(a, int(T))) * (D / a.heads);
+  n.qkv = std::max({N * CPP, pass_qkv, M * a.ffn_rows() + (a.swiglu ? M * a.intermediate : 0)});
   n.scratch = attention_scratch_floats(static_cast<int>(T), a.heads, a.hidden / a.heads, threads);
   n.logits = uint64_t(a.num_labels);
   // linear() packs its input per call (kernels::gemm_packed_a_floats: rows rounded up to 4 × the input width):
@@ -184,9 +200,7 @@ Status prepare(const Model& model, int grid_h, int grid_w, int threads, RunState
   const int T = a.prefix_tokens() + grid_h * grid_w;
   const ActivationSizes need = activation_sizes(a, grid_h, grid_w, threads);
   const std::pair<std::vector<float>*, uint64_t> buffers[] = {
-      {&s->x, need.x},           {&s->xn, need.xn},         {&s->qkv, need.qkv},
-      {&s->attn, need.attn},     {&s->hidden, need.hidden}, {&s->gated, need.gated},
-      {&s->scratch, need.scratch}, {&s->logits, need.logits},
+      {&s->x, need.x}, {&s->xn, need.xn}, {&s->qkv, need.qkv}, {&s->scratch, need.scratch}, {&s->logits, need.logits},
   };
   for (const auto& b : buffers) std::vector<float>().swap(*b.first);
   s->grid_h = s->grid_w = s->tokens = 0;
@@ -274,7 +288,7 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   const int F = a.ffn_rows();
 
   // ---- embeddings: [CLS?, DIST?] + their positions, REGISTERS (no position), patches + positions ----
-  // The patches, then the position rows, are built in the qkv buffer: nothing else uses it before the first block.
+  // The patches are built in the qkv buffer, the position rows in xn: nothing else uses them before the first block.
   float* x = s->x.data();
   float* patch_rows = x + size_t(X + R) * D;
   {
@@ -285,7 +299,7 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   }
   {
     StageTimer t(prof, Stage::PosEmbed);
-    float* pos = s->qkv.data();
+    float* pos = s->xn.data();
     position_rows(model, s->grid_h, s->grid_w, pos);
     int prefix = 0;  // CLS and DIST, where the family has them, take position rows 0, 1
     auto add_prefix_token = [&](const float* token) {
@@ -315,15 +329,33 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
   const Epilogue mlp_epilogue = a.act == Activation::GeluErf ? Epilogue::GeluErf
                                 : a.act == Activation::Relu  ? Epilogue::Relu
                                                              : Epilogue::None;
-  // Each branch's output goes where its normalised input was (xn): the attention branch's once qkv has read all of
-  // it, the MLP's a block of rows at a time once fc1 has read those rows.
+  // Each branch's output goes where its normalised input was (xn): the attention's once the qkv Linear has taken
+  // all of it in (linear_input), attn.out's in place (linear() reads all of its input first), the MLP's a block of
+  // rows at a time once fc1 has read those rows. The MLP's hidden rows reuse the qkv buffer, dead after the
+  // attention.
+  float* hidden = s->qkv.data();
+  float* gated = hidden + size_t(std::min(T, kMlpBlockTokens)) * F;
+  const int g = heads_per_pass(a, T), gd = g * hd;
   for (const Block& b : model.blocks) {
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm1_w, b.norm1_b, a.eps, s->xn.data()); });
-    stage(Stage::Qkv, [&] { linear(pool, s->xn.data(), T, b.qkv, s->qkv.data(), Epilogue::None, prof); });
     // A block whose Linears are int8 runs attention in integers too (its numbers then carry int8 error anyway).
     const AttentionMath math = b.qkv.qweight ? AttentionMath::Integer : AttentionMath::Float;
-    stage(Stage::Attention, [&] { attention(pool, s->qkv.data(), T, H, hd, s->attn.data(), s->scratch.data(), math); });
-    stage(Stage::AttnOut, [&] { linear(pool, s->attn.data(), T, b.attn_out, s->xn.data(), Epilogue::None, prof); });
+    // One 'qkv' stage per block; each pass's attention is its own stage inside it (profile.h: nested stages).
+    stage(Stage::Qkv, [&] {
+      LinearInput qkv_in;
+      linear_input(pool, s->xn.data(), T, b.qkv, &qkv_in, prof);
+      for (int h0 = 0; h0 < H; h0 += g) {
+        // Heads h0 .. h0 + g - 1: their q, k, v columns side by side ([T, 3·gd], the layout attention() takes).
+        const int cols[3] = {h0 * hd, D + h0 * hd, 2 * D + h0 * hd};
+        const int all = 0;
+        if (g == H) linear_columns(pool, qkv_in, b.qkv, &all, 1, 3 * D, s->qkv.data());
+        else linear_columns(pool, qkv_in, b.qkv, cols, 3, gd, s->qkv.data());
+        stage(Stage::Attention, [&] {
+          attention(pool, s->qkv.data(), T, g, hd, s->xn.data() + size_t(h0) * hd, s->scratch.data(), math, D);
+        });
+      }
+    });
+    stage(Stage::AttnOut, [&] { linear(pool, s->xn.data(), T, b.attn_out, s->xn.data(), Epilogue::None, prof); });
     stage(Stage::Residual, [&] { residual_add(pool, x, s->xn.data(), b.ls1, T, D); });
 
     stage(Stage::LayerNorm, [&] { layernorm(pool, x, T, D, b.norm2_w, b.norm2_b, a.eps, s->xn.data()); });
@@ -332,14 +364,14 @@ Status forward(const Model& model, ThreadPool* pool, const float* pixels, int he
       const int rows = std::min(kMlpBlockTokens, T - r0);
       float* rows_xn = s->xn.data() + size_t(r0) * D;
       if (a.swiglu) {
-        stage(Stage::Fc1, [&] { linear(pool, rows_xn, rows, b.fc1, s->hidden.data(), Epilogue::None, prof); });
-        stage(Stage::Gelu, [&] { swiglu_rows(s->hidden.data(), rows, a.intermediate, s->gated.data()); });
-        stage(Stage::Fc2, [&] { linear(pool, s->gated.data(), rows, b.fc2, rows_xn, Epilogue::None, prof); });
+        stage(Stage::Fc1, [&] { linear(pool, rows_xn, rows, b.fc1, hidden, Epilogue::None, prof); });
+        stage(Stage::Gelu, [&] { swiglu_rows(hidden, rows, a.intermediate, gated); });
+        stage(Stage::Fc2, [&] { linear(pool, gated, rows, b.fc2, rows_xn, Epilogue::None, prof); });
       } else {
-        stage(Stage::Fc1, [&] { linear(pool, rows_xn, rows, b.fc1, s->hidden.data(), mlp_epilogue, prof); });
+        stage(Stage::Fc1, [&] { linear(pool, rows_xn, rows, b.fc1, hidden, mlp_epilogue, prof); });
         if (mlp_epilogue == Epilogue::None)
-          stage(Stage::Gelu, [&] { activation_inplace(a.act, s->hidden.data(), size_t(rows) * F); });
-        stage(Stage::Fc2, [&] { linear(pool, s->hidden.data(), rows, b.fc2, rows_xn, Epilogue::None, prof); });
+          stage(Stage::Gelu, [&] { activation_inplace(a.act, hidden, size_t(rows) * F); });
+        stage(Stage::Fc2, [&] { linear(pool, hidden, rows, b.fc2, rows_xn, Epilogue::None, prof); });
       }
     }
     stage(Stage::Residual, [&] { residual_add(pool, x, s->xn.data(), b.ls2, T, D); });

@@ -67,7 +67,7 @@ Status bind_model(const Manifest& manifest, uint8_t* stream, Model* model);
 // Floats of each activation buffer of a RunState for a grid_h × grid_w input with `threads` threads, and the bytes
 // of linear()'s packed input: what forward() allocates (prepare) and what Engine::memory_need reports.
 struct ActivationSizes {
-  uint64_t x = 0, xn = 0, qkv = 0, attn = 0, hidden = 0, gated = 0, scratch = 0, logits = 0;
+  uint64_t x = 0, xn = 0, qkv = 0, scratch = 0, logits = 0;
   uint64_t packed_input_bytes = 0;
   uint64_t bytes() const;  // every buffer plus the packed input
 };
@@ -78,10 +78,9 @@ struct RunState {
   int grid_h = 0, grid_w = 0, tokens = 0;
   std::vector<float> x;        // [T, D] residual stream
   std::vector<float> xn;       // [T, D] normalised, then the branch output before the residual add
-  std::vector<float> qkv;      // [T, 3D]; before the first block the patches, then the position rows
-  std::vector<float> attn;     // [T, D]
-  std::vector<float> hidden;   // [rows, F] for one block of the MLP's tokens (model.cpp)
-  std::vector<float> gated;    // [rows, I] SwiGLU only
+  // [T, 3D] q | k | v; before the first block the patches, then the position rows; in the MLP one block of its
+  // tokens' hidden rows [rows, F] and SwiGLU's gated rows [rows, I] (model.cpp)
+  std::vector<float> qkv;
   std::vector<float> scratch;  // attention scratch
   std::vector<float> logits;   // [num_labels]
   std::vector<float> head_a, head_b;

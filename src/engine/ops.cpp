@@ -99,6 +99,12 @@ namespace {
 // The reference Linear on PyTorch's [out, in] layout.
 void linear_plain(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep) {
   const int in = L.in, out = L.out;
+  // In place (ops.h): row r's outputs would overwrite its inputs while they are still being read.
+  std::vector<float> copy;
+  if (x == y) {
+    copy.assign(x, x + static_cast<size_t>(rows) * in);
+    x = copy.data();
+  }
   parallel_for(pool, rows, [&](int r0, int r1) {
     for (int r = r0; r < r1; ++r) {
       const float* xr = x + static_cast<size_t>(r) * in;
@@ -123,117 +129,139 @@ void linear_plain(ThreadPool* pool, const float* x, int rows, const Linear& L, f
   });
 }
 
-// The int8 Linear: x quantized per row into packed int16 blocks, then the integer GEMM over column panels.
-// Unprepared (no packed panels), the same arithmetic runs on the plain twins' unpacked equivalent: each row
-// quantized by the plain twin and dotted with qweight in int32.
-void linear_i8(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep, Profile* prof) {
+// The int8 Linear without packed panels: each row quantized by the plain twin and dotted with qweight in int32,
+// the same arithmetic as the integer GEMM.
+void linear_i8_unprepared(ThreadPool* pool, const LinearInput& in, const Linear& L, float* y, Epilogue ep) {
   using namespace kernels;
-  const int K = L.in, blocks = gemm_row_blocks(rows);
-  std::unique_ptr<int16_t[]> qa(new int16_t[gemm_i8_packed_a_values(rows, K)]);
-  std::unique_ptr<float[]> sa(new float[static_cast<size_t>(blocks) * 4]);
-  const auto* prepared = static_cast<const PackedI8*>(L.packed.get());
-  const double macs = static_cast<double>(rows) * L.out * K;
-  auto quantize = [&](int b0, int b1) { dispatch::gemm_i8_quantize_a(x, K, rows, K, b0, b1, qa.get(), sa.get(), kGemmI8Max); };
-  {
-    StageTimer t(prof, Stage::Quantize);
-    if (macs < kMinParallelMacs) quantize(0, blocks);
-    else parallel_for(pool, blocks, quantize);
-  }
-  if (!prepared) {
-    const int depth = gemm_i8_depth(K);
-    parallel_for(pool, rows, [&](int r0, int r1) {
-      for (int r = r0; r < r1; ++r) {
-        const int16_t* blk = qa.get() + static_cast<size_t>(r / 4) * 4 * depth;
-        for (int o = 0; o < L.out; ++o) {
-          const int8_t* w = L.qweight + static_cast<size_t>(o) * K;
-          int32_t acc = 0;
-          for (int kk = 0; kk < K; ++kk) acc += int32_t(blk[(kk / 2) * 8 + (r % 4) * 2 + kk % 2]) * w[kk];
-          const float v = static_cast<float>(acc) * (sa[r] * L.wscale[o]);
-          y[static_cast<size_t>(r) * L.out + o] = apply_epilogue(v + (L.bias ? L.bias[o] : 0.0f), ep);
-        }
+  const int K = L.in, depth = gemm_i8_depth(K);
+  parallel_for(pool, in.rows, [&](int r0, int r1) {
+    for (int r = r0; r < r1; ++r) {
+      const int16_t* blk = in.qa.get() + static_cast<size_t>(r / 4) * 4 * depth;
+      for (int o = 0; o < L.out; ++o) {
+        const int8_t* w = L.qweight + static_cast<size_t>(o) * K;
+        int32_t acc = 0;
+        for (int kk = 0; kk < K; ++kk) acc += int32_t(blk[(kk / 2) * 8 + (r % 4) * 2 + kk % 2]) * w[kk];
+        const float v = static_cast<float>(acc) * (in.qscale[r] * L.wscale[o]);
+        y[static_cast<size_t>(r) * L.out + o] = apply_epilogue(v + (L.bias ? L.bias[o] : 0.0f), ep);
       }
-    });
-    return;
-  }
-  GemmI8Args a;
-  a.m = rows;
-  a.n = L.out;
-  a.k = K;
-  a.a = qa.get();
-  a.a_scale = sa.get();
-  a.packed = prepared->panels;
-  a.w_scale = prepared->scale.data();
-  a.bias = L.bias;
-  a.ep = ep;
-  a.y = y;
-  a.ldy = L.out;
-  const int panels = gemm_panels(L.out);
-  const size_t depth = gemm_i8_depth(K);
-  const int slice_rows = static_cast<int>(std::max<size_t>(4, kI8RowSliceBytes / (depth * sizeof(int16_t)) / 4 * 4));
-  auto run = [&](int p0, int p1) {
-    for (int r0 = 0; r0 < rows; r0 += slice_rows) {
-      GemmI8Args slice = a;
-      slice.m = std::min(slice_rows, rows - r0);
-      slice.a = a.a + static_cast<size_t>(r0) * depth;  // r0 is a multiple of 4: a whole packed block
-      slice.a_scale = a.a_scale + r0;
-      slice.y = a.y + static_cast<size_t>(r0) * a.ldy;
-      dispatch::gemm_i8(slice, p0, p1);
     }
-  };
-  if (macs < kMinParallelMacs) run(0, panels);
-  else parallel_for(pool, panels, run);
+  });
 }
 
 }  // namespace
 
-void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep, Profile* prof) {
+void linear_input(ThreadPool* pool, const float* x, int rows, const Linear& L, LinearInput* in, Profile* prof) {
   using namespace kernels;
-  if (rows <= 0) return;
+  const int K = L.in, blocks = gemm_row_blocks(rows);
+  const double macs = static_cast<double>(rows) * L.out * K;
+  in->rows = rows;
+  in->k = K;
   if (L.qweight) {
-    linear_i8(pool, x, rows, L, y, ep, prof);
+    // x quantized per row into packed int16 blocks for the integer GEMM.
+    in->qa.reset(new int16_t[gemm_i8_packed_a_values(rows, K)]);
+    in->qscale.reset(new float[static_cast<size_t>(blocks) * 4]);
+    auto quantize = [&](int b0, int b1) {
+      dispatch::gemm_i8_quantize_a(x, K, rows, K, b0, b1, in->qa.get(), in->qscale.get(), kGemmI8Max);
+    };
+    StageTimer t(prof, Stage::Quantize);
+    if (macs < kMinParallelMacs) quantize(0, blocks);
+    else parallel_for(pool, blocks, quantize);
     return;
   }
-  if (!L.packed) {
+  // x packed into 4-row blocks for the micro-kernel; per call (x changes every call), a few hundred KiB.
+  in->packed.reset(new float[gemm_packed_a_floats(rows, K)]);
+  auto pack = [&](int b0, int b1) { dispatch::gemm_pack_a(x, K, rows, K, b0, b1, in->packed.get()); };
+  if (macs < kMinParallelMacs) pack(0, blocks);
+  else parallel_for(pool, blocks, pack);
+}
+
+void linear_columns(ThreadPool* pool, const LinearInput& in, const Linear& L, const int* col0, int ranges, int cols,
+                    float* y, Epilogue ep) {
+  using namespace kernels;
+  const int K = in.k, rows = in.rows, per = gemm_panels(cols);
+  const size_t ldy = static_cast<size_t>(ranges) * cols;
+  // Threads claim chunks of contiguous column panels (across the ranges): each chunk reads all of x (from L2)
+  // but only its panels of the weights, and writes disjoint columns of y. `each(p0, p1, fn)` hands fn the pieces
+  // of [p0, p1) range by range: (range, first panel in it, end panel in it).
+  auto each = [&](int p0, int p1, auto&& fn) {
+    for (int p = p0; p < p1;) {
+      const int j = p / per, q0 = p % per, q1 = std::min(per, q0 + (p1 - p));
+      fn(j, q0, q1);
+      p += q1 - q0;
+    }
+  };
+  const double macs = static_cast<double>(rows) * ranges * cols * K;
+  auto split = [&](auto&& run) {
+    if (macs < kMinParallelMacs) run(0, ranges * per);
+    else parallel_for(pool, ranges * per, run);
+  };
+  if (L.qweight) {
+    const auto* prepared = static_cast<const PackedI8*>(L.packed.get());
+    const size_t depth = gemm_i8_depth(K);
+    // Rows a slice of A at a time (kI8RowSliceBytes).
+    const int slice_rows = static_cast<int>(std::max<size_t>(4, kI8RowSliceBytes / (depth * sizeof(int16_t)) / 4 * 4));
+    split([&](int p0, int p1) {
+      each(p0, p1, [&](int j, int q0, int q1) {
+        GemmI8Args a;
+        a.n = cols;
+        a.k = K;
+        a.packed = prepared->panels + static_cast<size_t>(col0[j] / kGemmNR) * kGemmNR * depth;
+        a.w_scale = prepared->scale.data() + col0[j];
+        a.bias = L.bias ? L.bias + col0[j] : nullptr;
+        a.ep = ep;
+        a.ldy = ldy;
+        for (int r0 = 0; r0 < rows; r0 += slice_rows) {
+          a.m = std::min(slice_rows, rows - r0);
+          a.a = in.qa.get() + static_cast<size_t>(r0) * depth;  // r0 is a multiple of 4: a whole packed block
+          a.a_scale = in.qscale.get() + r0;
+          a.y = y + static_cast<size_t>(j) * cols + static_cast<size_t>(r0) * ldy;
+          dispatch::gemm_i8(a, q0, q1);
+        }
+      });
+    });
+  } else {
+    const int slices = (K + kMaxDepthSlice - 1) / kMaxDepthSlice;
+    const int slice = ((K + slices - 1) / slices + 3) / 4 * 4;
+    const float* packed = static_cast<const float*>(L.packed.get());
+    split([&](int p0, int p1) {
+      each(p0, p1, [&](int j, int q0, int q1) {
+        GemmArgs a;
+        a.m = rows;
+        a.n = cols;
+        a.a_stride = static_cast<size_t>(4) * K;
+        a.panel_stride = static_cast<size_t>(kGemmNR) * K;
+        a.ldy = ldy;
+        a.y = y + static_cast<size_t>(j) * cols;
+        const float* panels = packed + static_cast<size_t>(col0[j] / kGemmNR) * a.panel_stride;
+        for (int k0 = 0; k0 < K; k0 += slice) {
+          a.k = std::min(slice, K - k0);
+          a.a = in.packed.get() + static_cast<size_t>(k0) * 4;
+          a.packed = panels + static_cast<size_t>(k0) * kGemmNR;
+          const bool last = k0 + a.k >= K;
+          a.accumulate = k0 > 0;
+          a.bias = last && L.bias ? L.bias + col0[j] : nullptr;
+          a.ep = last ? ep : Epilogue::None;
+          dispatch::gemm(a, q0, q1);
+        }
+      });
+    });
+  }
+}
+
+void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep, Profile* prof) {
+  if (rows <= 0) return;
+  if (!L.qweight && !L.packed) {
     linear_plain(pool, x, rows, L, y, ep);
     return;
   }
-  const int K = L.in, panels = gemm_panels(L.out), blocks = gemm_row_blocks(rows);
-  const int slices = (K + kMaxDepthSlice - 1) / kMaxDepthSlice;
-  const int slice = ((K + slices - 1) / slices + 3) / 4 * 4;
-  // x packed into 4-row blocks for the micro-kernel; per call (x changes every call), a few hundred KiB.
-  std::unique_ptr<float[]> packed_a(new float[gemm_packed_a_floats(rows, K)]);
-  GemmArgs base;
-  base.m = rows;
-  base.n = L.out;
-  base.a_stride = static_cast<size_t>(4) * K;
-  base.panel_stride = static_cast<size_t>(kGemmNR) * K;
-  base.ldy = L.out;
-  base.y = y;
-  const float* packed = static_cast<const float*>(L.packed.get());
-  auto pack = [&](int b0, int b1) { dispatch::gemm_pack_a(x, K, rows, K, b0, b1, packed_a.get()); };
-  // Threads claim chunks of contiguous column panels: each chunk reads all of A (from L2) but only its panels
-  // of the weights, and writes disjoint columns of y.
-  auto run = [&](int p0, int p1) {
-    for (int k0 = 0; k0 < K; k0 += slice) {
-      GemmArgs a = base;
-      a.k = std::min(slice, K - k0);
-      a.a = packed_a.get() + static_cast<size_t>(k0) * 4;
-      a.packed = packed + static_cast<size_t>(k0) * kGemmNR;
-      const bool last = k0 + a.k >= K;
-      a.accumulate = k0 > 0;
-      a.bias = last ? L.bias : nullptr;
-      a.ep = last ? ep : Epilogue::None;
-      dispatch::gemm(a, p0, p1);
-    }
-  };
-  const double macs = static_cast<double>(rows) * L.out * K;
-  if (macs < kMinParallelMacs) {
-    pack(0, blocks);
-    run(0, panels);
-  } else {
-    parallel_for(pool, blocks, pack);
-    parallel_for(pool, panels, run);
+  LinearInput in;
+  linear_input(pool, x, rows, L, &in, prof);
+  if (!L.packed) {
+    linear_i8_unprepared(pool, in, L, y, ep);
+    return;
   }
+  const int all = 0;
+  linear_columns(pool, in, L, &all, 1, L.out, y, ep);
 }
 
 void layernorm(ThreadPool* pool, const float* x, int rows, int dim, const float* gamma, const float* beta, float eps,
@@ -265,7 +293,7 @@ size_t attention_slot_floats(int tokens, int head_dim) {
 }
 
 // Reference attention (any head size): one score row per pool slot.
-void attention_plain(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out,
+void attention_plain(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out, size_t ldo,
                      float* scratch) {
   const int D = heads * head_dim;
   const size_t stride = static_cast<size_t>(3) * D;
@@ -291,7 +319,7 @@ void attention_plain(ThreadPool* pool, const float* qkv, int tokens, int heads, 
         sum += s[j];
       }
       const float inv = 1.0f / sum;
-      float* o = out + static_cast<size_t>(t) * D + static_cast<size_t>(h) * head_dim;
+      float* o = out + t * ldo + static_cast<size_t>(h) * head_dim;
       for (int c = 0; c < head_dim; ++c) o[c] = 0;
       for (int j = 0; j < tokens; ++j) {
         const float* v = qkv + j * stride + 2 * D + static_cast<size_t>(h) * head_dim;
@@ -312,14 +340,15 @@ size_t attention_scratch_floats(int tokens, int heads, int head_dim, int threads
 }
 
 void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out, float* scratch,
-               AttentionMath math) {
+               AttentionMath math, size_t ldo) {
   using namespace kernels;
+  const int D = heads * head_dim;
+  if (ldo == 0) ldo = D;
   const bool integer = math == AttentionMath::Integer && attention_i8_supported(head_dim);
   if (!integer && head_dim % kGemmNR != 0) {
-    attention_plain(pool, qkv, tokens, heads, head_dim, out, scratch);
+    attention_plain(pool, qkv, tokens, heads, head_dim, out, ldo, scratch);
     return;
   }
-  const int D = heads * head_dim;
   const size_t ld = static_cast<size_t>(3) * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int threads = pool_size(pool);
@@ -352,8 +381,8 @@ void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int he
       const int q0 = static_cast<int>(static_cast<int64_t>(tokens) * c / chunks);
       const int q1 = static_cast<int>(static_cast<int64_t>(tokens) * (c + 1) / chunks);
       float* o = out + static_cast<size_t>(h) * head_dim;
-      if (integer) dispatch::attention_i8_rows(base, ld, packed, scale, key_tile, q0, q1, o, D, tile);
-      else dispatch::attention_rows(base, pk, pv, ld, tokens, head_dim, scale, key_tile, q0, q1, o, D, tile);
+      if (integer) dispatch::attention_i8_rows(base, ld, packed, scale, key_tile, q0, q1, o, ldo, tile);
+      else dispatch::attention_rows(base, pk, pv, ld, tokens, head_dim, scale, key_tile, q0, q1, o, ldo, tile);
     }
   };
   if (pool) pool->parallel_for_slots(items, body);

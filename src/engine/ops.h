@@ -34,22 +34,40 @@ enum class Epilogue { None, GeluErf, Relu };
 size_t prepare_linear(Linear& L, void* weight_storage);
 
 // y[rows, out] = epilogue(x[rows, in] · Wᵀ + b). With int8 weights, quantizing x is the 'quantize' stage of `prof`.
+// y may be x (in == out): every path reads all of x (packs, quantizes or copies it) before it writes y.
 void linear(ThreadPool* pool, const float* x, int rows, const Linear& L, float* y, Epilogue ep = Epilogue::None,
             Profile* prof = nullptr);
+
+// linear() in two steps, for a Linear whose outputs are wanted a few columns at a time (the attention's q, k, v
+// one head at a time): x made ready for the GEMM once (packed, or quantized per row for int8 weights), then any
+// column ranges of the same product, each bit-identical to those columns of linear().
+struct LinearInput {
+  int rows = 0, k = 0;
+  std::unique_ptr<float[]> packed;    // f32 weights: x in 4-row blocks (kernels::gemm_pack_a)
+  std::unique_ptr<int16_t[]> qa;      // int8 weights: x quantized per row (kernels::gemm_i8_quantize_a)
+  std::unique_ptr<float[]> qscale;    // and its per-row scales
+};
+// Only for a prepared Linear (prepare_linear gave it packed panels).
+void linear_input(ThreadPool* pool, const float* x, int rows, const Linear& L, LinearInput* in, Profile* prof = nullptr);
+// y[rows, ranges·cols] = columns [col0[j], col0[j] + cols) of the Linear's output for j = 0 .. ranges - 1, side by
+// side. Each col0[j] and cols are multiples of kernels::kGemmNR, or one range covers all outputs (col0 0, cols out).
+void linear_columns(ThreadPool* pool, const LinearInput& in, const Linear& L, const int* col0, int ranges, int cols,
+                    float* y, Epilogue ep = Epilogue::None);
 
 // y = (x - mean) / sqrt(var + eps) * gamma + beta, per row of `dim`. x and y may alias.
 void layernorm(ThreadPool* pool, const float* x, int rows, int dim, const float* gamma, const float* beta, float eps,
                float* y);
 
 // Multi-head self-attention core. qkv: [tokens, 3*heads*head_dim] with q | k | v blocks per row (each block
-// head-major: head h occupies columns [h*head_dim, (h+1)*head_dim)). out: [tokens, heads*head_dim].
+// head-major: head h occupies columns [h*head_dim, (h+1)*head_dim)). out: [tokens, heads*head_dim], rows `ldo`
+// floats apart (0: heads*head_dim).
 // scratch: at least attention_scratch_floats(tokens, heads, head_dim, threads) floats.
 // AttentionMath::Integer (models whose Linears are int8) runs both products in integers (kernels.h, "Integer
 // attention"; head sizes it does not take run in f32).
 enum class AttentionMath { Float, Integer };
 size_t attention_scratch_floats(int tokens, int heads, int head_dim, int threads);
 void attention(ThreadPool* pool, const float* qkv, int tokens, int heads, int head_dim, float* out, float* scratch,
-               AttentionMath math = AttentionMath::Float);
+               AttentionMath math = AttentionMath::Float, size_t ldo = 0);
 
 // Elementwise helpers used outside GEMM epilogues.
 void gelu_erf_inplace(float* x, size_t n);

@@ -734,6 +734,47 @@ void check_ops(Tally& t, std::mt19937& rng) {
   char what[160];
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
+    // linear_input + linear_columns (the attention's q, k, v a head at a time): three ranges of 16 columns, out of
+    // order, bit for bit the same columns of linear()'s y; and linear() in place (y == x) bit for bit y.
+    auto check_columns = [&](const Linear& L, const std::vector<float>& x, int m, Epilogue ep,
+                             const std::vector<float>& y, const char* kind) {
+      if (L.out % kGemmNR != 0 || L.out < 48) return;
+      LinearInput in;
+      linear_input(&pool, x.data(), m, L, &in);
+      const int col0[3] = {L.out - 16, 0, 16}, cols = 16;
+      std::vector<float> part(size_t(m) * 3 * cols, kNaN);
+      linear_columns(&pool, in, L, col0, 3, cols, part.data(), ep);
+      bool same = true;
+      for (int r = 0; r < m; ++r)
+        for (int j = 0; j < 3; ++j)
+          same = same && std::memcmp(&part[(size_t(r) * 3 + j) * cols], &y[size_t(r) * L.out + col0[j]], cols * 4) == 0;
+      std::snprintf(what, sizeof what, "ops linear_columns %s threads=%d m=%d n=%d k=%d ep=%d = linear's columns", kind,
+                    threads, m, L.out, L.in, int(ep));
+      expect_true(t, same, what);
+    };
+    for (bool i8 : {false, true}) {
+      const int m = 37, n = 64;
+      auto x = random_vec(rng, size_t(m) * n), w = random_vec(rng, size_t(n) * n), b = random_vec(rng, n);
+      std::vector<int8_t> qw(size_t(n) * n);
+      std::vector<float> sw(n);
+      quantize_weights_i8(w.data(), n, n, qw.data(), sw.data());
+      Linear L;
+      L.bias = b.data();
+      L.out = L.in = n;
+      if (i8) {
+        L.qweight = qw.data();
+        L.wscale = sw.data();
+        prepare_linear(L, qw.data());
+      } else {
+        L.weight = w.data();
+        prepare_linear(L, w.data());
+      }
+      std::vector<float> y(x.size(), kNaN), inplace = x;
+      linear(&pool, x.data(), m, L, y.data());
+      linear(&pool, inplace.data(), m, L, inplace.data());
+      std::snprintf(what, sizeof what, "ops linear %s in place threads=%d = out of place", i8 ? "int8" : "f32", threads);
+      expect_true(t, std::memcmp(inplace.data(), y.data(), y.size() * 4) == 0, what);
+    }
     struct S { int m, n, k; };
     for (S s : {S{197, 384, 1536}, S{197, 24, 3000}, S{1, 1000, 768}, S{17, 10, 7}, S{5, 3, 1025}, S{257, 1152, 384}}) {
       for (Epilogue ep : {Epilogue::None, Epilogue::GeluErf}) {
@@ -751,6 +792,7 @@ void check_ops(Tally& t, std::mt19937& rng) {
         linear(&pool, x.data(), s.m, L, y.data(), ep);
         std::snprintf(what, sizeof what, "ops linear threads=%d m=%d n=%d k=%d ep=%d", threads, s.m, s.n, s.k, int(ep));
         expect_close(t, what, y.data(), ref.data(), scale.data(), y.size(), 1e-6, 2e-6);
+        check_columns(L, x, s.m, ep, y, "f32");
       }
     }
     // int8 Linear: packed in place (n % 8 == 0, even k) or copied (odd n or k), and unprepared; all within the
@@ -789,6 +831,7 @@ void check_ops(Tally& t, std::mt19937& rng) {
         std::vector<float> y(size_t(s.m) * s.n, kNaN), yu(y.size(), kNaN);
         linear(&pool, x.data(), s.m, L, y.data(), ep);
         linear(&pool, x.data(), s.m, U, yu.data(), ep);
+        check_columns(L, x, s.m, ep, y, "int8");
         std::snprintf(what, sizeof what, "ops linear int8 threads=%d m=%d n=%d k=%d ep=%d", threads, s.m, s.n, s.k, int(ep));
         expect_close(t, what, y.data(), ref.data(), tol.data(), y.size(), 0, 1.0);
         std::snprintf(what, sizeof what, "ops linear int8 unprepared threads=%d m=%d n=%d k=%d ep=%d", threads, s.m, s.n,
