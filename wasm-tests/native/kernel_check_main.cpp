@@ -489,7 +489,8 @@ void attention_i8_tolerance(const float* qkv, int T, int H, int hd, std::vector<
 // both twins) and the queries quantized by the plain quantizer, exact softmax, no rounding of P. What is left
 // between this and a kernel is rounding P to 1/32767 of the row maximum and float rounding (scores, exp):
 //   |out_ic - ref_ic| <= ½ · range_j(ṽ_jc) · ((e^{2E} - 1) + T / (32767 · S_i · e^{-2E} - T/2)) + 1e-5 · max|ṽ|
-// with E = 1e-6 · (|s| + 1) (scores: a few float roundings; exp: <= 2 ulp) and ṽ the dequantized v.
+// with E = 1e-6 · (|s| + 1) (scores, in log2 units inside the kernel: a few float roundings; the numerators'
+// polynomial, Exp2P: 1.6e-7 relative) and ṽ the dequantized v.
 void attention_i8_quantized_ref(const std::vector<float>& qkv, int T, int H, int hd, std::vector<double>& ref,
                                 std::vector<double>& tol) {
   const int D = H * hd;

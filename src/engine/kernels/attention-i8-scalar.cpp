@@ -1,8 +1,8 @@
 // Plain C++ twin of the integer attention kernel (layouts, bit widths and overflow bounds: kernels.h), and the
 // per-head K/V quantization both twins share. Per block of 8 queries: the block quantized per query (the int8
 // GEMM's quantizer at qmax kAttentionI8QK), then per key tile: integer scores against the tile's K panels,
-// dequantized into a [keys][8] f32 tile; the online softmax down each column with the SIMD twin's exp
-// polynomial; the numerators quantized to P in [0, 32767] and summed as integers into l; P · V in i32 over
+// dequantized into a [keys][8] f32 tile in log2 units; the online softmax down each column, the numerators
+// P in [0, 32767] from the SIMD twin's polynomial (Exp2P) and summed as integers into l; P · V in i32 over
 // chunks of at most kAttentionI8PvKeys keys, each converted to f32 and added in key order; o rescaled by
 // alpha between tiles. Every float operation appears here in the SIMD twin's order (there is no FMA to
 // contract into on wasm32 or baseline x86-64), so the two agree bit for bit.
@@ -40,9 +40,25 @@ float exp_poly(float x) {
   return p * two_n;
 }
 
-// A softmax numerator e in (0, 1] as P (nearest, ties to even); the clamp guards against e a rounding above 1.
-int16_t quantize_p(float e) {
-  const float v = std::min(e * static_cast<float>(kAttentionI8P), static_cast<float>(kAttentionI8P));
+// The SIMD twin's p_of, one lane at a time: P = nearest(min(32767 · 2^y, 32767)) for y = s - m <= 0 in log2
+// units (Exp2P, same operations in the same order).
+int16_t p_of(float y) {
+  using E = Exp2P;
+  y = std::max(y, E::kMin);
+  const float vn = y + E::kMagic;
+  uint32_t bits;
+  std::memcpy(&bits, &vn, 4);
+  bits <<= 23;
+  float two_n;
+  std::memcpy(&two_n, &bits, 4);
+  const float f = y - (vn - E::kMagic);
+  float q = E::kC5;
+  q = q * f + E::kC4;
+  q = q * f + E::kC3;
+  q = q * f + E::kC2;
+  q = q * f + E::kC1;
+  q = q * f + E::kC0;
+  const float v = std::min(q * two_n, static_cast<float>(kAttentionI8P));
   return static_cast<int16_t>(std::nearbyint(v));
 }
 
@@ -106,18 +122,19 @@ void attention_i8_rows_scalar(const float* q, size_t ld, const AttentionI8Head& 
   const int tokens = head.tokens, hd = head.head_dim, pairs_v = (tokens + 1) / 2;
   const int kt_max = attention_key_tile(tokens, key_tile);
   const AttentionI8Tile buf = attention_i8_tile(tile, hd, kt_max);
+  const float scale2 = scale * Exp2P::kLog2e;  // scores in log2 units
   int16_t* const qa = buf.qa;
   float *const qs = buf.qs, *const o = buf.o, *const s = buf.s;
   int16_t* const pt = buf.p;
   for (int i0 = q_begin; i0 < q_end; i0 += Q) {
     const int rows = std::min(Q, q_end - i0);
     gemm_i8_quantize_a_scalar(q + static_cast<size_t>(i0) * ld, ld, rows, hd, 0, 2, qa, qs, kAttentionI8QK);
-    for (int i = 0; i < Q; ++i) qs[i] = qs[i] * scale;
+    for (int i = 0; i < Q; ++i) qs[i] = qs[i] * scale2;
     float m[Q], l[Q];
     for (int j0 = 0; j0 < tokens; j0 += kt_max) {
       const int kt = std::min(kt_max, tokens - j0), panels = (kt + 7) / 8, pairs = (kt + 1) / 2;
       const bool first = j0 == 0;
-      // 1. integer scores of the tile, dequantized: float(acc) · (sq · scale · sk)
+      // 1. integer scores of the tile, dequantized: float(acc) · (sq · scale · log2 e · sk)
       for (int h = 0; h < 2; ++h) {
         const int16_t* a = qa + static_cast<size_t>(h) * 4 * hd;
         for (int p = 0; p < panels; ++p) {
@@ -140,12 +157,12 @@ void attention_i8_rows_scalar(const float* q, size_t ld, const AttentionI8Head& 
         for (int j = 1; j < kt; ++j) mx = std::max(mx, s[j * Q + i]);
         if (!first) {
           mx = std::max(m[i], mx);
-          alpha[i] = exp_poly(m[i] - mx);
+          alpha[i] = exp_poly((m[i] - mx) * Exp2P::kLn2);
         }
         m[i] = mx;
         int32_t sum = 0;
         for (int j = 0; j < 2 * pairs; ++j) {
-          const int16_t pj = j < kt ? quantize_p(exp_poly(s[j * Q + i] - mx)) : 0;
+          const int16_t pj = j < kt ? p_of(s[j * Q + i] - mx) : 0;
           pt[(j / 2) * 16 + i * 2 + j % 2] = pj;
           sum += pj;
         }

@@ -193,12 +193,12 @@ void attention_rows_wasmsimd(const float* q, const float* packed_k, const float*
 // Integer attention for models whose Linears are int8: the same blocks, key tiles and online softmax as the
 // f32 kernel above, with both products on i32x4.dot_i16x8_s (int16 pairs, like the int8 GEMM).
 //   Q·Kᵀ: q and k quantized per token (per head), symmetric, to ±kAttentionI8QK (12 bits: free, since both
-//     operands are int16 anyway, and 16x finer than the int8 range); score = float(Σ qq·qk) · (sq·scale · sk).
+//     operands are int16 anyway, and 16x finer than the int8 range); score = float(Σ qq·qk) · (sq·scale·log2 e · sk).
 //     |Σ qq·qk| <= head_dim · 2047² = 2.7e8 at head_dim 64; < 2³¹ - 1 up to head_dim 512
 //     (kAttentionI8MaxHeadDim; ops.cpp runs the f32 kernel above that).
-//   softmax in f32 down the tile columns, online over key tiles, exp being the SIMD twin's polynomial
-//     (ExpPoly; the plain twin evaluates it too, so both see the same bits); then P = nearest(exp(s - m) ·
-//     32767) in [0, 32767] (15 bits: every weight down to 1.5e-5 of the row's largest survives, and 2 int16
+//   softmax in f32 down the tile columns, online over key tiles, on scores in log2 units (log2 e folded into
+//     the query scale); P = nearest(2^(s - m) · 32767) in [0, 32767] straight from one polynomial (Exp2P;
+//     the plain twin evaluates it too, so both see the same bits) (15 bits: every weight down to 1.5e-5 of the row's largest survives, and 2 int16
 //     keys per dot lane need P < 2¹⁵); the row sum l is the integer Σ P of each tile (exact), so the output is
 //     exactly the P-weighted mean of the quantized V.
 //   P·V: v quantized per head-dim channel over all tokens to ±kAttentionI8V (int8 range): a channel's scale sv
@@ -283,6 +283,21 @@ struct ExpPoly {
   static constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // ln2 split: n·kLn2Hi is exact
   static constexpr float kC0 = 1.9875691500e-4f, kC1 = 1.3981999507e-3f, kC2 = 8.3334519073e-3f,
                          kC3 = 4.1665795894e-2f, kC4 = 1.6666665459e-1f, kC5 = 5.0000001201e-1f;
+};
+
+// The integer attention's softmax numerators: P = nearest(min(32767 · 2^y, 32767)) for y = s - m <= 0, the
+// scores being in log2 units (log2 e folded into the query scale, so exp(x) = 2^(x·log2 e) costs no multiply
+// and no ln2 reduction). y clamped to kMin, y = n + f with n = nearest(y) by adding kMagic (1.5·2²³ + 127: the
+// low mantissa bits then hold n + 127, which shifted into the exponent field is 2^n) and |f| <= 1/2, then
+// 32767 · 2^f by a degree-5 polynomial (relative-error fit on [-1/2, 1/2]: 1.6e-7 in float, 0.005 of a P
+// step; exp() of ExpPoly is 2 ulp). Both twins evaluate it with the same operations in the same order. The
+// rescale between key tiles, 2^(m_old - m_new), is exp((m_old - m_new) · kLn2).
+struct Exp2P {
+  static constexpr float kMin = -30.0f;  // 32767 · 2^-30 < 1/2: P is 0 from well above here down
+  static constexpr float kMagic = 12583039.0f;
+  static constexpr float kLog2e = 1.44269504088896341f, kLn2 = 0.693147180559945309f;
+  static constexpr float kC0 = 32767.001953125f, kC1 = 22712.345703125f, kC2 = 7871.328125f,
+                         kC3 = 1818.80224609375f, kC4 = 317.0384826660156f, kC5 = 43.503013610839844f;
 };
 
 // ---------------------------------------------------------------------------------------------------------
