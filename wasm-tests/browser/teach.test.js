@@ -180,8 +180,24 @@ describe('Teach mode (Chromium)', { skip: reason ?? false, concurrency: 1 }, () 
       await nameClasses(b.page, CLASSES);
       for (const [i, files] of trainSet.entries()) await classFiles(b.page, i, files);
       assert.equal(await b.page.getAttribute('#classes > li:nth-child(1)', 'data-count'), '30');
-      // Every redraw of the curve, to see it grow while training runs.
+      // Every redraw of the curve, to see it grow while training runs. The page redraws once per animation frame;
+      // this small job's 100 epochs can all arrive within one or two frames on a fast core (seen: redraws at 0,
+      // 16, 100 points), so the training worker's messages are handed to the page 5 ms apart, in order, as on a
+      // slower machine: what is checked is the page's drawing, not the machine's speed.
       await b.page.evaluate(() => {
+        const Base = window.Worker;
+        window.Worker = class extends Base {
+          constructor(url, opts) { super(url, opts); this.spaced = opts?.name === 'vitrine-train'; }
+          get onmessage() { return super.onmessage; }
+          set onmessage(fn) {
+            if (!this.spaced || !fn) { super.onmessage = fn; return; }
+            let last = 0;
+            super.onmessage = (ev) => {
+              last = Math.max(performance.now(), last + 5);
+              setTimeout(() => fn.call(this, ev), last - performance.now());
+            };
+          }
+        };
         window.curvePoints = [];
         new MutationObserver(() => window.curvePoints.push(Number(document.getElementById('curve').dataset.points)))
           .observe(document.getElementById('curve'), { attributes: true, attributeFilter: ['data-points'] });
