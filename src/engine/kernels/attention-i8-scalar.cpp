@@ -17,16 +17,23 @@ namespace kernels {
 
 namespace {
 
-// simd::exp, one lane at a time (same constants, same operations in the same order).
-float exp_poly(float x) {
-  using E = ExpPoly;
-  x = std::min(std::max(x, E::kMin), E::kMax);
-  const float vn = x * E::kLog2e + E::kMagic;
+// 2^n from vn = n + a magic of 1.5·2²³ + 127, whose low mantissa bits then hold n + 127: those bits shifted
+// into the exponent field (the SIMD twins' i32x4.shl by 23).
+float pow2_of_magic(float vn) {
   uint32_t bits;
   std::memcpy(&bits, &vn, 4);
   bits <<= 23;
   float two_n;
   std::memcpy(&two_n, &bits, 4);
+  return two_n;
+}
+
+// simd::exp, one lane at a time (same constants, same operations in the same order).
+float exp_poly(float x) {
+  using E = ExpPoly;
+  x = std::min(std::max(x, E::kMin), E::kMax);
+  const float vn = x * E::kLog2e + E::kMagic;
+  const float two_n = pow2_of_magic(vn);
   const float n = vn - E::kMagic;
   float r = x - n * E::kLn2Hi;
   r = r - n * E::kLn2Lo;
@@ -46,11 +53,7 @@ int16_t p_of(float y) {
   using E = Exp2P;
   y = std::max(y, E::kMin);
   const float vn = y + E::kMagic;
-  uint32_t bits;
-  std::memcpy(&bits, &vn, 4);
-  bits <<= 23;
-  float two_n;
-  std::memcpy(&two_n, &bits, 4);
+  const float two_n = pow2_of_magic(vn);
   const float f = y - (vn - E::kMagic);
   float q = E::kC5;
   q = q * f + E::kC4;
