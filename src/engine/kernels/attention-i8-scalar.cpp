@@ -125,14 +125,14 @@ void attention_i8_rows_scalar(const float* q, size_t ld, const AttentionI8Head& 
   const int tokens = head.tokens, hd = head.head_dim, pairs_v = (tokens + 1) / 2;
   const int kt_max = attention_key_tile(tokens, key_tile);
   const AttentionI8Tile buf = attention_i8_tile(tile, hd, kt_max);
-  const float scale2 = scale * Exp2P::kLog2e;  // scores in log2 units
+  const float scale_log2 = scale * Exp2P::kLog2e;  // scores in log2 units
   int16_t* const qa = buf.qa;
   float *const qs = buf.qs, *const o = buf.o, *const s = buf.s;
   int16_t* const pt = buf.p;
   for (int i0 = q_begin; i0 < q_end; i0 += Q) {
     const int rows = std::min(Q, q_end - i0);
     gemm_i8_quantize_a_scalar(q + static_cast<size_t>(i0) * ld, ld, rows, hd, 0, 2, qa, qs, kAttentionI8QK);
-    for (int i = 0; i < Q; ++i) qs[i] = qs[i] * scale2;
+    for (int i = 0; i < Q; ++i) qs[i] = qs[i] * scale_log2;
     float m[Q], l[Q];
     for (int j0 = 0; j0 < tokens; j0 += kt_max) {
       const int kt = std::min(kt_max, tokens - j0), panels = (kt + 7) / 8, pairs = (kt + 1) / 2;

@@ -49,14 +49,14 @@ void attention_i8_rows_wasmsimd(const float* q, size_t ld, const AttentionI8Head
   const int tokens = head.tokens, hd = head.head_dim, pairs_v = (tokens + 1) / 2;
   const int kt_max = attention_key_tile(tokens, key_tile);
   const AttentionI8Tile buf = attention_i8_tile(tile, hd, kt_max);
-  const float scale2 = scale * Exp2P::kLog2e;  // scores in log2 units
+  const float scale_log2 = scale * Exp2P::kLog2e;  // scores in log2 units
   int16_t* const qa = buf.qa;
   float *const qs = buf.qs, *const o = buf.o, *const s = buf.s;
   int16_t* const pt = buf.p;
   for (int i0 = q_begin; i0 < q_end; i0 += Q) {
     const int rows = std::min(Q, q_end - i0);
     gemm_i8_quantize_a_wasmsimd(q + static_cast<size_t>(i0) * ld, ld, rows, hd, 0, 2, qa, qs, kAttentionI8QK);
-    for (int i = 0; i < Q; ++i) qs[i] = qs[i] * scale2;
+    for (int i = 0; i < Q; ++i) qs[i] = qs[i] * scale_log2;
     v128_t m0 = wasm_f32x4_splat(0.0f), m1 = m0, l0 = m0, l1 = m0;
     for (int j0 = 0; j0 < tokens; j0 += kt_max) {
       const int kt = std::min(kt_max, tokens - j0), panels = (kt + 7) / 8, pairs = (kt + 1) / 2;
@@ -103,12 +103,12 @@ void attention_i8_rows_wasmsimd(const float* q, size_t ld, const AttentionI8Head
       v128_t sum0 = wasm_i32x4_splat(0), sum1 = sum0;
       for (int jp = 0; jp < pairs; ++jp) {
         const int j = 2 * jp;
-        const v128_t a0 = p_of((wasm_f32x4_sub(wasm_v128_load(s + j * Q), m0)));
-        const v128_t a1 = p_of((wasm_f32x4_sub(wasm_v128_load(s + j * Q + 4), m1)));
+        const v128_t a0 = p_of(wasm_f32x4_sub(wasm_v128_load(s + j * Q), m0));
+        const v128_t a1 = p_of(wasm_f32x4_sub(wasm_v128_load(s + j * Q + 4), m1));
         v128_t b0 = wasm_i32x4_splat(0), b1 = b0;
         if (j + 1 < kt) {
-          b0 = p_of((wasm_f32x4_sub(wasm_v128_load(s + (j + 1) * Q), m0)));
-          b1 = p_of((wasm_f32x4_sub(wasm_v128_load(s + (j + 1) * Q + 4), m1)));
+          b0 = p_of(wasm_f32x4_sub(wasm_v128_load(s + (j + 1) * Q), m0));
+          b1 = p_of(wasm_f32x4_sub(wasm_v128_load(s + (j + 1) * Q + 4), m1));
         }
         sum0 = wasm_i32x4_add(sum0, wasm_i32x4_add(a0, b0));
         sum1 = wasm_i32x4_add(sum1, wasm_i32x4_add(a1, b1));

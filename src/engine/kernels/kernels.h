@@ -193,14 +193,15 @@ void attention_rows_wasmsimd(const float* q, const float* packed_k, const float*
 // Integer attention for models whose Linears are int8: the same blocks, key tiles and online softmax as the
 // f32 kernel above, with both products on i32x4.dot_i16x8_s (int16 pairs, like the int8 GEMM).
 //   Q·Kᵀ: q and k quantized per token (per head), symmetric, to ±kAttentionI8QK (12 bits: free, since both
-//     operands are int16 anyway, and 16x finer than the int8 range); score = float(Σ qq·qk) · (sq·scale·log2 e · sk).
+//     operands are int16 anyway, and 16x finer than the int8 range);
+//     score = float(Σ qq·qk) · (sq·scale·log2 e · sk).
 //     |Σ qq·qk| <= head_dim · 2047² = 2.7e8 at head_dim 64; < 2³¹ - 1 up to head_dim 512
 //     (kAttentionI8MaxHeadDim; ops.cpp runs the f32 kernel above that).
 //   softmax in f32 down the tile columns, online over key tiles, on scores in log2 units (log2 e folded into
 //     the query scale); P = nearest(2^(s - m) · 32767) in [0, 32767] straight from one polynomial (Exp2P;
-//     the plain twin evaluates it too, so both see the same bits) (15 bits: every weight down to 1.5e-5 of the row's largest survives, and 2 int16
-//     keys per dot lane need P < 2¹⁵); the row sum l is the integer Σ P of each tile (exact), so the output is
-//     exactly the P-weighted mean of the quantized V.
+//     the plain twin evaluates it too, so both see the same bits). 15 bits: every weight down to 1.5e-5 of
+//     the row's largest survives, and 2 int16 keys per dot lane need P < 2¹⁵. The row sum l is the integer
+//     Σ P of each tile (exact), so the output is exactly the P-weighted mean of the quantized V.
 //   P·V: v quantized per head-dim channel over all tokens to ±kAttentionI8V (int8 range): a channel's scale sv
 //     is the same for every token, so it factors out of the sum over tokens, Σ_j P_j · sv · qv_j = sv · Σ_j
 //     P_j · qv_j (a per-token scale would not). |Σ P·qv| <= keys · 32767 · 127 = keys · 4.16e6, < 2³¹ - 1 for
@@ -294,8 +295,8 @@ struct ExpPoly {
 // rescale between key tiles, 2^(m_old - m_new), is exp((m_old - m_new) · kLn2).
 struct Exp2P {
   static constexpr float kMin = -30.0f;  // 32767 · 2^-30 < 1/2: P is 0 from well above here down
-  static constexpr float kMagic = 12583039.0f;
-  static constexpr float kLog2e = 1.44269504088896341f, kLn2 = 0.693147180559945309f;
+  static constexpr float kMagic = ExpPoly::kMagic;  // 1.5·2²³ + 127, as in ExpPoly
+  static constexpr float kLog2e = ExpPoly::kLog2e, kLn2 = 0.693147180559945309f;
   static constexpr float kC0 = 32767.001953125f, kC1 = 22712.345703125f, kC2 = 7871.328125f,
                          kC3 = 1818.80224609375f, kC4 = 317.0384826660156f, kC5 = 43.503013610839844f;
 };
